@@ -1,0 +1,3 @@
+from optcompare.cli import main
+
+main()

@@ -1,0 +1,97 @@
+"""The ``-blockdev`` half of QEMU's iotest 232, measured on a real daemon.
+
+iotest 232 opens a ``file`` node with every combination of ``read-only``
+and ``auto-read-only`` on a writable and on a read-only image, and prints
+whether the node came out read-only or failed. Here each combination is a
+``blockdev-add`` on a live ``qemu-storage-daemon``; we also record how the
+image file is really open (``/proc``), which the iotest does not show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from optcompare.backends.qemu.daemon import FdMode, QemuDaemon, QmpCommandError
+
+__all__ = ["OPTION_SETS", "Cell", "measure_iotest232", "options_label"]
+
+#: The nine option sets of iotest 232, in its order.
+OPTION_SETS: tuple[dict[str, bool], ...] = (
+    {"read-only": True, "auto-read-only": False},
+    {"read-only": True, "auto-read-only": True},
+    {"read-only": True},
+    {"read-only": False, "auto-read-only": False},
+    {"read-only": False, "auto-read-only": True},
+    {"read-only": False},
+    {"auto-read-only": False},
+    {"auto-read-only": True},
+    {},
+)
+
+
+def options_label(options: dict[str, bool]) -> str:
+    """``read-only=on,auto-read-only=off`` style, ``(none)`` for no options."""
+    if not options:
+        return "(none)"
+    return ",".join(f"{k}={'on' if v else 'off'}" for k, v in options.items())
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One ``blockdev-add driver=file`` of the table.
+
+    ``ro`` is the node's ``ro`` flag from ``query-named-block-nodes`` and
+    ``fd`` how the daemon has the image open; both are None when the add
+    failed, and then ``error`` is QEMU's exact message and
+    ``error_template`` the same with the image path replaced by ``<path>``.
+    """
+
+    options: dict[str, bool] = field(hash=False)
+    writable: bool
+    ro: bool | None
+    fd: FdMode | None
+    error: str | None = None
+    error_template: str | None = None
+
+    @property
+    def label(self) -> str:
+        return options_label(self.options)
+
+
+def measure_iotest232(daemon: QemuDaemon) -> list[Cell]:
+    """Every option set on a writable (0644) and a read-only (0444) image.
+
+    Each cell uses a fresh raw image and its own node, removed afterwards.
+    """
+    cells: list[Cell] = []
+    for i, options in enumerate(OPTION_SETS):
+        for writable in (True, False):
+            tag = f"t232-{i}-{'rw' if writable else 'ro'}"
+            path = daemon.create_image(f"{tag}.raw", fmt="raw")
+            daemon.set_label(path, writable)
+            node = f"node-{tag}"
+            args: dict[str, Any] = {"driver": "file", "node-name": node, "filename": str(path)}
+            args.update(options)
+            try:
+                cells.append(_measure_cell(daemon, node, args, options, writable))
+            finally:
+                path.unlink(missing_ok=True)
+    return cells
+
+
+def _measure_cell(
+    daemon: QemuDaemon, node: str, args: dict[str, Any], options: dict[str, bool], writable: bool
+) -> Cell:
+    path = str(args["filename"])
+    try:
+        daemon.execute("blockdev-add", args)
+    except QmpCommandError as err:
+        template = err.desc.replace(path, "<path>")
+        return Cell(dict(options), writable, None, None, err.desc, template)
+    try:
+        ro = bool(daemon.named_nodes()[node]["ro"])
+        fd = daemon.fd_mode(path)
+    finally:
+        daemon.execute("blockdev-del", {"node-name": node})
+    return Cell(dict(options), writable, ro, fd)

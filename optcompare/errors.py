@@ -1,0 +1,30 @@
+"""Domain errors. The CLI turns every one of them into one line on stderr."""
+
+from __future__ import annotations
+
+
+class OptcompareError(Exception):
+    """Base class. ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 2
+
+
+class InputError(OptcompareError):
+    """Bad input from the user: a file, a name, a query. Exit code 2."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.detail = message
+        where = ""
+        if path is not None:
+            where = f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(where + message)
+
+
+class UnknownNameError(InputError):
+    """A policy, driver, scenario, ... that does not exist."""
+
+
+class BackendError(OptcompareError):
+    """The real QEMU backend could not run (missing binary, daemon died, ...)."""

@@ -1,0 +1,35 @@
+"""Opening a protocol node on an image: the one place modes meet labels."""
+
+from __future__ import annotations
+
+from optcompare.model.drivers import Driver
+from optcompare.model.messages import Wording
+from optcompare.model.modes import Fd, Mode, OpenOutcome
+
+
+def open_node(mode: Mode, driver: Driver, writable: bool, path: str, error: str | None = None
+              ) -> OpenOutcome:
+    """What QEMU makes of opening ``driver`` in ``mode`` on an image.
+
+    ``writable`` is the image's label (or the server's answer) at this
+    moment; ``error`` is the resolution error for ``Mode.ERROR``.
+    """
+    can_write = writable and driver.writes
+    if mode is Mode.ERROR:
+        return OpenOutcome(ro=False, fd=Fd.CLOSED, error=error or "rejected")
+    if mode is Mode.HARD_RO:
+        return OpenOutcome(ro=True, fd=Fd.RO)
+    if mode in (Mode.DYNAMIC_RO, Mode.STICKY_RO):
+        return OpenOutcome(ro=False, fd=Fd.RO)
+    if can_write:
+        return OpenOutcome(ro=False, fd=Fd.RW)
+    if mode is Mode.FALLBACK_RO:
+        return OpenOutcome(ro=True, fd=Fd.RO, denial=driver.local)
+    return OpenOutcome(ro=False, fd=Fd.CLOSED, error=driver.refusal_for(path), denial=driver.local)
+
+
+def upgrade(driver: Driver, writable: bool, path: str, wording: Wording) -> OpenOutcome:
+    """A dynamic node reopened read/write because a writer attached."""
+    if writable and driver.writes:
+        return OpenOutcome(ro=False, fd=Fd.RW)
+    return OpenOutcome(ro=False, fd=Fd.RO, error=wording.upgrade_failed(path), denial=driver.local)

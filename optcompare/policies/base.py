@@ -1,0 +1,257 @@
+"""The policy interface: one option of the debate, as data plus a few hooks.
+
+A policy says which boolean options each driver accepts, how a combination
+resolves to an open mode, what introspection shows, which extra commands
+exist, which drivers its signal claims, and how a libvirt written for it
+probes (its client strategy). ``Policy.build(platform)`` applies it to a
+platform. Everything schema- or scenario-specific derives from these hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from optcompare.model import messages
+from optcompare.model.drivers import Driver, Platform, catalogue
+from optcompare.model.messages import Wording
+from optcompare.model.modes import Behaviour, Mode
+from optcompare.model.options import AUTO_READ_ONLY, READ_ONLY, format_options
+
+FILE_POSIX_DRIVERS = ("file", "host_device", "host_cdrom")
+"""What the thread calls "file-posix.c's drivers"."""
+
+
+class Frontend(StrEnum):
+    BLOCKDEV = "blockdev"
+    DRIVE = "drive"
+
+
+class SignalKind(StrEnum):
+    """Where a client can learn that auto-read-only is dynamic."""
+
+    SCHEMA = "schema"
+    COMMAND = "command"
+    VERSION = "version"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member of a synthetic QAPI struct."""
+
+    name: str
+    type: str
+    optional: bool = True
+
+
+@dataclass(frozen=True)
+class Command:
+    """An extra QMP command of a policy (option 2's query-qemu-features)."""
+
+    name: str
+    returns: tuple[Member, ...] = ()
+    arguments: tuple[Member, ...] = ()
+    ret_struct: str = ""
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a build makes of options as written on one driver."""
+
+    written: dict[str, bool]
+    effective: dict[str, bool]
+    mode: Mode
+    error: str | None = None
+
+    @property
+    def shorthand(self) -> bool:
+        """True when the effective values add to what was written."""
+        return self.error is None and self.effective != self.written
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What a client concluded after probing a build."""
+
+    dynamic: frozenset[str]
+    signal: SignalKind
+    evidence: str
+    fragile: bool = False
+
+
+class Target:
+    """What a client can ask a QEMU: its schema, its commands, its version."""
+
+    def has(self, query: str) -> bool:
+        raise NotImplementedError
+
+    def execute(self, command: str) -> Any:
+        raise NotImplementedError
+
+    def version(self) -> tuple[int, int, int]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One option of the debate. Subclasses override the hooks they need."""
+
+    name: str
+    title: str
+    source: str
+    """Where in the thread (or the history) it comes from."""
+    release: str
+    """The driver catalogue it builds on (see ``model.drivers``)."""
+    version: str
+    """What ``query-version`` reports on such a build."""
+    auto_option: str | None = AUTO_READ_ONLY
+    """The name of the auto-read-only option, None where there is none."""
+    drive_defaults_auto: bool = True
+    """``-drive`` defaults the auto option on (QEMU does from 3.1)."""
+    has_reopen: bool = True
+    """``x-blockdev-reopen`` is in the schema (from 4.0)."""
+    claims: tuple[str, ...] = ()
+    """The drivers its signal promises are dynamic, where it promises any."""
+    signal: SignalKind = SignalKind.NONE
+    cacheable: bool = False
+    """Whether the signal is a fixed property of the binary (a promise)."""
+    wording: Wording = field(default_factory=Wording)
+    overrides: tuple[tuple[str, Behaviour], ...] = ()
+    """Driver classes changed by a later release (see :meth:`later`)."""
+    origin: str = "built-in"
+
+    # -- the build ------------------------------------------------------
+    def drivers(self, platform: Platform = Platform.POSIX) -> dict[str, Driver]:
+        drivers = catalogue(self.release, platform)
+        for name, behaviour in self.overrides:
+            if name in drivers and not (
+                platform is Platform.WINDOWS and drivers[name].source == "file-win32.c"
+            ):
+                drivers[name] = replace(drivers[name], behaviour=behaviour)
+        return drivers
+
+    def build(self, platform: Platform = Platform.POSIX) -> Build:
+        return Build(self, platform)
+
+    def later(self, driver: str, behaviour: Behaviour) -> Policy:
+        """The same policy in a later release in which ``driver`` changed class."""
+        return replace(self, overrides=(*self.overrides, (driver, behaviour)))
+
+    def with_wording(self, era: str) -> Policy:
+        return replace(self, wording=Wording(era))
+
+    # -- options and their semantics --------------------------------------
+    def base_options(self) -> tuple[str, ...]:
+        """Boolean options on the ``BlockdevOptions`` base (every driver)."""
+        return (READ_ONLY,) if self.auto_option is None else (READ_ONLY, self.auto_option)
+
+    def driver_options(self, driver: Driver, drivers: Mapping[str, Driver]) -> tuple[str, ...]:
+        """Boolean options of the driver's own options struct."""
+        return ()
+
+    def options(self, driver: Driver, drivers: Mapping[str, Driver]) -> tuple[str, ...]:
+        return self.base_options() + self.driver_options(driver, drivers)
+
+    def defaults(self, frontend: Frontend, written: Mapping[str, bool]) -> dict[str, bool]:
+        """Values of options that were not given."""
+        values = {READ_ONLY: False}
+        if self.auto_option is not None:
+            values[self.auto_option] = frontend is Frontend.DRIVE and self.drive_defaults_auto
+        return values
+
+    def invalid(self, effective: Mapping[str, bool], driver: Driver) -> str | None:
+        """The error for a combination this policy rejects, if any."""
+        return None
+
+    def mode(self, effective: Mapping[str, bool], driver: Driver) -> Mode:
+        if effective[READ_ONLY]:
+            return Mode.HARD_RO
+        if self.auto_option is None or not effective[self.auto_option]:
+            return Mode.HARD_RW
+        return driver.behaviour.mode
+
+    def resolve(
+        self,
+        written: Mapping[str, bool],
+        driver: Driver,
+        drivers: Mapping[str, Driver],
+        frontend: Frontend = Frontend.BLOCKDEV,
+    ) -> Resolution:
+        accepted = self.options(driver, drivers)
+        written = dict(written)
+        for name in written:
+            if name not in accepted:
+                return Resolution(written, {}, Mode.ERROR, messages.unexpected_parameter(name))
+        defaults = self.defaults(frontend, written)
+        effective = {name: written.get(name, defaults[name]) for name in accepted}
+        error = self.invalid(effective, driver)
+        if error is not None:
+            return Resolution(written, effective, Mode.ERROR, error)
+        return Resolution(written, effective, self.mode(effective, driver))
+
+    # -- introspection ----------------------------------------------------
+    def struct_of(self, driver: Driver, drivers: Mapping[str, Driver]) -> str:
+        """The options struct a driver's ``blockdev-add`` variant uses."""
+        return driver.struct
+
+    def struct_features(self, struct: str, members: list[Driver], platform: Platform) -> list[str]:
+        """QAPI features on a driver options struct (from 4.1)."""
+        return []
+
+    def commands(self, platform: Platform) -> list[Command]:
+        """Extra QMP commands beyond the common block commands."""
+        return []
+
+    def command_result(self, command: str, platform: Platform) -> Any:
+        """What an extra command returns on a build."""
+        raise KeyError(command)
+
+    # -- the client written for this policy (DESIGN section 5) ------------
+    def detect(self, target: Target, drivers: Mapping[str, Driver]) -> Detection:
+        """How this policy's libvirt probes a QEMU; no probe by default."""
+        return Detection(frozenset(), SignalKind.NONE, "no probe")
+
+    def storage_options(self, backing: bool, readonly: bool) -> dict[str, bool]:
+        """What this policy's libvirt passes for a protocol node under -blockdev."""
+        if self.auto_option is None:
+            return {READ_ONLY: True} if backing or readonly else {}
+        return {self.auto_option: True}
+
+    def describe(self) -> str:
+        return f"{self.name}: {self.title}"
+
+
+@dataclass(frozen=True)
+class Build:
+    """A policy applied to a platform: its drivers, semantics and schema."""
+
+    policy: Policy
+    platform: Platform = Platform.POSIX
+
+    @property
+    def name(self) -> str:
+        suffix = "" if self.platform is Platform.POSIX else f"@{self.platform}"
+        return self.policy.name + suffix
+
+    @property
+    def drivers(self) -> dict[str, Driver]:
+        return self.policy.drivers(self.platform)
+
+    def driver(self, name: str) -> Driver:
+        return self.drivers[name]
+
+    def options(self, driver: str) -> tuple[str, ...]:
+        drivers = self.drivers
+        return self.policy.options(drivers[driver], drivers)
+
+    def resolve(
+        self, written: Mapping[str, bool], driver: str, frontend: Frontend = Frontend.BLOCKDEV
+    ) -> Resolution:
+        drivers = self.drivers
+        return self.policy.resolve(written, drivers[driver], drivers, frontend)
+
+    def describe_options(self, options: Mapping[str, bool], driver: str) -> str:
+        return format_options(options, self.options(driver))

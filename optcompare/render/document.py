@@ -1,0 +1,62 @@
+"""The one report model every text format renders.
+
+Views (``optcompare.render.views``) turn analysis data into a Document; the
+text, markdown, html and svg renderers only lay it out. JSON renders the
+analysis data itself, not the Document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+YES = "yes"
+NO = "no"
+ERR = "ERR"
+
+
+def yes_no(value: bool) -> str:
+    return YES if value else NO
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    caption: str = ""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Preformatted:
+    """Lines shown as they are (traces)."""
+
+    lines: tuple[str, ...]
+
+
+Block = Paragraph | Table | Preformatted
+
+
+@dataclass
+class Section:
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+
+    def add(self, block: Block) -> None:
+        self.blocks.append(block)
+
+
+@dataclass
+class Document:
+    title: str
+    sections: list[Section] = field(default_factory=list)
+    provenance: list[str] = field(default_factory=list)
+
+    def section(self, title: str) -> Section:
+        section = Section(title)
+        self.sections.append(section)
+        return section

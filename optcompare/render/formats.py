@@ -1,0 +1,66 @@
+"""Output formats behind one small interface, and atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from optcompare import __version__
+from optcompare.render.document import Document
+
+
+class Format(StrEnum):
+    TEXT = "text"
+    MARKDOWN = "markdown"
+    JSON = "json"
+    HTML = "html"
+    SVG = "svg"
+
+
+def to_json(kind: str, data: dict[str, Any]) -> str:
+    payload = {"optcompare": __version__, "kind": kind, **data}
+    return json.dumps(payload, indent=2, sort_keys=False, ensure_ascii=True) + "\n"
+
+
+def render(
+    fmt: Format,
+    kind: str,
+    data: dict[str, Any],
+    view: Callable[[dict[str, Any]], Document],
+    *,
+    width: int | None = None,
+    color: bool = False,
+) -> str:
+    """Render analysis ``data`` (JSON) or its Document (every other format)."""
+    if fmt is Format.JSON:
+        return to_json(kind, data)
+    document = view(data)
+    if fmt is Format.MARKDOWN:
+        from optcompare.render import markdown
+
+        return markdown.render(document, width or markdown.WIDTH)
+    from optcompare.render import text
+
+    if fmt is Format.TEXT:
+        return text.render(document, width, color=color)
+    return text.render_export(document, fmt.value, width)
+
+
+def write_atomic(path: Path, content: str) -> None:
+    """Write ``content`` to ``path`` so that a reader sees the old or the new file."""
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,86 @@
+"""The terminal view, through rich. Colour is only ever a second cue."""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import TYPE_CHECKING
+
+from optcompare.render.document import ERR, NO, YES, Document, Paragraph, Preformatted, Table
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+_STYLES = {YES: "green", NO: "red", ERR: "bold red"}
+
+
+def _cell_style(text: str) -> str | None:
+    head = text.split(" ", 1)[0].rstrip(":,")
+    return _STYLES.get(head)
+
+
+def console(width: int | None = None, *, color: bool = False, record: bool = False,
+            file: io.StringIO | None = None) -> Console:
+    from rich.console import Console
+
+    if width is None:
+        width = int(os.environ.get("COLUMNS", "0") or 0) or 100
+    return Console(
+        file=file or io.StringIO(),
+        width=width,
+        force_terminal=color,
+        no_color=not color or "NO_COLOR" in os.environ,
+        color_system="standard" if color else None,
+        record=record,
+        highlight=False,
+        emoji=False,
+        legacy_windows=False,
+        soft_wrap=False,
+    )
+
+
+def draw(document: Document, out: Console) -> None:
+    from rich import box
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    out.print(Text(document.title, style="bold"))
+    for section in document.sections:
+        out.print()
+        out.print(Text(section.title, style="bold underline"))
+        for block in section.blocks:
+            out.print()
+            if isinstance(block, Paragraph):
+                out.print(Text(block.text))
+            elif isinstance(block, Preformatted):
+                out.print(Text("\n".join(block.lines)))
+            elif isinstance(block, Table):
+                table = RichTable(box=box.ASCII2, title=block.caption or None, title_justify="left",
+                                  show_lines=False, expand=False)
+                for column in block.columns:
+                    table.add_column(column, overflow="fold")
+                for row in block.rows:
+                    table.add_row(*(Text(c, style=_cell_style(c) or "") for c in row))
+                out.print(table)
+                for note in block.notes:
+                    out.print(Text(note))
+    if document.provenance:
+        out.print()
+        out.print("---")
+        for item in document.provenance:
+            out.print(Text(item))
+
+
+def render(document: Document, width: int | None = None, *, color: bool = False) -> str:
+    buffer = io.StringIO()
+    draw(document, console(width, color=color, file=buffer))
+    return buffer.getvalue()
+
+
+def render_export(document: Document, kind: str, width: int | None = None) -> str:
+    """HTML or SVG through rich's console export (for slides)."""
+    out = console(width, color=True, record=True)
+    draw(document, out)
+    if kind == "html":
+        return out.export_html(inline_styles=True)
+    return out.export_svg(title=document.title, unique_id="optcompare")

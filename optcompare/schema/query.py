@@ -1,0 +1,301 @@
+"""libvirt's schema path queries over a QMP ``query-qmp-schema`` reply.
+
+A query is a ``/``-separated path, evaluated the way libvirt's
+``virQEMUQAPISchemaPathGet`` (src/qemu/qemu_qapi.c) evaluates it:
+
+- the first step names a command or event (unknown: not found, no error);
+- ``arg-type`` / ``ret-type`` enter a command's or event's argument or
+  return type;
+- ``name`` selects an object member, ``*name`` an optional one (the member
+  has a ``default`` key), ``+case`` a union variant;
+- boolean steps end the path: ``^value`` (enum has the value), ``!jsontype``
+  (builtin has that json-type), ``$feature`` (object, command or event has
+  the feature); ``^value/$feature`` asks for a feature of an enum value;
+- arrays are flattened to their element type without consuming a step;
+  alternates try each member type in order until one gives an answer;
+- a step whose first character is not an ASCII letter loses that
+  character, so a member whose name starts with a non-letter is written
+  with one leading space (``" 0name"``).
+
+A broken query or a schema that references a missing type raises
+:class:`QueryError`; "not found" is ``None`` / ``False``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from optcompare.errors import InputError
+
+Entry = dict[str, Any]
+
+#: libvirt's loop guard: a traversal nested deeper than this is a schema loop.
+MAX_DEPTH = 1000
+
+#: The fields of a command or event that a step may enter.
+COMMAND_FIELDS = ("arg-type", "ret-type")
+
+BOOLEAN_MODIFIERS = ("^", "!", "$")
+
+
+class QueryError(InputError):
+    """A malformed query, or a schema that cannot answer it (missing type, loop)."""
+
+
+class SchemaIndex:
+    """The SchemaInfo entries of one ``query-qmp-schema`` reply, indexed by name."""
+
+    def __init__(self, entries: list[dict[str, Any]]) -> None:
+        self.entries = entries
+        self._by_name: dict[str, Entry] = {}
+        for position, entry in enumerate(entries):
+            name = _checked_name(entry, position)
+            if name in self._by_name:
+                raise InputError(f"schema entry {position}: duplicate name {name!r}")
+            self._by_name[name] = entry
+
+    def get(self, name: str) -> Entry | None:
+        return self._by_name.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def _checked_name(entry: object, position: int) -> str:
+    if not isinstance(entry, dict):
+        raise InputError(f"schema entry {position} is not an object")
+    name = entry.get("name")
+    if not isinstance(name, str):
+        raise InputError(f"schema entry {position} has no string 'name'")
+    if not isinstance(entry.get("meta-type"), str):
+        raise InputError(f"schema entry {position} ({name!r}) has no string 'meta-type'")
+    return name
+
+
+def path_get(index: SchemaIndex, query: str) -> Entry | None:
+    """The entry ``query`` leads to, or ``None`` when the schema lacks it.
+
+    A type query gives the entry it ends on. A boolean query that holds gives
+    the entry it was tested on (the object, command, event, enum or builtin).
+    """
+    steps = split_query(query)
+    if steps[0] not in index:
+        return None
+    return _Traversal(index, query, steps).run()
+
+
+def path_exists(index: SchemaIndex, query: str) -> bool:
+    """Whether ``query`` holds in the schema (libvirt's ``virQEMUQAPISchemaPathExists``)."""
+    return path_get(index, query) is not None
+
+
+def split_query(query: str) -> list[str]:
+    """The steps of ``query``; raises :class:`QueryError` when it is malformed."""
+    if not query:
+        raise QueryError("malformed query string: empty")
+    steps = query.split("/")
+    for number, step in enumerate(steps, start=1):
+        if not step:
+            raise QueryError(f"malformed query string {query!r}: step {number} is empty")
+    for position in range(1, len(steps) - 1):
+        step = steps[position]
+        if step[0] in BOOLEAN_MODIFIERS and not _is_enum_value_feature(steps, position):
+            raise QueryError(
+                f"terminal QAPI query component {step!r} of {query!r} must not have followers"
+            )
+    return steps
+
+
+def _is_enum_value_feature(steps: list[str], position: int) -> bool:
+    """``.../^value/$feature``: the one boolean step allowed a follower."""
+    return (
+        steps[position][0] == "^" and position == len(steps) - 2 and steps[position + 1][0] == "$"
+    )
+
+
+def _split_modifier(step: str) -> tuple[str, str]:
+    """(modifier, name): a first character that is not an ASCII letter is a modifier."""
+    first = step[0]
+    if first.isascii() and first.isalpha():
+        return "", step
+    return first, step[1:]
+
+
+def _find(entry: Entry, field: str, key: str, name: str) -> Entry | None:
+    """The item of list ``entry[field]`` whose ``key`` is ``name``."""
+    items = entry.get(field)
+    if not isinstance(items, list):
+        return None
+    for item in items:
+        if isinstance(item, dict) and item.get(key) == name:
+            return item
+    return None
+
+
+@dataclass(frozen=True)
+class _Cursor:
+    """A type to visit and the index of the next step to apply to it."""
+
+    type_name: str
+    position: int
+    depth: int
+
+
+# What visiting one entry gives: the answer (an entry), "not found" (None),
+# or the cursors to visit next, in order of preference.
+_Outcome = Entry | list[_Cursor] | None
+
+
+class _Traversal:
+    """One evaluation of one query; an explicit stack stands in for recursion."""
+
+    def __init__(self, index: SchemaIndex, query: str, steps: list[str]) -> None:
+        self.index = index
+        self.query = query
+        self.steps = steps
+        self.visitors: dict[str, Callable[[Entry, _Cursor], _Outcome]] = {
+            "object": self.visit_object,
+            "array": self.visit_array,
+            "command": self.visit_command,
+            "event": self.visit_command,
+            "enum": self.visit_enum,
+            "builtin": self.visit_builtin,
+            "alternate": self.visit_alternate,
+        }
+
+    def run(self) -> Entry | None:
+        pending = [_Cursor(self.steps[0], 1, 0)]
+        while pending:
+            outcome = self.visit(pending.pop())
+            if isinstance(outcome, list):
+                pending.extend(reversed(outcome))
+            elif outcome is not None:
+                return outcome
+        return None
+
+    def visit(self, cursor: _Cursor) -> _Outcome:
+        if cursor.depth > MAX_DEPTH:
+            raise self.malformed("possible loop in QMP schema")
+        entry = self.index.get(cursor.type_name)
+        if entry is None:
+            raise self.malformed(f"type {cursor.type_name!r} does not exist")
+        if cursor.position == len(self.steps):
+            return entry
+        visitor = self.visitors.get(entry["meta-type"])
+        if visitor is None:
+            return None
+        return visitor(entry, cursor)
+
+    def visit_object(self, entry: Entry, cursor: _Cursor) -> _Outcome:
+        modifier, name = _split_modifier(self.steps[cursor.position])
+        if modifier in ("^", "!"):
+            return None
+        if modifier == "$":
+            return entry if self.has_feature(entry, name) else None
+        if modifier == "+":
+            member = _find(entry, "variants", "case", name)
+        else:
+            member = _find(entry, "members", "name", name)
+            if modifier == "*" and member is not None and "default" not in member:
+                return None
+        if member is None:
+            return None
+        return [self.enter(cursor, member.get("type"))]
+
+    def visit_command(self, entry: Entry, cursor: _Cursor) -> _Outcome:
+        modifier, name = _split_modifier(self.steps[cursor.position])
+        if modifier in ("^", "!", "+", "*"):
+            return None
+        if modifier == "$":
+            return entry if self.has_feature(entry, name) else None
+        type_name = entry.get(name) if name in COMMAND_FIELDS else None
+        if not isinstance(type_name, str):
+            return None
+        return [self.enter(cursor, type_name)]
+
+    def visit_array(self, entry: Entry, cursor: _Cursor) -> _Outcome:
+        element_type = entry.get("element-type")
+        if not isinstance(element_type, str):
+            raise self.malformed(f"array {entry['name']!r} has no element-type")
+        return [_Cursor(element_type, cursor.position, cursor.depth + 1)]
+
+    def visit_alternate(self, entry: Entry, cursor: _Cursor) -> _Outcome:
+        members = entry.get("members")
+        if not isinstance(members, list):
+            raise self.malformed(f"alternate {entry['name']!r} has no members")
+        return [
+            _Cursor(member["type"], cursor.position, cursor.depth + 1)
+            for member in members
+            if isinstance(member, dict) and isinstance(member.get("type"), str)
+        ]
+
+    def visit_enum(self, entry: Entry, cursor: _Cursor) -> _Outcome:
+        step = self.steps[cursor.position]
+        if step[0] != "^":
+            return None
+        value = step[1:]
+        feature = self.enum_feature_step(cursor)
+        members = entry.get("members")
+        if isinstance(members, list):  # QEMU 6.2+: supersedes "values"
+            member = self.enum_member(members, value)
+            if member is None:
+                return None
+            if feature is None or self.has_feature(member, feature):
+                return entry
+            return None
+        if feature is not None:  # old-style values carry no features
+            return None
+        values = entry.get("values")
+        if not isinstance(values, list):
+            raise self.malformed(f"enum {entry['name']!r} has neither members nor values")
+        return entry if value in (v for v in values if isinstance(v, str)) else None
+
+    def visit_builtin(self, entry: Entry, cursor: _Cursor) -> _Outcome:
+        step = self.steps[cursor.position]
+        if step[0] != "!":
+            return None
+        json_type = entry.get("json-type")
+        if not isinstance(json_type, str):
+            raise self.malformed(f"builtin {entry['name']!r} has no json-type")
+        return entry if json_type == step[1:] else None
+
+    def enum_feature_step(self, cursor: _Cursor) -> str | None:
+        """The feature name of a trailing ``$feature`` after ``^value``, if any."""
+        following = cursor.position + 1
+        if following == len(self.steps):
+            return None
+        return self.steps[following][1:]
+
+    def enum_member(self, members: list[Any], value: str) -> Entry | None:
+        for member in members:
+            if not isinstance(member, dict) or not isinstance(member.get("name"), str):
+                raise self.malformed("enum member without a string name")
+            if member["name"] == value:
+                return member
+        return None
+
+    def has_feature(self, entry: Entry, feature: str) -> bool:
+        features = entry.get("features")
+        if not isinstance(features, list):
+            return False
+        for item in features:
+            name = item.get("name") if isinstance(item, dict) else item
+            if not isinstance(name, str):
+                raise self.malformed(f"feature {item!r} is not a name")
+            if name == feature:
+                return True
+        return False
+
+    def enter(self, cursor: _Cursor, type_name: object) -> _Cursor:
+        """Step into ``type_name``, consuming the current step."""
+        if not isinstance(type_name, str):
+            raise self.malformed("member without a string type")
+        return _Cursor(type_name, cursor.position + 1, cursor.depth + 1)
+
+    def malformed(self, detail: str) -> QueryError:
+        return QueryError(f"malformed QAPI schema when querying {self.query!r}: {detail}")

@@ -1,0 +1,32 @@
+"""Shared gate for tests that need the real QEMU binaries.
+
+Call :func:`require_qemu` at the start of a test (or fixture). When QEMU is
+missing it *fails* the test if the environment variable ``CI`` is set (to
+anything but an empty string, ``0``, ``false``, ``no`` or ``off``), so a CI
+run cannot silently skip the real-QEMU checks; otherwise it skips.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from optcompare.backends.qemu import daemon as qemu_daemon
+from optcompare.errors import BackendError
+
+__all__ = ["in_ci", "require_qemu"]
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def require_qemu() -> qemu_daemon.QemuTools:
+    """The QEMU tools, or fail (CI) / skip (elsewhere) the calling test."""
+    try:
+        return qemu_daemon.find_qemu()
+    except BackendError as err:
+        if in_ci():
+            pytest.fail(f"CI is set and real QEMU is required: {err}", pytrace=False)
+        pytest.skip(f"real QEMU not available: {err}")

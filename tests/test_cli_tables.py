@@ -1,0 +1,148 @@
+"""The table, policies and drivers commands through typer's runner."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from optcompare.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_policies_lists_the_seven_builtins_in_order() -> None:
+    code, out, _ = invoke("policies", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["kind"] == "policies"
+    assert [p["name"] for p in data["policies"]] == [
+        "qemu-3.0", "qemu-3.1", "qemu-4.0", "option-1", "option-2", "option-3", "qemu-4.1",
+    ]
+    assert all(p["source"] for p in data["policies"])
+
+
+def test_drivers_shows_classes_of_a_build() -> None:
+    code, out, _ = invoke("drivers", "--policy", "qemu-4.0", "--format", "json")
+    assert code == 0
+    classes = {d["name"]: d["class"] for d in json.loads(out)["drivers"]}
+    assert classes["file"] == "dynamic"
+    assert classes["host_cdrom"] == "sticky"
+    assert classes["nbd"] == "fallback"
+    assert classes["qcow2"] == "hard"
+    code, out, _ = invoke("drivers", "--policy", "qemu-4.0", "--platform", "windows", "-f", "json")
+    windows = {d["name"]: d["class"] for d in json.loads(out)["drivers"]}
+    assert windows["file"] == "hard"
+    assert "host_cdrom" not in windows
+
+
+def test_diff_option_3_against_4_0_shows_only_dynamic_read_only_rows() -> None:
+    code, out, _ = invoke(
+        "table", "option-3", "--driver", "file", "--diff", "qemu-4.0", "--format", "json"
+    )
+    assert code == 0
+    data = json.loads(out)
+    rows = data["tables"][0]["rows"]
+    assert len(rows) == 18  # 27 combinations, 9 without dynamic-read-only
+    assert all(row["options"]["dynamic-read-only"] is not None for row in rows)
+    assert all(row["against"]["error"] == "Parameter 'dynamic-read-only' is unexpected"
+               for row in rows)
+
+
+def test_identical_tables_are_grouped_automatically() -> None:
+    _code, out, _ = invoke("table", "qemu-3.1", "--format", "json")
+    groups = [t["drivers"] for t in json.loads(out)["tables"]]
+    assert ["file", "host_device", "host_cdrom"] in groups
+    # every driver appears exactly once
+    flat = [d for g in groups for d in g]
+    assert len(flat) == len(set(flat))
+    assert {"ssh", "nfs", "null-co", "qcow2", "raw"} <= set(
+        next(g for g in groups if "ssh" in g)
+    )
+
+
+def test_json_rows_carry_the_contract_keys() -> None:
+    _code, out, _ = invoke("table", "qemu-4.0", "-d", "file", "-f", "json")
+    row = json.loads(out)["tables"][0]["rows"][0]
+    assert {"options", "effective", "mode", "error", "writable", "unwritable"} <= set(row)
+    assert row["options"] == {"read-only": True, "auto-read-only": True}
+
+
+def test_drive_frontend_table() -> None:
+    _code, out, _ = invoke("table", "qemu-4.0", "-d", "file", "--frontend", "drive", "-f", "json")
+    rows = json.loads(out)["tables"][0]["rows"]
+    none = next(r for r in rows if all(v is None for v in r["options"].values()))
+    assert none["mode"] == "dynamic-ro"
+    assert none["effective"] == {"read-only": False, "auto-read-only": True}
+
+
+def test_markdown_table_fits_a_mail() -> None:
+    code, out, _ = invoke("table", "option-3", "-f", "markdown")
+    assert code == 0
+    fenced = False
+    for line in out.splitlines():
+        if line == "```":
+            fenced = not fenced
+            continue
+        assert fenced or len(line) <= 76, line
+        assert line == line.rstrip()
+        assert line.isascii()
+
+
+def test_unknown_policy_is_one_line_and_exit_2() -> None:
+    code, out, err = invoke("table", "qemu-9.9")
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "unknown policy 'qemu-9.9'" in err and "qemu-4.1" in err
+
+
+def test_unknown_driver_names_the_known_ones() -> None:
+    code, _, err = invoke("table", "qemu-4.1", "--driver", "floppy")
+    assert code == 2
+    assert "unknown driver 'floppy'" in err and "host_cdrom" in err
+    assert "Traceback" not in err
+
+
+def test_bad_flag_is_a_usage_error() -> None:
+    code, _, err = invoke("table", "--frontend", "scsi")
+    assert code == 2
+    assert "unknown frontend" in err
+    code, _, err = invoke("table", "--no-such-flag")
+    assert code == 2
+
+
+def test_output_file_is_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "t.md"
+    code, out, _ = invoke("table", "qemu-3.0", "-f", "markdown", "-o", str(target))
+    assert code == 0 and out == ""
+    assert target.read_text().startswith("# Flag truth tables")
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_output_is_deterministic() -> None:
+    first = invoke("table", "-f", "json")[1]
+    assert first == invoke("table", "-f", "json")[1]
+
+
+def test_real_subprocess_run() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "optcompare", "table", "qemu-4.1", "-d", "file", "-f", "markdown"],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "dynamic-ro" in proc.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "optcompare", "drivers", "--policy", "nope"],
+        capture_output=True, text=True, check=False,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("optcompare: error: unknown policy 'nope'")
+    assert "Traceback" not in bad.stderr
