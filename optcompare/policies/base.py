@@ -122,6 +122,9 @@ class Policy:
     overrides: tuple[tuple[str, Behaviour], ...] = ()
     """Driver classes changed by a later release (see :meth:`later`)."""
     origin: str = "built-in"
+    explicit_reopen: bool = False
+    """Its libvirt reopens a backing storage node read/write itself around a
+    job (Peter's "hands-on approach") instead of relying on dynamic."""
 
     # -- the build ------------------------------------------------------
     def drivers(self, platform: Platform = Platform.POSIX) -> dict[str, Driver]:

@@ -1,0 +1,302 @@
+"""The model backend: the policy's semantics, run in memory.
+
+Format nodes (qcow2) sit over protocol nodes. A read/write format node is a
+writer of its protocol node from the moment it is opened; so are exports
+and jobs. Protocol nodes opened by ``-drive`` are implicit: a job's reopen of
+their parent reopens them too. ``-blockdev`` nodes are explicit and keep
+their own mode, which is where dynamic, fallback and hard part ways.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from optcompare.model import messages
+from optcompare.model.drivers import Driver
+from optcompare.model.modes import Fd, Mode, OpenOutcome
+from optcompare.model.opening import open_node, upgrade
+from optcompare.model.options import AUTO_READ_ONLY, READ_ONLY
+from optcompare.policies.base import Build, Frontend
+from optcompare.scenario.backend import NotApplicable, Observation, StepError
+
+FORMAT_WRITER = "format"
+EXPORT_WRITER = "export"
+
+
+@dataclass
+class ImageState:
+    name: str
+    label: bool
+    backing: str | None
+    denials: int = 0
+
+    @property
+    def path(self) -> str:
+        return f"{self.name}.qcow2"
+
+
+@dataclass
+class ProtocolNode:
+    image: str
+    mode: Mode
+    fd: Fd
+    ro: bool
+    implicit: bool
+    writers: set[str] = field(default_factory=set)
+
+
+@dataclass
+class FormatNode:
+    image: str
+    read_only: bool
+    backing: str | None
+    implicit: bool
+
+
+class ModelBackend:
+    """Runs steps on the model of one build."""
+
+    name = "model"
+
+    def __init__(self, build: Build, driver: str = "file") -> None:
+        self.build = build
+        if driver not in build.drivers:
+            raise NotApplicable(f"{build.name} has no driver {driver!r}")
+        self.driver: Driver = build.driver(driver)
+        self.images: dict[str, ImageState] = {}
+        self.protocol: dict[str, ProtocolNode] = {}
+        self.format: dict[str, FormatNode] = {}
+
+    # -- images and labels -------------------------------------------------
+    def create(self, images: Sequence[tuple[str, bool]], backing: str | None = None) -> None:
+        for name, writable in images:
+            if name in self.images:
+                raise StepError(f"Image '{name}' already exists")
+            self.images[name] = ImageState(name, writable, backing)
+            backing = name
+
+    def relabel(self, image: str, writable: bool) -> None:
+        self.images[image].label = writable
+
+    def _denied(self, image: str, outcome: OpenOutcome) -> None:
+        if outcome.denial:
+            self.images[image].denials += 1
+
+    # -- opening ------------------------------------------------------------
+    def _open(self, image: str, options: Mapping[str, bool], frontend: Frontend,
+              implicit: bool) -> None:
+        if image in self.protocol:
+            raise StepError(f"Duplicate nodes with node-name='{image}-storage'")
+        resolution = self.build.resolve(options, self.driver.name, frontend)
+        state = self.images[image]
+        outcome = open_node(resolution.mode, self.driver, state.label, state.path,
+                            resolution.error)
+        self._denied(image, outcome)
+        if outcome.error is not None:
+            raise StepError(outcome.error)
+        self.protocol[image] = ProtocolNode(image, resolution.mode, outcome.fd, outcome.ro,
+                                            implicit)
+
+    def add_protocol(self, image: str, options: Mapping[str, bool]) -> None:
+        self._open(image, options, Frontend.BLOCKDEV, implicit=False)
+
+    def add_format(self, image: str, read_only: bool, backing: str | None) -> None:
+        if image not in self.protocol:
+            raise StepError(f"Cannot find device='' nor node-name='{image}-storage'")
+        if not read_only:
+            self._attach(image, FORMAT_WRITER)
+        self.format[image] = FormatNode(image, read_only, backing, implicit=False)
+
+    def open_drive(self, chain: Sequence[str], read_only: bool) -> None:
+        *backing_files, top = chain
+        below = None
+        for name in backing_files:
+            # Implicit backing files: read-only=on,auto-read-only=off, inherited.
+            self._open(name, {READ_ONLY: True, AUTO_READ_ONLY: False}
+                       if self.build.policy.auto_option == AUTO_READ_ONLY
+                       else {READ_ONLY: True}, Frontend.BLOCKDEV, implicit=True)
+            self.format[name] = FormatNode(name, True, below, implicit=True)
+            below = name
+        self._open(top, {READ_ONLY: read_only}, Frontend.DRIVE, implicit=True)
+        if not read_only:
+            try:
+                self._attach(top, FORMAT_WRITER)
+            except StepError:
+                self.protocol.pop(top)
+                raise
+        self.format[top] = FormatNode(top, read_only, below, implicit=True)
+
+    # -- writers ------------------------------------------------------------
+    def _attach(self, image: str, writer: str) -> None:
+        node = self.protocol[image]
+        state = self.images[image]
+        if node.ro:
+            if writer == EXPORT_WRITER and self.build.policy.wording.modern:
+                raise StepError("Cannot export read-only node as writable")
+            raise StepError(messages.NODE_READ_ONLY)
+        if node.mode is Mode.DYNAMIC_RO and node.fd is Fd.RO:
+            outcome = upgrade(self.driver, state.label, state.path, self.build.policy.wording)
+            self._denied(image, outcome)
+            if outcome.error is not None:
+                raise StepError(outcome.error)
+            node.fd = Fd.RW
+        node.writers.add(writer)
+
+    def _detach(self, image: str, writer: str) -> None:
+        node = self.protocol[image]
+        node.writers.discard(writer)
+        if node.mode is Mode.DYNAMIC_RO and not node.writers:
+            node.fd = Fd.RO
+
+    def attach_writer(self, image: str) -> None:
+        self._need_protocol(image)
+        self._attach(image, EXPORT_WRITER)
+
+    def detach_writer(self, image: str) -> None:
+        self._need_protocol(image)
+        if EXPORT_WRITER not in self.protocol[image].writers:
+            raise StepError(f"Export '{image}-export' is not found")
+        self._detach(image, EXPORT_WRITER)
+
+    def _need_protocol(self, image: str) -> None:
+        if image not in self.protocol:
+            raise StepError(f"Cannot find device='' nor node-name='{image}-storage'")
+
+    # -- reopening ------------------------------------------------------------
+    def _reopen_format(self, image: str, read_only: bool) -> None:
+        """A job (or QEMU at a job's end) reopens a format node."""
+        fmt = self.format[image]
+        if fmt.read_only == read_only:
+            return
+        node = self.protocol[image]
+        state = self.images[image]
+        if fmt.implicit:
+            # The implicit protocol child is reopened with its parent.
+            if read_only:
+                node.mode, node.fd, node.ro = Mode.HARD_RO, Fd.RO, True
+                node.writers.discard(FORMAT_WRITER)
+            else:
+                outcome = open_node(Mode.HARD_RW, self.driver, state.label, state.path)
+                self._denied(image, outcome)
+                if outcome.error is not None:
+                    raise StepError(self.build.policy.wording.implicit_reopen_failed(state.path))
+                node.mode, node.fd, node.ro = Mode.HARD_RW, Fd.RW, False
+                node.writers.add(FORMAT_WRITER)
+        elif read_only:
+            self._detach(image, FORMAT_WRITER)
+        else:
+            self._attach(image, FORMAT_WRITER)
+        fmt.read_only = read_only
+
+    def reopen(self, image: str, options: Mapping[str, bool]) -> None:
+        if not self.build.policy.has_reopen:
+            raise NotApplicable(f"{self.build.name} has no blockdev-reopen")
+        self._need_protocol(image)
+        node = self.protocol[image]
+        state = self.images[image]
+        resolution = self.build.resolve(options, self.driver.name, Frontend.BLOCKDEV)
+        outcome = open_node(resolution.mode, self.driver, state.label, state.path,
+                            resolution.error)
+        self._denied(image, outcome)
+        if outcome.error is not None:
+            raise StepError(outcome.error)
+        if outcome.ro and node.writers:
+            raise StepError(messages.NODE_READ_ONLY)
+        node.mode, node.fd, node.ro = resolution.mode, outcome.fd, outcome.ro
+        if node.mode is Mode.DYNAMIC_RO and node.writers:
+            self._attach(image, FORMAT_WRITER)
+
+    # -- jobs ---------------------------------------------------------------
+    def _overlay_of(self, image: str) -> str | None:
+        return next((f.image for f in self.format.values() if f.backing == image), None)
+
+    def _with_reopened(self, images: Sequence[str]) -> list[tuple[str, bool]]:
+        """Reopen format nodes read/write, all or none; return what to restore."""
+        done: list[tuple[str, bool]] = []
+        try:
+            for image in images:
+                before = self.format[image].read_only
+                self._reopen_format(image, False)
+                done.append((image, before))
+        except StepError:
+            for image, before in reversed(done):
+                self._reopen_format(image, before)
+            raise
+        return done
+
+    def commit(self, top: str, base: str, active: bool) -> None:
+        overlay = self._overlay_of(top)
+        targets = [base] if active or overlay is None else [base, overlay]
+        restore = self._with_reopened(targets)
+        if active:
+            # The mirror job is ready; the client pivots: base is the active layer.
+            self.format[base].read_only = False
+            return
+        assert overlay is not None
+        self.format[overlay].backing = base
+        for image, before in restore:
+            self._reopen_format(image, before)
+
+    def stream(self, top: str, base: str | None) -> None:
+        restore = self._with_reopened([top])
+        self.format[top].backing = base
+        for image, before in restore:
+            self._reopen_format(image, before)
+
+    def snapshot(self, new: str, old: str) -> None:
+        if new not in self.format:
+            raise StepError(f"Cannot find device='' nor node-name='{new}'")
+        self.format[new].backing = old
+        self._reopen_format(old, True)
+
+    def guest_write(self, image: str) -> None:
+        fmt = self.format.get(image)
+        if fmt is None:
+            raise StepError(f"Cannot find device='' nor node-name='{image}'")
+        if fmt.read_only:
+            raise StepError(messages.NODE_READ_ONLY)
+        node = self.protocol[image]
+        state = self.images[image]
+        if node.fd is not Fd.RW:
+            raise StepError(messages.BAD_DESCRIPTOR)
+        if not state.label and self.driver.local:
+            # SELinux revalidates every write against the current label.
+            state.denials += 1
+            raise StepError(messages.permission_denied(state.path))
+
+    def delete(self, image: str) -> None:
+        fmt = self.format.pop(image, None)
+        if fmt is not None and not fmt.read_only and image in self.protocol:
+            self._detach(image, FORMAT_WRITER)
+        node = self.protocol.pop(image, None)
+        if node is not None and node.writers:
+            self.protocol[image] = node
+            raise StepError(f"Node '{image}-storage' is busy: node is used as backing hd of"
+                            f" '{image}'")
+
+    # -- looking --------------------------------------------------------------
+    def observe(self, image: str, node: str = "protocol") -> Observation:
+        state = self.images[image]
+        proto = self.protocol.get(image)
+        fmt = self.format.get(image)
+        if node == "format":
+            ro = fmt.read_only if fmt else None
+        else:
+            ro = proto.ro if proto else None
+        return Observation(
+            label=state.label,
+            fd=proto.fd if proto else Fd.CLOSED,
+            ro=ro,
+            mode=proto.mode.value if proto else None,
+            denials=state.denials,
+            format_ro=fmt.read_only if fmt else None,
+        )
+
+    def has(self, query: str) -> bool:
+        from optcompare.schema.target import BuildTarget
+
+        return BuildTarget(self.build).has(query)
+
+    def close(self) -> None:
+        return None

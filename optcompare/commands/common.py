@@ -1,0 +1,91 @@
+"""What every command shares: option types, the error boundary, output."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from optcompare.errors import OptcompareError
+from optcompare.render.formats import Format
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FormatOption = Annotated[
+    Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout."),
+]
+WidthOption = Annotated[
+    int | None, typer.Option("--width", help="Line width (default: $COLUMNS, markdown 76).")
+]
+PlatformOption = Annotated[
+    str, typer.Option("--platform", help="Build platform: posix or windows.")
+]
+
+
+def boundary(func: F) -> F:
+    """Turn domain errors into one line on stderr and their exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except OptcompareError as error:
+            typer.echo(f"optcompare: error: {error}", err=True)
+            raise typer.Exit(error.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("optcompare: interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit(
+    kind: str,
+    data: dict[str, Any],
+    view: Callable[[dict[str, Any]], Any],
+    fmt: Format,
+    output: Path | None,
+    width: int | None = None,
+) -> None:
+    from optcompare.render.formats import render, write_atomic
+
+    if fmt in (Format.HTML, Format.SVG) and kind != "report":
+        raise OptcompareError(f"--format {fmt.value} is only available for 'report'")
+    color = output is None and fmt is Format.TEXT and sys.stdout.isatty()
+    content = render(fmt, kind, data, view, width=width, color=color)
+    if output is None:
+        sys.stdout.write(content)
+        return
+    try:
+        write_atomic(output, content)
+    except OSError as error:
+        raise OptcompareError(f"{output}: cannot write: {error.strerror}") from None
+
+
+def platform_of(name: str) -> Any:
+    from optcompare.errors import UnknownNameError
+    from optcompare.model.drivers import Platform
+
+    try:
+        return Platform(name)
+    except ValueError:
+        raise UnknownNameError(
+            f"unknown platform {name!r}; known: {', '.join(p.value for p in Platform)}"
+        ) from None
+
+
+def frontend_of(name: str, enum: Any) -> Any:
+    from optcompare.errors import UnknownNameError
+
+    try:
+        return enum(name)
+    except ValueError:
+        raise UnknownNameError(f"unknown frontend {name!r}; known: blockdev, drive") from None

@@ -1,0 +1,117 @@
+"""Commands about a build's options: policies, drivers, truth tables."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from optcompare.commands.common import (
+    FormatOption,
+    OutputOption,
+    PlatformOption,
+    WidthOption,
+    boundary,
+    emit,
+    frontend_of,
+    platform_of,
+)
+from optcompare.render.formats import Format
+
+
+@boundary
+def policies(
+    fmt: FormatOption = Format.TEXT,
+    output: OutputOption = None,
+    width: WidthOption = None,
+) -> None:
+    """List the policies: name, title, where in the thread it comes from."""
+    from optcompare.policies import registry
+    from optcompare.render.views import policies_view
+
+    data = {
+        "policies": [
+            {"name": p.name, "title": p.title, "source": p.source, "origin": p.origin}
+            for p in registry.all_policies()
+        ]
+    }
+    emit("policies", data, policies_view, fmt, output, width)
+
+
+@boundary
+def drivers(
+    policy: Annotated[str, typer.Option("--policy", "-p", help="Policy whose build to show.")] = (
+        "qemu-4.1"
+    ),
+    platform: PlatformOption = "posix",
+    fmt: FormatOption = Format.TEXT,
+    output: OutputOption = None,
+    width: WidthOption = None,
+) -> None:
+    """Driver classes (hard, fallback, dynamic, sticky) of one build."""
+    from optcompare.policies import registry
+    from optcompare.render.views import drivers_view
+
+    chosen = registry.get(policy)
+    plat = platform_of(platform)
+    build = chosen.build(plat)
+    data = {
+        "policy": chosen.name,
+        "platform": plat.value,
+        "drivers": [
+            {
+                "name": d.name,
+                "class": d.behaviour.value,
+                "source": d.source,
+                "cannot_write": d.cannot_write,
+                "struct": chosen.struct_of(d, build.drivers),
+            }
+            for d in build.drivers.values()
+        ],
+    }
+    emit("drivers", data, drivers_view, fmt, output, width)
+
+
+@boundary
+def table(
+    policy_names: Annotated[
+        list[str] | None, typer.Argument(metavar="[POLICY]...", help="Policies (default: all).")
+    ] = None,
+    driver: Annotated[
+        list[str] | None, typer.Option("--driver", "-d", help="Only this driver (repeatable).")
+    ] = None,
+    frontend: Annotated[
+        str, typer.Option("--frontend", help="blockdev (both options default off) or drive.")
+    ] = "blockdev",
+    diff: Annotated[
+        str | None, typer.Option("--diff", help="Show only rows that differ from this policy.")
+    ] = None,
+    platform: PlatformOption = "posix",
+    fmt: FormatOption = Format.TEXT,
+    output: OutputOption = None,
+    width: WidthOption = None,
+) -> None:
+    """Flag truth tables: every tri-state combination of each driver's options.
+
+    Drivers with identical tables are grouped. Each row shows the options as
+    written, what they are shorthand for, the open mode, and the outcome on a
+    writable and on an unwritable image (node read-only flag, descriptor mode,
+    access denial).
+    """
+    from optcompare.analysis import data as to_data
+    from optcompare.analysis.truth_table import tables
+    from optcompare.policies import registry
+    from optcompare.policies.base import Frontend
+    from optcompare.render.views import table_view
+
+    chosen = registry.select(policy_names or [])
+    front = frontend_of(frontend, Frontend)
+    against = registry.get(diff) if diff else None
+    plat = platform_of(platform)
+    result = []
+    for policy in chosen:
+        result += tables(policy, drivers=driver or [], frontend=front, platform=plat,
+                         against=against)
+    data = {"frontend": front.value, "platform": plat.value, "against": diff,
+            "tables": to_data.tables(result)}
+    emit("truth-table", data, table_view, fmt, output, width)

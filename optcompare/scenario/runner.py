@@ -1,0 +1,374 @@
+"""Replaying a scenario: the client's decisions, a backend's answers, a trace.
+
+The runner plays libvirt: it probes, picks the frontend, passes its client
+strategy's options, relabels images around jobs, and drops the nodes a job
+left behind. The backend plays QEMU. Every step is checked against its
+expectation; the first one that breaks ends the run as ``fails``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from optcompare.model.drivers import Platform
+from optcompare.model.options import READ_ONLY
+from optcompare.policies.base import Build, Detection, Policy
+from optcompare.scenario.backend import Backend, NotApplicable, Observation, StepError
+from optcompare.scenario.spec import Scenario, Step
+
+LEGACY = "legacy"
+NATIVE = "native"
+
+
+class Outcome(StrEnum):
+    MEETS = "meets"
+    FAILS = "fails"
+    NOT_APPLICABLE = "not-applicable"
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    index: int
+    step: str
+    line: int | None
+    result: str
+    """ok, error, true, false, or not measurable."""
+    message: str | None
+    met: bool
+    why: str | None
+    state: dict[str, Observation]
+    actions: tuple[str, ...] = ()
+    """What the client did around the step (relabels, reopens, deletions)."""
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    scenario: str
+    policy: str
+    client: str
+    backend: str
+    outcome: Outcome
+    frontend: str | None = None
+    step: int | None = None
+    step_text: str | None = None
+    reason: str | None = None
+    detection: Detection | None = None
+    trace: tuple[StepRecord, ...] = ()
+
+
+@dataclass
+class _Run:
+    scenario: Scenario
+    build: Build
+    client: Policy | None
+    client_name: str
+    backend: Backend
+    chain: list[str]
+    frontend: str | None = None
+    detection: Detection | None = None
+    actions: list[str] = field(default_factory=list)
+    known: list[str] = field(default_factory=list)
+
+    @property
+    def readonly(self) -> bool:
+        return self.scenario.setup.readonly
+
+    def relabel(self, image: str, writable: bool) -> None:
+        self.backend.relabel(image, writable)
+        self.actions.append(f"relabel {image} {'writable' if writable else 'read-only'}")
+
+    def storage_options(self, backing: bool) -> dict[str, bool]:
+        if self.client is None:
+            return {READ_ONLY: True} if backing or self.readonly else {}
+        return self.client.storage_options(backing, self.readonly)
+
+
+BackendFactory = Callable[[Build, str], Backend]
+
+
+def model_backend(build: Build, driver: str) -> Backend:
+    from optcompare.backends.model import ModelBackend
+
+    return ModelBackend(build, driver)
+
+
+def client_for(name: str, build: Build) -> Policy | None:
+    from optcompare.policies import registry
+
+    if name == NATIVE:
+        return build.policy
+    if name == LEGACY:
+        return None
+    return registry.get(name)
+
+
+def run(
+    scenario: Scenario,
+    policy: Policy,
+    *,
+    client: str | None = None,
+    backend: BackendFactory = model_backend,
+) -> ScenarioResult:
+    """Replay ``scenario`` on ``policy``'s build; ``client`` overrides the file's."""
+    setup = scenario.setup
+    build = policy.build(Platform(setup.platform))
+    client_name = client or setup.client
+    chosen = client_for(client_name, build)
+    label = build.name if client_name == NATIVE else f"{client_name} on {build.name}"
+    result = ScenarioResult(scenario.name, build.name, client_name, "", Outcome.NOT_APPLICABLE)
+    try:
+        engine = backend(build, setup.driver)
+    except NotApplicable as error:
+        return _replace(result, reason=error.reason)
+    state = _Run(scenario, build, chosen, client_name, engine, [i.name for i in setup.images])
+    trace: list[StepRecord] = []
+    try:
+        engine.create([(i.name, i.writable) for i in setup.images])
+        state.known = list(state.chain)
+        for step in scenario.steps:
+            record = _play(state, step)
+            trace.append(record)
+            if not record.met:
+                return _replace(
+                    result, backend=engine.name, outcome=Outcome.FAILS, frontend=state.frontend,
+                    step=step.index, step_text=step.describe(), reason=record.why,
+                    detection=state.detection, trace=tuple(trace),
+                )
+    except NotApplicable as error:
+        return _replace(result, backend=engine.name, reason=f"{label}: {error.reason}",
+                        frontend=state.frontend, detection=state.detection, trace=tuple(trace))
+    finally:
+        engine.close()
+    return _replace(result, backend=engine.name, outcome=Outcome.MEETS, frontend=state.frontend,
+                    detection=state.detection, trace=tuple(trace))
+
+
+def _replace(result: ScenarioResult, **changes: Any) -> ScenarioResult:
+    from dataclasses import replace
+
+    return replace(result, **changes)
+
+
+def _play(state: _Run, step: Step) -> StepRecord:
+    state.actions = []
+    handler = _HANDLERS[step.do]
+    value: Any = None
+    message: str | None = None
+    try:
+        value = handler(state, step.args)
+        result = "ok"
+    except StepError as error:
+        result, message = "error", error.message
+    met, why = _judge(state, step, result, message, value)
+    if step.do == "probe":
+        result = "true" if value else "false"
+    if step.do == "assert" and value:
+        message = value
+    snapshot = {name: state.backend.observe(name) for name in state.known}
+    return StepRecord(step.index, step.describe(), step.line, result, message, met, why,
+                      snapshot, tuple(state.actions))
+
+
+def _judge(state: _Run, step: Step, result: str, message: str | None, value: Any
+           ) -> tuple[bool, str | None]:
+    if step.do == "probe":
+        expected = True if step.expect is None else bool(step.expect)
+        if result == "error":
+            return False, f"probe failed: {message}"
+        if bool(value) != expected:
+            return False, f"probe {step.args['query']!r} is {bool(value)}, expected {expected}"
+        return True, None
+    if step.do == "assert":
+        return _judge_assert(state, step)
+    expected = step.expect or "ok"
+    if expected == "ok" and result == "error":
+        return False, message
+    if expected == "error" and result == "ok":
+        return False, "succeeded, but an error was expected"
+    if step.error is not None and (message is None or step.error not in message):
+        return False, f"error {message!r} does not contain {step.error!r}"
+    return True, None
+
+
+def _judge_assert(state: _Run, step: Step) -> tuple[bool, str | None]:
+    args = step.args
+    seen = state.backend.observe(args["image"], args.get("node", "protocol"))
+    wrong = []
+    if "fd" in args and seen.fd.value != args["fd"]:
+        wrong.append(f"fd is {seen.fd.value}, expected {args['fd']}")
+    if "ro" in args and seen.ro is not None and seen.ro != args["ro"]:
+        wrong.append(f"ro is {str(seen.ro).lower()}, expected {str(args['ro']).lower()}")
+    if "ro" in args and seen.ro is None:
+        wrong.append(f"{args.get('node', 'protocol')} node of {args['image']} is not open")
+    if "denials" in args and seen.denials is not None and seen.denials != args["denials"]:
+        wrong.append(f"{seen.denials} denials logged, expected {args['denials']}")
+    if "mode" in args and seen.mode is not None and seen.mode != args["mode"]:
+        wrong.append(f"mode is {seen.mode}, expected {args['mode']}")
+    if wrong:
+        return False, f"{args['image']}: " + "; ".join(wrong)
+    return True, None
+
+
+# -- the client's part of each step (DESIGN sections 4 and 5) ---------------
+
+def _start(state: _Run, args: Mapping[str, Any]) -> None:
+    setup = state.scenario.setup
+    frontend = setup.frontend
+    if state.client is None:
+        frontend = "drive"
+    elif frontend == "auto":
+        from optcompare.schema.target import BuildTarget
+
+        state.detection = state.client.detect(BuildTarget(state.build), state.build.drivers)
+        frontend = "blockdev" if setup.driver in state.detection.dynamic else "drive"
+        state.actions.append(f"probe: {state.detection.evidence} -> "
+                             f"{'dynamic' if frontend == 'blockdev' else 'not dynamic'}")
+    state.frontend = frontend
+    state.actions.append(f"-{frontend}")
+    if frontend == "drive":
+        state.backend.open_drive(state.chain, state.readonly)
+        return
+    below = None
+    for index, image in enumerate(state.chain):
+        backing = index < len(state.chain) - 1
+        state.backend.add_protocol(image, state.storage_options(backing))
+        state.backend.add_format(image, backing or state.readonly, below)
+        below = image
+
+
+def _position(state: _Run, image: str) -> int:
+    if image not in state.chain:
+        raise StepError(f"'{image}' is not in the disk's backing chain")
+    return state.chain.index(image)
+
+
+def _around_job(state: _Run, image: str, job: Callable[[], None]) -> None:
+    """Relabel and reopen for a job as the client does, and undo it afterwards."""
+    relabelled = False
+    if not state.backend.observe(image).label:
+        state.relabel(image, True)
+        relabelled = True
+    try:
+        job()
+    finally:
+        if relabelled:
+            state.relabel(image, False)
+
+
+def _explicit_reopen(state: _Run, image: str, read_only: bool) -> None:
+    if state.client is None or not state.client.explicit_reopen:
+        return
+    options = {READ_ONLY: read_only}
+    state.backend.reopen(image, options)
+    state.actions.append(f"reopen {image} read-only={'on' if read_only else 'off'}")
+
+
+def _drop(state: _Run, images: list[str]) -> None:
+    for image in images:
+        state.backend.delete(image)
+        state.actions.append(f"blockdev-del {image}")
+
+
+def _commit(state: _Run, args: Mapping[str, Any]) -> None:
+    top, base = args["top"], args["base"]
+    top_at, base_at = _position(state, top), _position(state, base)
+    if base_at >= top_at:
+        raise StepError(f"'{base}' is not a backing file of '{top}'")
+    active = top_at == len(state.chain) - 1
+    dropped = state.chain[base_at + 1 : top_at + 1]
+
+    def job() -> None:
+        _explicit_reopen(state, base, False)
+        state.backend.commit(top, base, active)
+        if not active:
+            _explicit_reopen(state, base, True)
+
+    if active:
+        job()
+    else:
+        _around_job(state, state.chain[top_at + 1], job)
+    _drop(state, dropped)
+    state.chain[base_at + 1 : top_at + 1] = []
+
+
+def _stream(state: _Run, args: Mapping[str, Any]) -> None:
+    top, base = args["top"], args.get("base")
+    top_at = _position(state, top)
+    base_at = _position(state, base) if base is not None else -1
+    if base_at >= top_at:
+        raise StepError(f"'{base}' is not a backing file of '{top}'")
+    dropped = state.chain[base_at + 1 : top_at]
+
+    def job() -> None:
+        state.backend.stream(top, base)
+
+    if top_at == len(state.chain) - 1:
+        job()
+    else:
+        _around_job(state, top, job)
+    _drop(state, dropped)
+    state.chain[base_at + 1 : top_at] = []
+
+
+def _snapshot(state: _Run, args: Mapping[str, Any]) -> None:
+    new, old = args["image"], state.chain[-1]
+    if state.frontend is None:
+        raise StepError("the disk is not open: 'start' comes first")
+    state.backend.create([(new, True)], backing=old)
+    state.known.append(new)
+    if state.frontend == "drive":
+        state.backend.open_drive([new], state.readonly)
+    else:
+        state.backend.add_protocol(new, state.storage_options(False))
+        state.backend.add_format(new, state.readonly, None)
+    state.backend.snapshot(new, old)
+    state.chain.append(new)
+    state.relabel(old, False)
+
+
+def _guest_write(state: _Run, args: Mapping[str, Any]) -> None:
+    state.backend.guest_write(state.chain[-1])
+
+
+def _blockdev_add(state: _Run, args: Mapping[str, Any]) -> None:
+    state.backend.add_protocol(args["image"], dict(args.get("options", {})))
+
+
+def _relabel(state: _Run, args: Mapping[str, Any]) -> None:
+    state.backend.relabel(args["image"], args["writable"])
+
+
+def _attach(state: _Run, args: Mapping[str, Any]) -> None:
+    state.backend.attach_writer(args["image"])
+
+
+def _detach(state: _Run, args: Mapping[str, Any]) -> None:
+    state.backend.detach_writer(args["image"])
+
+
+def _probe(state: _Run, args: Mapping[str, Any]) -> bool:
+    return state.backend.has(args["query"])
+
+
+def _assert(state: _Run, args: Mapping[str, Any]) -> str | None:
+    seen = state.backend.observe(args["image"], args.get("node", "protocol"))
+    gaps = [k for k in ("denials", "mode") if k in args and getattr(seen, k) is None]
+    return f"not measurable here: {', '.join(gaps)}" if gaps else None
+
+
+_HANDLERS: dict[str, Callable[[_Run, Mapping[str, Any]], Any]] = {
+    "start": _start,
+    "relabel": _relabel,
+    "block-commit": _commit,
+    "block-stream": _stream,
+    "snapshot": _snapshot,
+    "guest-write": _guest_write,
+    "blockdev-add": _blockdev_add,
+    "attach-writer": _attach,
+    "detach-writer": _detach,
+    "probe": _probe,
+    "assert": _assert,
+}

@@ -1,0 +1,94 @@
+"""Scenario files, format v1 (DESIGN section 4): the parsed, validated form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+FRONTENDS = ("blockdev", "drive", "auto")
+PLATFORMS = ("posix", "windows")
+FD_MODES = ("ro", "rw", "closed")
+NODES = ("protocol", "format")
+
+
+@dataclass(frozen=True)
+class StepKind:
+    """Which keys a step takes: required and optional, with their types."""
+
+    required: dict[str, type | tuple[type, ...]] = field(default_factory=dict)
+    optional: dict[str, type | tuple[type, ...]] = field(default_factory=dict)
+    needs_image: tuple[str, ...] = ()
+    """Keys whose value must name an image of ``setup.images``."""
+
+
+STEP_KINDS: dict[str, StepKind] = {
+    "start": StepKind(),
+    "relabel": StepKind({"image": str, "writable": bool}, needs_image=("image",)),
+    "block-commit": StepKind({"top": str, "base": str}, needs_image=("top", "base")),
+    "block-stream": StepKind({"top": str}, {"base": str}, needs_image=("top", "base")),
+    "snapshot": StepKind({"image": str}),
+    "guest-write": StepKind(),
+    "blockdev-add": StepKind({"image": str}, {"options": dict}, needs_image=("image",)),
+    "attach-writer": StepKind({"image": str}, needs_image=("image",)),
+    "detach-writer": StepKind({"image": str}, needs_image=("image",)),
+    "probe": StepKind({"query": str}),
+    "assert": StepKind(
+        {"image": str},
+        {"node": str, "fd": str, "ro": bool, "denials": int, "mode": str},
+        needs_image=("image",),
+    ),
+}
+COMMON_KEYS = ("do", "expect", "error")
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str
+    writable: bool
+
+
+@dataclass(frozen=True)
+class Setup:
+    frontend: str = "blockdev"
+    driver: str = "file"
+    platform: str = "posix"
+    client: str = "native"
+    readonly: bool = False
+    images: tuple[Image, ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    index: int
+    do: str
+    args: dict[str, Any]
+    expect: str | bool | None = None
+    error: str | None = None
+    line: int | None = None
+
+    def describe(self) -> str:
+        parts = [f"{k}={_show(v)}" for k, v in self.args.items()]
+        return self.do + (" " + " ".join(parts) if parts else "")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return ",".join(f"{k}={_show(v)}" for k, v in value.items())
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    source: str
+    setup: Setup
+    steps: tuple[Step, ...]
+    path: str
+    digest: str
+    """sha256 of the file's bytes, for provenance."""
+
+    def image(self, name: str) -> Image:
+        return next(i for i in self.setup.images if i.name == name)
