@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from optcompare.commands import tables
+from optcompare.commands import scenarios, tables
 
 app = typer.Typer(
     name="optcompare",
@@ -23,7 +23,14 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-for command in (tables.policies, tables.drivers, tables.table):
+for command in (
+    tables.policies,
+    tables.drivers,
+    tables.table,
+    scenarios.run,
+    scenarios.skew,
+    scenarios.check,
+):
     app.command()(command)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from optcompare.errors import InputError
+from optcompare.model.drivers import DRIVER_NAMES
 from optcompare.scenario.spec import (
     COMMON_KEYS,
     FD_MODES,
@@ -173,6 +174,16 @@ def _setup(raw: Any, c: _Checker) -> Setup | None:
         if key in values and values[key] not in choices:
             c.problem(f"key '{key}': expected one of {', '.join(choices)}, got {values[key]!r}",
                       "setup", 0, key)
+    if "driver" in values and values["driver"] not in DRIVER_NAMES:
+        c.problem(f"key 'driver': unknown driver {values['driver']!r}; known: "
+                  f"{', '.join(DRIVER_NAMES)}", "setup", 0, "driver")
+    if "client" in values:
+        from optcompare.policies import registry
+
+        clients = ["native", "legacy", *registry.by_name()]
+        if values["client"] not in clients:
+            c.problem(f"key 'client': expected one of {', '.join(clients)}, got "
+                      f"{values['client']!r}", "setup", 0, "client")
     images = _images(raw.get("images", []), c)
     if images is None:
         return None

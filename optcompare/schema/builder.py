@@ -1,0 +1,434 @@
+"""A synthetic ``query-qmp-schema`` reply for a build, in the real SchemaInfo shape.
+
+The reply follows reference section 6: built-in types with their
+``json-type``, commands and events under their real names, every other type
+under a masked number assigned in the order the generator first needs it
+(``"0"`` is the empty object, as in QEMU), ``optional`` members carrying
+``"default": null``, and enums in the 4.x ``values`` style.
+
+``blockdev-add`` takes a flat union on ``driver``: the base members
+(``driver``, ``node-name``, ``discard``, ``cache``, the policy's
+:meth:`~optcompare.policies.base.Policy.base_options` as optional booleans,
+``force-share``, ``detect-zeroes``) and one variant per driver of the build,
+pointing at the masked struct named by
+:meth:`~optcompare.policies.base.Policy.struct_of`. Drivers that share a
+struct share one entry: its realistic members, then the policy's
+:meth:`~optcompare.policies.base.Policy.driver_options` as optional booleans,
+then ``features`` when
+:meth:`~optcompare.policies.base.Policy.struct_features` gives any. Windows
+builds lack the POSIX-only entities: the POSIX-only drivers (the catalogue
+drops them) and the members marked ``posix`` below. The policy's extra
+commands (option 2's ``query-qemu-features``) come last with their types.
+
+The same build always gives the same list; it is computed once per build.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from optcompare.model.drivers import Driver, Platform
+from optcompare.policies.base import Build, Command, Member
+from optcompare.schema.query import SchemaIndex
+
+Entry = dict[str, Any]
+
+EMPTY_OBJECT = "0"
+"""QEMU's masked name of the empty object (arguments or return of many commands)."""
+
+BUILTINS: tuple[tuple[str, str], ...] = (
+    ("str", "string"),
+    ("int", "int"),
+    ("any", "value"),
+    ("bool", "boolean"),
+    ("number", "number"),
+    ("null", "null"),
+)
+_BUILTIN_NAMES = frozenset(name for name, _ in BUILTINS)
+
+BLOCKDEV_OPTIONS = "BlockdevOptions"
+
+
+@dataclass(frozen=True)
+class _Field:
+    """One member spec: ``"*name:type"`` (``*`` optional), ``"...@posix"`` POSIX only."""
+
+    name: str
+    type: str
+    optional: bool
+    posix_only: bool
+
+    @classmethod
+    def parse(cls, spec: str) -> _Field:
+        posix_only = spec.endswith("@posix")
+        spec = spec.removesuffix("@posix")
+        optional = spec.startswith("*")
+        name, _, type_name = spec.removeprefix("*").partition(":")
+        return cls(name, type_name, optional, posix_only)
+
+
+def _fields(*specs: str) -> tuple[_Field, ...]:
+    return tuple(_Field.parse(spec) for spec in specs)
+
+
+# Named types other than driver structs: ("enum", values), ("object", fields)
+# or ("alternate", member types). Members follow QEMU 4.x (trimmed).
+_ENUMS: dict[str, tuple[str, ...]] = {
+    "BlockdevDiscardOptions": ("ignore", "unmap"),
+    "BlockdevDetectZeroesOptions": ("off", "on", "unmap"),
+    "OnOffAuto": ("auto", "on", "off"),
+    "BlockdevAioOptions": ("threads", "native"),
+    "BlockdevOnError": ("report", "ignore", "enospc", "stop", "auto"),
+    "JobStatus": (
+        "undefined", "created", "running", "paused", "ready", "standby", "waiting",
+        "pending", "aborting", "concluded", "null",
+    ),
+    "JobType": ("commit", "stream", "mirror", "backup", "create"),
+    "QMPCapability": ("oob",),
+    "SchemaMetaType": ("builtin", "enum", "array", "object", "alternate", "command", "event"),
+    "IscsiTransport": ("tcp", "iser"),
+    "IscsiHeaderDigest": ("crc32c", "none", "crc32c-none", "none-crc32c"),
+    "NFSTransport": ("inet",),
+    "SocketAddressType": ("inet", "unix", "vsock", "fd"),
+    "SshHostKeyCheckMode": ("none", "hash", "known_hosts"),
+    "BlockExportType": ("nbd",),
+}
+
+_OBJECTS: dict[str, tuple[_Field, ...]] = {
+    "BlockdevCacheOptions": _fields("*direct:bool", "*no-flush:bool"),
+    "VersionTriple": _fields("major:int", "minor:int", "micro:int"),
+    "VersionInfo": _fields("qemu:VersionTriple", "package:str"),
+    "SchemaInfo": _fields("name:str", "meta-type:SchemaMetaType"),
+    "InetSocketAddressBase": _fields("host:str", "port:str"),
+    "InetSocketAddress": _fields("host:str", "port:str", "*numeric:bool", "*to:int"),
+    "SocketAddress": _fields("type:SocketAddressType", "*host:str", "*port:str", "*path:str"),
+    "NFSServer": _fields("type:NFSTransport", "host:str"),
+    "BlockDeviceInfo": _fields(
+        "file:str", "*node-name:str", "ro:bool", "drv:str", "*backing_file:str",
+        "backing_file_depth:int", "encrypted:bool", "detect_zeroes:BlockdevDetectZeroesOptions",
+    ),
+    "BlockExportOptionsNbd": _fields("*name:str", "*description:str", "*bitmaps:[str]"),
+}
+
+_ALTERNATES: dict[str, tuple[str, ...]] = {
+    "BlockdevRef": (BLOCKDEV_OPTIONS, "str"),
+    "BlockdevRefOrNull": (BLOCKDEV_OPTIONS, "str", "null"),
+}
+
+# Realistic members of each driver options struct of the catalogue. A struct
+# a policy derives from one of these (option 3's ``...Dynamic``) inherits
+# the members of the longest known prefix.
+_DRIVER_STRUCTS: dict[str, tuple[_Field, ...]] = {
+    "BlockdevOptionsFile": _fields(
+        "filename:str", "*pr-manager:str", "*locking:OnOffAuto", "*aio:BlockdevAioOptions",
+        "*drop-cache:bool@posix", "*x-check-cache-dropped:bool",
+    ),
+    "BlockdevOptionsGluster": _fields(
+        "volume:str", "path:str", "server:[SocketAddress]", "*debug:int", "*logfile:str",
+    ),
+    "BlockdevOptionsIscsi": _fields(
+        "transport:IscsiTransport", "portal:str", "target:str", "*lun:int", "*user:str",
+        "*password-secret:str", "*initiator-name:str", "*header-digest:IscsiHeaderDigest",
+        "*timeout:int",
+    ),
+    "BlockdevOptionsNbd": _fields(
+        "server:SocketAddress", "*export:str", "*tls-creds:str", "*x-dirty-bitmap:str",
+    ),
+    "BlockdevOptionsRbd": _fields(
+        "pool:str", "image:str", "*conf:str", "*snapshot:str", "*user:str",
+        "*server:[InetSocketAddressBase]",
+    ),
+    "BlockdevOptionsCurlHttp": _fields(
+        "url:str", "*readahead:int", "*timeout:int", "*username:str", "*password-secret:str",
+        "*cookie:str", "*cookie-secret:str",
+    ),
+    "BlockdevOptionsCurlHttps": _fields(
+        "url:str", "*readahead:int", "*timeout:int", "*username:str", "*password-secret:str",
+        "*cookie:str", "*sslverify:bool", "*cookie-secret:str",
+    ),
+    "BlockdevOptionsCurlFtp": _fields(
+        "url:str", "*readahead:int", "*timeout:int", "*username:str", "*password-secret:str",
+    ),
+    "BlockdevOptionsCurlFtps": _fields(
+        "url:str", "*readahead:int", "*timeout:int", "*username:str", "*password-secret:str",
+        "*sslverify:bool",
+    ),
+    "BlockdevOptionsGenericFormat": _fields("file:BlockdevRef"),
+    "BlockdevOptionsGenericCOWFormat": _fields("file:BlockdevRef", "*backing:BlockdevRefOrNull"),
+    "BlockdevOptionsVVFAT": _fields(
+        "dir:str", "*fat-type:int", "*floppy:bool", "*label:str", "*rw:bool",
+    ),
+    "BlockdevOptionsSsh": _fields(
+        "server:InetSocketAddress", "path:str", "*user:str",
+        "*host-key-check:SshHostKeyCheckMode",
+    ),
+    "BlockdevOptionsNfs": _fields(
+        "server:NFSServer", "path:str", "*user:int", "*group:int", "*tcp-syn-count:int",
+        "*readahead-size:int", "*page-cache-size:int", "*debug:int",
+    ),
+    "BlockdevOptionsNVMe": _fields("device:str", "namespace:int"),
+    "BlockdevOptionsNull": _fields("*size:int", "*latency-ns:int", "*read-zeroes:bool"),
+    "BlockdevOptionsQcow2": _fields(
+        "file:BlockdevRef", "*backing:BlockdevRefOrNull", "*lazy-refcounts:bool",
+        "*pass-discard-request:bool", "*pass-discard-snapshot:bool", "*pass-discard-other:bool",
+        "*cache-size:int", "*l2-cache-size:int", "*refcount-cache-size:int",
+        "*cache-clean-interval:int",
+    ),
+    "BlockdevOptionsRaw": _fields("file:BlockdevRef", "*offset:int", "*size:int"),
+}
+
+_JOB_OPTIONS = ("*speed:int", "*on-error:BlockdevOnError", "*auto-finalize:bool",
+                "*auto-dismiss:bool")
+
+# The common commands: (name, argument fields or a named type, return type).
+# ``None`` for the arguments or the return means the empty object.
+_Args = tuple[_Field, ...] | str | None
+COMMON_COMMANDS: tuple[tuple[str, _Args, str | None], ...] = (
+    ("qmp_capabilities", _fields("*enable:[QMPCapability]"), None),
+    ("query-qmp-schema", None, "[SchemaInfo]"),
+    ("query-version", None, "VersionInfo"),
+    ("blockdev-add", BLOCKDEV_OPTIONS, None),
+    ("blockdev-del", _fields("node-name:str"), None),
+    ("block-commit", _fields(
+        "*job-id:str", "device:str", "*base-node:str", "*base:str", "*top-node:str", "*top:str",
+        "*backing-file:str", "*filter-node-name:str", *_JOB_OPTIONS,
+    ), None),
+    ("block-stream", _fields(
+        "*job-id:str", "device:str", "*base:str", "*base-node:str", "*backing-file:str",
+        *_JOB_OPTIONS,
+    ), None),
+    ("blockdev-snapshot", _fields("node:str", "overlay:str"), None),
+    ("block-job-complete", _fields("device:str"), None),
+    ("job-complete", _fields("id:str"), None),
+    ("job-dismiss", _fields("id:str"), None),
+    ("query-named-block-nodes", _fields("*flat:bool"), "[BlockDeviceInfo]"),
+    ("block-export-add", "BlockExportOptions", None),
+)
+
+REOPEN_COMMAND = "x-blockdev-reopen"
+
+EVENTS: tuple[tuple[str, tuple[_Field, ...]], ...] = (
+    ("JOB_STATUS_CHANGE", _fields("id:str", "status:JobStatus")),
+    ("BLOCK_JOB_READY", _fields(
+        "type:JobType", "device:str", "len:int", "offset:int", "speed:int",
+    )),
+    ("BLOCK_JOB_COMPLETED", _fields(
+        "type:JobType", "device:str", "len:int", "offset:int", "speed:int", "*error:str",
+    )),
+)
+
+COMMON_COMMAND_NAMES: tuple[str, ...] = (
+    *(name for name, _, _ in COMMON_COMMANDS),
+    REOPEN_COMMAND,
+)
+"""Commands every build may have (``x-blockdev-reopen`` where ``has_reopen``)."""
+
+
+def _member(name: str, type_name: str, optional: bool) -> Entry:
+    if optional:
+        return {"name": name, "default": None, "type": type_name}
+    return {"name": name, "type": type_name}
+
+
+class _Generator:
+    """Builds one reply; masked names are handed out in the order types are needed."""
+
+    def __init__(self, build: Build) -> None:
+        self.build = build
+        self.policy = build.policy
+        self.platform = build.platform
+        self.drivers: dict[str, Driver] = build.drivers
+        self.names: dict[str, str] = {}
+        self.types: list[Entry] = []
+        self.next_number = 0
+
+    # -- naming ------------------------------------------------------------
+    def ref(self, key: str, define: Callable[[], Entry] | None = None) -> str:
+        """The masked name of type ``key``, defining it on first use."""
+        if key in _BUILTIN_NAMES:
+            return key
+        if key.startswith("[") and key.endswith("]"):
+            element = self.ref(key[1:-1])
+            name = f"[{element}]"
+            if name not in self.names:
+                self.names[name] = name
+                self.types.append({"name": name, "meta-type": "array", "element-type": element})
+            return name
+        known = self.names.get(key)
+        if known is not None:
+            return known
+        name = str(self.next_number)
+        self.next_number += 1
+        self.names[key] = name
+        slot = len(self.types)
+        self.types.append({})
+        body = define() if define is not None else self.define_named(key)
+        self.types[slot] = {"name": name, **body}
+        return name
+
+    def define_named(self, key: str) -> Entry:
+        if key in _ENUMS:
+            return {"meta-type": "enum", "values": list(_ENUMS[key])}
+        if key in _OBJECTS:
+            return self.object_body(_OBJECTS[key])
+        if key in _ALTERNATES:
+            members = [{"type": self.ref(t)} for t in _ALTERNATES[key]]
+            return {"meta-type": "alternate", "members": members}
+        if key == BLOCKDEV_OPTIONS:
+            return self.blockdev_options()
+        if key == "BlockExportOptions":
+            return self.export_options()
+        # A type named by a plugin's command member: an empty object stands in.
+        return {"meta-type": "object", "members": []}
+
+    def object_body(self, fields: tuple[_Field, ...], extra: list[Entry] | None = None) -> Entry:
+        members = [
+            _member(f.name, self.ref(f.type), f.optional)
+            for f in fields
+            if not (f.posix_only and self.platform is not Platform.POSIX)
+        ]
+        return {"meta-type": "object", "members": members + (extra or [])}
+
+    # -- blockdev-add --------------------------------------------------------
+    def blockdev_options(self) -> Entry:
+        drivers = sorted(self.drivers)
+        base = [
+            _member("driver", self.ref("BlockdevDriver", self.driver_enum), False),
+            _member("node-name", "str", True),
+            _member("discard", self.ref("BlockdevDiscardOptions"), True),
+            _member("cache", self.ref("BlockdevCacheOptions"), True),
+            *(_member(option, "bool", True) for option in self.policy.base_options()),
+            _member("force-share", "bool", True),
+            _member("detect-zeroes", self.ref("BlockdevDetectZeroesOptions"), True),
+        ]
+        structs: dict[str, list[Driver]] = {}
+        for name in drivers:
+            driver = self.drivers[name]
+            structs.setdefault(self.policy.struct_of(driver, self.drivers), []).append(driver)
+        variants = []
+        for name in drivers:
+            driver = self.drivers[name]
+            struct = self.policy.struct_of(driver, self.drivers)
+            members = structs[struct]
+            masked = self.ref(f"struct:{struct}", functools.partial(self.struct, struct, members))
+            variants.append({"case": name, "type": masked})
+        return {"meta-type": "object", "tag": "driver", "members": base, "variants": variants}
+
+    def driver_enum(self) -> Entry:
+        return {"meta-type": "enum", "values": sorted(self.drivers)}
+
+    def struct(self, struct: str, members: list[Driver]) -> Entry:
+        options: list[str] = []
+        for driver in members:
+            for option in self.policy.driver_options(driver, self.drivers):
+                if option not in options:
+                    options.append(option)
+        body = self.object_body(
+            _struct_fields(struct), [_member(option, "bool", True) for option in options]
+        )
+        features = self.policy.struct_features(struct, members, self.platform)
+        if features:
+            body["features"] = list(features)
+        return body
+
+    def export_options(self) -> Entry:
+        base = [
+            _member("type", self.ref("BlockExportType"), False),
+            _member("id", "str", False),
+            _member("node-name", "str", False),
+            _member("writable", "bool", True),
+            _member("writethrough", "bool", True),
+        ]
+        variants = [{"case": "nbd", "type": self.ref("BlockExportOptionsNbd")}]
+        return {"meta-type": "object", "tag": "type", "members": base, "variants": variants}
+
+    # -- commands and events ---------------------------------------------------
+    def arguments(self, command: str, args: _Args) -> str:
+        if args is None or args == ():
+            return self.ref("q_empty", _empty)
+        if isinstance(args, str):
+            return self.ref(args)
+        return self.ref(f"args:{command}", lambda: self.object_body(args))
+
+    def returns(self, ret: str | None) -> str:
+        return self.ref("q_empty", _empty) if ret is None else self.ref(ret)
+
+    def command(self, name: str, args: _Args, ret: str | None) -> Entry:
+        return {
+            "name": name,
+            "meta-type": "command",
+            "arg-type": self.arguments(name, args),
+            "ret-type": self.returns(ret),
+        }
+
+    def extra_command(self, command: Command) -> Entry:
+        arguments = _policy_fields(command.arguments)
+        returns = _policy_fields(command.returns)
+        ret_key = f"ret:{command.ret_struct or command.name}"
+        ret = self.ref(ret_key, lambda: self.object_body(returns))
+        return {
+            "name": command.name,
+            "meta-type": "command",
+            "arg-type": self.arguments(command.name, arguments),
+            "ret-type": ret,
+        }
+
+    def event(self, name: str, fields: tuple[_Field, ...]) -> Entry:
+        return {
+            "name": name,
+            "meta-type": "event",
+            "arg-type": self.ref(f"event:{name}", lambda: self.object_body(fields)),
+        }
+
+    def run(self) -> list[Entry]:
+        self.ref("q_empty", _empty)  # "0", as in QEMU
+        entries: list[Entry] = []
+        for name, args, ret in COMMON_COMMANDS:
+            entries.append(self.command(name, args, ret))
+            if name == "blockdev-add" and self.policy.has_reopen:
+                entries.append(self.command(REOPEN_COMMAND, BLOCKDEV_OPTIONS, None))
+        for name, fields in EVENTS:
+            entries.append(self.event(name, fields))
+        for command in self.policy.commands(self.platform):
+            entries.append(self.extra_command(command))
+        builtins = [
+            {"name": name, "meta-type": "builtin", "json-type": json_type}
+            for name, json_type in BUILTINS
+        ]
+        return entries + self.types + builtins
+
+
+def _empty() -> Entry:
+    return {"meta-type": "object", "members": []}
+
+
+def _struct_fields(struct: str) -> tuple[_Field, ...]:
+    known = [name for name in _DRIVER_STRUCTS if struct.startswith(name)]
+    if not known:
+        return ()
+    return _DRIVER_STRUCTS[max(known, key=len)]
+
+
+def _policy_fields(members: tuple[Member, ...]) -> tuple[_Field, ...]:
+    return tuple(_Field(m.name, m.type, m.optional, False) for m in members)
+
+
+@functools.lru_cache(maxsize=512)
+def _schema_text(build: Build) -> str:
+    return json.dumps(_Generator(build).run(), separators=(",", ":"))
+
+
+def build_schema(build: Build) -> list[dict[str, Any]]:
+    """The ``query-qmp-schema`` reply of ``build`` (a fresh list on each call)."""
+    entries: list[dict[str, Any]] = json.loads(_schema_text(build))
+    return entries
+
+
+@functools.lru_cache(maxsize=512)
+def schema_index(build: Build) -> SchemaIndex:
+    """The build's schema, indexed for path queries (shared: do not modify)."""
+    return SchemaIndex(build_schema(build))
