@@ -6,9 +6,11 @@ are imported inside the commands that need them, so ``--help`` stays fast.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from optcompare.commands import scenarios, tables
+from optcompare.commands import compat, scenarios, tables
 
 app = typer.Typer(
     name="optcompare",
@@ -23,6 +25,24 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+
+@app.callback()
+def _global_options(
+    no_plugins: Annotated[
+        bool,
+        typer.Option(
+            "--no-plugins",
+            help="Use only the built-in policies: no entry-point discovery "
+            "(also OPTCOMPARE_NO_PLUGINS=1).",
+        ),
+    ] = False,
+) -> None:
+    # Runs before every command, never for --help; discovery itself waits
+    # until a command asks the registry for policies.
+    from optcompare.policies import registry
+
+    registry.set_plugins_disabled(no_plugins)
+
 for command in (
     tables.policies,
     tables.drivers,
@@ -30,6 +50,7 @@ for command in (
     scenarios.run,
     scenarios.skew,
     scenarios.check,
+    compat.compat,
 ):
     app.command()(command)
 

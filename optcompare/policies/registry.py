@@ -1,12 +1,35 @@
-"""Finding policies by name: the built-ins, then installed plugins."""
+"""Finding policies by name: the built-ins, then installed plugins.
+
+Plugins are entry points in the group ``optcompare.policies``. Each one
+names a :class:`~optcompare.policies.base.Policy` instance, or a
+zero-argument callable returning one::
+
+    [project.entry-points."optcompare.policies"]
+    explicit-reopen = "optcompare_explicit_reopen:POLICY"
+
+Discovery is lazy: nothing is looked up until a command asks for policies
+(:func:`all_policies` and the functions built on it), and then once per
+process. Every plugin is checked when it is loaded: it must import, be (or
+build) a ``Policy``, have a name no built-in or earlier plugin has, and
+build its POSIX build and resolve the empty option set on every driver
+without raising. A plugin that fails gets one warning line on stderr naming
+the entry point, its distribution and the problem, and is left out; the
+rest keeps working. ``--no-plugins`` (see :func:`set_plugins_disabled`) and
+``OPTCOMPARE_NO_PLUGINS=1`` turn discovery off.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from importlib import metadata
 
 from optcompare.errors import UnknownNameError
+from optcompare.model.drivers import Platform
 from optcompare.policies import option_1, option_2, option_3, qemu_3_0, qemu_3_1, qemu_4_0, qemu_4_1
-from optcompare.policies.base import Policy
+from optcompare.policies.base import Frontend, Policy, Resolution
 
 BUILTIN: tuple[Policy, ...] = (
     qemu_3_0.POLICY,
@@ -21,9 +44,203 @@ BUILTIN: tuple[Policy, ...] = (
 RELEASED = ("qemu-3.0", "qemu-3.1", "qemu-4.0")
 """Builds that users had in their hands when the thread was written."""
 
+GROUP = "optcompare.policies"
+"""The entry-point group third-party policies register in."""
+
+ENV_NO_PLUGINS = "OPTCOMPARE_NO_PLUGINS"
+"""Set to 1 (or true, yes, on) to turn plugin discovery off."""
+
+BUILTIN_ORIGIN = "built-in"
+
+_FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+
+
+@dataclass(frozen=True)
+class PluginProblem:
+    """A plugin that was left out, and why."""
+
+    entry_point: str
+    distribution: str
+    problem: str
+
+    def line(self) -> str:
+        return (
+            f"optcompare: warning: plugin {self.entry_point!r} "
+            f"(distribution {self.distribution}): {self.problem}"
+        )
+
+
+class _State:
+    """What this process knows about plugins."""
+
+    def __init__(self) -> None:
+        self.cli_disabled = False
+        self.loaded: tuple[Policy, ...] | None = None
+        self.problems: tuple[PluginProblem, ...] = ()
+        self.warned: set[str] = set()
+
+
+_state = _State()
+
+
+# -- switching discovery on and off ------------------------------------------
+
+def set_plugins_disabled(disabled: bool) -> None:
+    """What ``--no-plugins`` says for this invocation (the CLI sets it every time)."""
+    _state.cli_disabled = disabled
+
+
+def plugins_enabled() -> bool:
+    """False under ``--no-plugins`` or ``OPTCOMPARE_NO_PLUGINS=1``."""
+    if _state.cli_disabled:
+        return False
+    return os.environ.get(ENV_NO_PLUGINS, "").strip().lower() in _FALSE_WORDS
+
+
+def reset_plugins() -> None:
+    """Forget what was discovered and warned about (for tests)."""
+    global _state
+    _state = _State()
+
+
+# -- discovery ---------------------------------------------------------------
+
+def plugins() -> tuple[Policy, ...]:
+    """The installed plugins that passed their checks, loaded on first use."""
+    if not plugins_enabled():
+        return ()
+    if _state.loaded is None:
+        _state.loaded, _state.problems = _discover({p.name for p in BUILTIN})
+        for problem in _state.problems:
+            _warn(problem)
+    return _state.loaded
+
+
+def plugin_problems() -> tuple[PluginProblem, ...]:
+    """The plugins left out by the last discovery in this process."""
+    plugins()
+    return _state.problems
+
+
+def _warn(problem: PluginProblem) -> None:
+    line = problem.line()
+    if line in _state.warned:
+        return
+    _state.warned.add(line)
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def _discover(builtin: set[str]) -> tuple[tuple[Policy, ...], tuple[PluginProblem, ...]]:
+    try:
+        found = list(metadata.entry_points(group=GROUP))
+    except Exception as error:  # a broken distribution on sys.path
+        broken = PluginProblem(GROUP, "unknown", f"cannot list entry points: {_describe(error)}")
+        return (), (broken,)
+    found.sort(key=lambda ep: (_distribution(ep), ep.name))
+    loaded: list[Policy] = []
+    owners: dict[str, str] = {}
+    problems: list[PluginProblem] = []
+    for entry_point in found:
+        distribution = _distribution(entry_point)
+        policy, problem = _load(entry_point, distribution)
+        if policy is not None and problem is None:
+            if policy.name in builtin:
+                problem = f"policy name {policy.name!r} clashes with a built-in policy"
+            elif policy.name in owners:
+                problem = (
+                    f"policy name {policy.name!r} clashes with the plugin {owners[policy.name]}"
+                )
+        if problem is not None or policy is None:
+            problems.append(PluginProblem(entry_point.name, distribution, problem or "not loaded"))
+            continue
+        owners[policy.name] = f"{entry_point.name!r} (distribution {distribution})"
+        loaded.append(policy)
+    return tuple(loaded), tuple(problems)
+
+
+def _distribution(entry_point: metadata.EntryPoint) -> str:
+    """``"name version"`` of the distribution that declares the entry point."""
+    dist = entry_point.dist
+    if dist is None:
+        return "unknown"
+    try:
+        name = dist.metadata["Name"] or "unknown"
+    except Exception:  # no METADATA, or a key error on 3.12+
+        name = "unknown"
+    try:
+        version = dist.version or "?"
+    except Exception:
+        version = "?"
+    return f"{name} {version}"
+
+
+def _describe(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _load(
+    entry_point: metadata.EntryPoint, distribution: str
+) -> tuple[Policy | None, str | None]:
+    """Import, type-check and exercise one plugin: the policy or the problem."""
+    try:
+        obj = entry_point.load()
+    except (Exception, SystemExit) as error:
+        return None, _describe(error)
+    expected = (
+        "expected an optcompare.policies.base.Policy or a zero-argument callable returning one"
+    )
+    if not isinstance(obj, Policy):
+        if not callable(obj) or (isinstance(obj, type) and not issubclass(obj, Policy)):
+            return None, f"wrong type: {entry_point.value} is {_kind(obj)}, {expected}"
+        try:
+            obj = obj()
+        except (Exception, SystemExit) as error:
+            return None, f"calling {entry_point.value}() failed: {_describe(error)}"
+        if not isinstance(obj, Policy):
+            return None, f"wrong type: {entry_point.value}() returned {_kind(obj)}, {expected}"
+    if not isinstance(obj.name, str) or not obj.name.strip() or obj.name != obj.name.strip():
+        return None, f"invalid policy name {obj.name!r}: expected a non-empty name"
+    try:
+        policy = replace(obj, origin=distribution)
+        _exercise(policy)
+    except (Exception, SystemExit) as error:
+        return None, f"policy {obj.name!r} does not build: {_describe(error)}"
+    return policy, None
+
+
+def _kind(obj: object) -> str:
+    if isinstance(obj, type):
+        return f"the class {obj.__module__}.{obj.__qualname__}"
+    return f"a {type(obj).__module__}.{type(obj).__qualname__} object"
+
+
+def _exercise(policy: Policy) -> None:
+    """Build it on each platform and resolve the empty option set on every driver."""
+    for platform in Platform:
+        build = policy.build(platform)
+        drivers = build.drivers
+        if not drivers:
+            raise ValueError(f"its {platform} build has no drivers")
+        for name in drivers:
+            for frontend in Frontend:
+                resolution = build.resolve({}, name, frontend)
+                if not isinstance(resolution, Resolution):
+                    raise TypeError(
+                        f"resolve() returned {type(resolution).__name__} for {name!r}"
+                    )
+    for backing in (False, True):
+        options = policy.storage_options(backing, False)
+        if not isinstance(options, dict):
+            raise TypeError(f"storage_options() returned {type(options).__name__}")
+
+
+# -- lookup -------------------------------------------------------------------
 
 def all_policies() -> list[Policy]:
-    return list(BUILTIN)
+    """The built-ins in their order, then the plugins that loaded."""
+    return [*BUILTIN, *plugins()]
 
 
 def by_name() -> dict[str, Policy]:
@@ -33,7 +250,14 @@ def by_name() -> dict[str, Policy]:
 def get(name: str) -> Policy:
     known = by_name()
     if name not in known:
-        raise UnknownNameError(f"unknown policy {name!r}; known: {', '.join(known)}")
+        hint = ""
+        if not plugins_enabled():
+            hint = f" (plugins are off: --no-plugins or {ENV_NO_PLUGINS})"
+        else:
+            left_out = [p for p in _state.problems if p.entry_point == name]
+            if left_out:
+                hint = f" (plugin {name!r} was left out: {left_out[0].problem})"
+        raise UnknownNameError(f"unknown policy {name!r}; known: {', '.join(known)}{hint}")
     return known[name]
 
 

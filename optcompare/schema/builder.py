@@ -418,17 +418,22 @@ def _policy_fields(members: tuple[Member, ...]) -> tuple[_Field, ...]:
 
 
 @functools.lru_cache(maxsize=512)
-def _schema_text(build: Build) -> str:
-    return json.dumps(_Generator(build).run(), separators=(",", ":"))
+def _generated(build: Build) -> list[Entry]:
+    return _Generator(build).run()
+
+
+@functools.lru_cache(maxsize=512)
+def _text(build: Build) -> str:
+    return json.dumps(_generated(build), separators=(",", ":"))
 
 
 def build_schema(build: Build) -> list[dict[str, Any]]:
-    """The ``query-qmp-schema`` reply of ``build`` (a fresh list on each call)."""
-    entries: list[dict[str, Any]] = json.loads(_schema_text(build))
+    """The ``query-qmp-schema`` reply of ``build`` (a fresh copy on each call)."""
+    entries: list[dict[str, Any]] = json.loads(_text(build))
     return entries
 
 
 @functools.lru_cache(maxsize=512)
 def schema_index(build: Build) -> SchemaIndex:
-    """The build's schema, indexed for path queries (shared: do not modify)."""
-    return SchemaIndex(build_schema(build))
+    """The build's schema, indexed for path queries (shared: do not modify it)."""
+    return SchemaIndex(_generated(build))

@@ -1,0 +1,317 @@
+"""Compatibility: what a policy breaks or silently changes for existing users.
+
+Findings come from enumeration and replay, like an API-break checker:
+
+- every driver, every tri-state combination of the baseline's options, both
+  platforms, both frontends: accepted before and rejected now is a
+  ``break``; accepted by both with another mode or outcome is ``silent``
+  unless the new schema advertises the driver (then ``info``); combinations
+  only the new build accepts are ``info``;
+- the baseline's libvirt replaying the built-in workflows on the new build
+  (a workflow that met and now fails is a ``break``), and the new build's
+  libvirt on the baseline (does it detect the difference and stay safe);
+- schema additions (commands, options, features) are ``info``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from optcompare.analysis.truth_table import Cell, evaluate
+from optcompare.errors import InputError
+from optcompare.model.drivers import RELEASES, Platform
+from optcompare.model.modes import Mode
+from optcompare.model.options import combinations, format_options
+from optcompare.policies.base import Build, Frontend, Policy
+from optcompare.scenario.runner import NATIVE, Outcome, run
+from optcompare.scenario.spec import Scenario
+
+
+class Level(IntEnum):
+    INFO = 1
+    SILENT = 2
+    BREAK = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+REOPEN_BY_PATH_NOTES = (
+    "not modelled: a dynamic node reopens its image by path, which breaks a single "
+    "read/write descriptor passed through /dev/fdset, images deleted or moved while "
+    "open, and chroots",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    level: Level
+    kind: str
+    """cmdline, workflow, detection or schema."""
+    direction: str
+    """"old client, new build" or "new client, old build"."""
+    summary: str
+    evidence: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    accepted: bool = False
+
+
+@dataclass
+class Report:
+    policy: str
+    against: list[str]
+    findings: list[Finding] = field(default_factory=list)
+
+    def count(self, level: Level) -> int:
+        return sum(f.level is level for f in self.findings)
+
+    def failing(self, level: Level) -> list[Finding]:
+        return [f for f in self.findings if f.level >= level and not f.accepted]
+
+
+OLD_ON_NEW = "old client, new build"
+NEW_ON_OLD = "new client, old build"
+
+
+def default_baselines(policy: Policy, released: Sequence[Policy]) -> list[Policy]:
+    """Every released build older than the policy's release."""
+    rank = RELEASES.index
+    return [p for p in released if rank(p.release) < rank(policy.release)]
+
+
+def _outcome_key(cell: Cell) -> tuple[object, ...]:
+    return (cell.mode, cell.writable, cell.unwritable)
+
+
+def _cell_text(cell: Cell) -> str:
+    if cell.resolution.error:
+        return f"rejected ({cell.resolution.error})"
+    parts = [cell.mode.value]
+    for label, outcome in (("writable", cell.writable), ("unwritable", cell.unwritable)):
+        if outcome is None:
+            continue
+        text = outcome.error or f"node {'ro' if outcome.ro else 'rw'}, fd {outcome.fd.value}"
+        parts.append(f"{label}: {text}")
+    return "; ".join(parts)
+
+
+def _cmdline(policy: Policy, base: Policy) -> list[Finding]:
+    from optcompare.schema.conclude import build_advertised
+
+    groups: dict[tuple[Any, ...], list[str]] = {}
+    for platform in Platform:
+        new, old = policy.build(platform), base.build(platform)
+        newly = build_advertised(new) - build_advertised(old)
+        for frontend in Frontend:
+            for driver in old.drivers:
+                if driver not in new.drivers:
+                    continue
+                old_options = old.options(driver)
+                seen: set[str] = set()
+                for written in combinations(old_options):
+                    seen.add(format_options(written, old_options))
+                    before = evaluate(old, driver, written, frontend)
+                    if before.mode is Mode.ERROR:
+                        continue
+                    after = evaluate(new, driver, written, frontend)
+                    if after.mode is Mode.ERROR:
+                        level = Level.BREAK
+                    elif _outcome_key(after) != _outcome_key(before):
+                        level = Level.INFO if driver in newly else Level.SILENT
+                    else:
+                        continue
+                    # A rejection is one finding per combination, whatever it did before.
+                    before_text = "accepted" if level is Level.BREAK else _cell_text(before)
+                    key = (level, platform.value, frontend.value,
+                           format_options(written, old_options), before_text,
+                           _cell_text(after))
+                    groups.setdefault(key, []).append(driver)
+                for written in combinations(new.options(driver)):
+                    text = format_options(written, new.options(driver))
+                    if text in seen or new.resolve(written, driver, frontend).mode is Mode.ERROR:
+                        continue
+                    if any(k not in old_options for k in written):
+                        key = (Level.INFO, platform.value, frontend.value, text, "rejected",
+                               _cell_text(evaluate(new, driver, written, frontend)))
+                        groups.setdefault(key, []).append(driver)
+    findings = []
+    for key, drivers in groups.items():
+        level, platform_name, frontend_name, options, before_text, after_text = key
+        verb = {Level.BREAK: "now rejected", Level.SILENT: "changes silently",
+                Level.INFO: "changes, announced in the schema"}[level]
+        if before_text == "rejected":
+            verb = "newly accepted"
+        notes = REOPEN_BY_PATH_NOTES if "dynamic-ro" in after_text and (
+            "dynamic-ro" not in before_text) else ()
+        findings.append(Finding(
+            id=f"{base.name}/{level.label}/cmdline/{platform_name}/{frontend_name}/"
+               f"{options}/{'+'.join(drivers)}",
+            level=level,
+            kind="cmdline",
+            direction=OLD_ON_NEW,
+            summary=f"-{frontend_name} {options} on {', '.join(drivers)} ({platform_name}): {verb}",
+            evidence=(f"{base.name}: {before_text}", f"{policy.name}: {after_text}"),
+            notes=notes,
+        ))
+    return findings
+
+
+def _workflows(policy: Policy, base: Policy, scenarios: Sequence[Scenario]) -> list[Finding]:
+    findings = []
+    for scenario in scenarios:
+        if scenario.setup.client != NATIVE:
+            continue
+        before = run(scenario, base, client=base.name)
+        after = run(scenario, policy, client=base.name)
+        if before.outcome is Outcome.MEETS and after.outcome is Outcome.FAILS:
+            findings.append(Finding(
+                id=f"{base.name}/break/workflow/{scenario.name}",
+                level=Level.BREAK, kind="workflow", direction=OLD_ON_NEW,
+                summary=f"{base.name}'s libvirt: {scenario.name} met on {base.name}, fails on "
+                        f"{policy.name}",
+                evidence=(f"step {after.step} ({after.step_text}): {after.reason}",),
+            ))
+        elif before.outcome is Outcome.FAILS and after.outcome is Outcome.MEETS:
+            findings.append(Finding(
+                id=f"{base.name}/info/workflow/{scenario.name}",
+                level=Level.INFO, kind="workflow", direction=OLD_ON_NEW,
+                summary=f"{base.name}'s libvirt: {scenario.name} now meets on {policy.name}",
+                evidence=(f"on {base.name}: step {before.step} ({before.step_text}): "
+                          f"{before.reason}",),
+            ))
+        if not any(step.do == "start" for step in scenario.steps):
+            continue  # literal command lines: no client decides anything
+        # The new libvirt on the old build probes first (frontend auto).
+        probing = replace(scenario, setup=replace(scenario.setup, frontend="auto"))
+        on_new = run(probing, policy, client=policy.name)
+        on_old = run(probing, base, client=policy.name)
+        if on_new.outcome is Outcome.MEETS and on_old.outcome is Outcome.FAILS:
+            findings.append(Finding(
+                id=f"{base.name}/break/new-client/{scenario.name}",
+                level=Level.BREAK, kind="workflow", direction=NEW_ON_OLD,
+                summary=f"{policy.name}'s libvirt on {base.name}: {scenario.name} fails",
+                evidence=(f"-{on_old.frontend}; step {on_old.step} ({on_old.step_text}): "
+                          f"{on_old.reason}",),
+            ))
+    return findings
+
+
+def _detection(policy: Policy, base: Policy) -> list[Finding]:
+    from optcompare.analysis.scenarios import truth
+    from optcompare.schema.target import BuildTarget
+
+    old = base.build()
+    found = policy.detect(BuildTarget(old), old.drivers)
+    wrong = sorted(found.dynamic - truth(base))
+    if wrong:
+        return [Finding(
+            id=f"{base.name}/break/detection/{'+'.join(wrong)}",
+            level=Level.BREAK, kind="detection", direction=NEW_ON_OLD,
+            summary=f"{policy.name}'s libvirt believes {', '.join(wrong)} dynamic on {base.name}",
+            evidence=(found.evidence,),
+        )]
+    return [Finding(
+        id=f"{base.name}/info/detection/safe",
+        level=Level.INFO, kind="detection", direction=NEW_ON_OLD,
+        summary=f"{policy.name}'s libvirt detects no dynamic driver on {base.name} and stays "
+                f"with -drive",
+        evidence=(found.evidence,),
+    )]
+
+
+def _names(build: Build) -> dict[str, set[str]]:
+    from optcompare.schema.builder import build_schema
+
+    entries = build_schema(build)
+    by_name = {e["name"]: e for e in entries}
+    commands = {e["name"] for e in entries if e["meta-type"] in ("command", "event")}
+    add = by_name[by_name["blockdev-add"]["arg-type"]]
+    members = {m["name"] for m in add.get("members", [])}
+    features: set[str] = set()
+    for variant in add.get("variants", []):
+        struct = by_name[variant["type"]]
+        members |= {f"{variant['case']}.{m['name']}" for m in struct.get("members", [])}
+        features |= {f"{variant['case']}: {f}" for f in struct.get("features", [])}
+    return {"command": commands, "option": members, "feature": features}
+
+
+def _schema(policy: Policy, base: Policy) -> list[Finding]:
+    findings = []
+    old, new = _names(base.build()), _names(policy.build())
+    for what in ("command", "option", "feature"):
+        added, removed = sorted(new[what] - old[what]), sorted(old[what] - new[what])
+        if added:
+            findings.append(Finding(
+                id=f"{base.name}/info/schema/added-{what}s",
+                level=Level.INFO, kind="schema", direction=OLD_ON_NEW,
+                summary=f"the schema adds {len(added)} {what}(s)", evidence=(_join(added),),
+            ))
+        if removed:
+            findings.append(Finding(
+                id=f"{base.name}/break/schema/removed-{what}s",
+                level=Level.BREAK, kind="schema", direction=OLD_ON_NEW,
+                summary=f"the schema removes {len(removed)} {what}(s)",
+                evidence=(_join(removed),),
+            ))
+    return findings
+
+
+def _join(names: Iterable[str], limit: int = 12) -> str:
+    items = list(names)
+    shown = ", ".join(items[:limit])
+    return shown + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
+
+
+def compare(policy: Policy, baselines: Sequence[Policy], scenarios: Sequence[Scenario],
+            accepted: frozenset[str] = frozenset()) -> Report:
+    report = Report(policy.name, [b.name for b in baselines])
+    for base in baselines:
+        found = _cmdline(policy, base) + _workflows(policy, base, scenarios)
+        found += _detection(policy, base) + _schema(policy, base)
+        report.findings += found
+    report.findings = [replace(f, accepted=f.id in accepted) for f in report.findings]
+    report.findings.sort(key=lambda f: (-f.level, f.id))
+    return report
+
+
+_ID = re.compile(r"^[A-Za-z0-9._/,=+:@()-]+$")
+
+
+def read_accept_file(path: Path) -> frozenset[str]:
+    """Finding ids, one per line; ``#`` starts a comment."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise InputError(f"cannot read accept file: {reason}", path=str(path)) from None
+    ids = set()
+    for number, line in enumerate(lines, 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        if not _ID.match(text):
+            raise InputError(f"expected one finding id per line, got {text!r}", path=str(path),
+                             line=number)
+        ids.add(text)
+    return frozenset(ids)
+
+
+def to_data(report: Report) -> dict[str, Any]:
+    return {
+        "policy": report.policy,
+        "against": report.against,
+        "counts": {level.label: report.count(level) for level in sorted(Level, reverse=True)},
+        "findings": [
+            {"id": f.id, "level": f.level.label, "kind": f.kind, "direction": f.direction,
+             "summary": f.summary, "evidence": list(f.evidence), "notes": list(f.notes),
+             "accepted": f.accepted}
+            for f in report.findings
+        ],
+    }

@@ -1,0 +1,124 @@
+"""Compatibility findings: each level, both directions, --accept, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from optcompare.analysis import compat
+from optcompare.cli import app
+from optcompare.policies import registry
+from optcompare.scenario import load
+
+runner = CliRunner()
+SCENARIOS = load.load_all(load.builtin_files())
+
+
+def report(policy: str, base: str) -> compat.Report:
+    return compat.compare(registry.get(policy), [registry.get(base)], SCENARIOS)
+
+
+def by_level(r: compat.Report, level: compat.Level) -> list[compat.Finding]:
+    return [f for f in r.findings if f.level is level]
+
+
+def test_option_1_breaks_every_auto_read_only_combination_on_every_driver() -> None:
+    r = report("option-1", "qemu-3.1")
+    breaks = [f for f in by_level(r, compat.Level.BREAK) if f.kind == "cmdline"]
+    base = registry.get("qemu-3.1")
+    for platform in ("posix", "windows"):
+        build = base.build(compat.Platform(platform))
+        for frontend in ("blockdev", "drive"):
+            found = {f.id.split("/")[5]: set(f.id.split("/")[6].split("+"))
+                     for f in breaks if f"/{platform}/{frontend}/" in f.id}
+            using = [k for k in found if "auto-read-only" in k]
+            assert len(using) == 6  # 2 x 3 tri-state combinations that give auto-read-only
+            for combo in using:
+                assert found[combo] == set(build.drivers), combo
+    assert not [f for f in breaks if "auto-read-only" not in f.id.split("/")[5]]
+    # and the 3.1 libvirt's literal command line no longer works
+    assert "qemu-3.1/break/workflow/cmdline-3-1-backing" in {f.id for f in r.findings}
+
+
+def test_options_2_and_3_do_not_break_3_1() -> None:
+    for policy in ("option-2", "option-3"):
+        assert by_level(report(policy, "qemu-3.1"), compat.Level.BREAK) == [], policy
+
+
+def test_4_0_changes_file_posix_silently_and_leaves_network_drivers_alone() -> None:
+    r = report("qemu-4.0", "qemu-3.1")
+    silent = by_level(r, compat.Level.SILENT)
+    ids = {f.id for f in silent}
+    assert ("qemu-3.1/silent/cmdline/posix/blockdev/read-only=off,auto-read-only=on/"
+            "file+host_device") in ids
+    assert ("qemu-3.1/silent/cmdline/posix/blockdev/read-only=off,auto-read-only=on/"
+            "host_cdrom") in ids
+    # every -drive user: the default auto-read-only=on now opens the image read-only
+    assert "qemu-3.1/silent/cmdline/posix/drive/(none)/file+host_device" in ids
+    assert not any("gluster" in f.id or "nbd" in f.id for f in silent)
+    notes = [f.notes for f in silent if "file+host_device" in f.id]
+    assert all(n and "/dev/fdset" in n[0] for n in notes)
+
+
+def test_option_3_announces_the_same_change_for_file_and_host_device() -> None:
+    r = report("option-3", "qemu-3.1")
+    announced = {f.id for f in by_level(r, compat.Level.INFO)}
+    assert ("qemu-3.1/info/cmdline/posix/blockdev/read-only=off,auto-read-only=on/"
+            "file+host_device") in announced
+    silent = {f.id for f in by_level(r, compat.Level.SILENT)}
+    assert not any("file+host_device" in i for i in silent)
+    # host_cdrom's change is not announced by option 3 either
+    assert any(i.endswith("/host_cdrom") for i in silent)
+
+
+def test_new_client_on_old_build_stays_safe_or_breaks() -> None:
+    safe = report("option-3", "qemu-3.1")
+    assert "qemu-3.1/info/detection/safe" in {f.id for f in safe.findings}
+    sniffing = report("qemu-4.0", "qemu-3.1")
+    assert "qemu-3.1/info/detection/safe" in {f.id for f in sniffing.findings}
+
+
+def test_cli_exit_codes_and_accept_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["compat", "option-1", "--against", "qemu-3.1", "-f", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["kind"] == "compat"
+    breaks = [f["id"] for f in data["findings"] if f["level"] == "break"]
+    assert breaks
+    failing = runner.invoke(app, ["compat", "option-1", "--against", "qemu-3.1",
+                                  "--fail-on", "break"])
+    assert failing.exit_code == 1
+    accept = tmp_path / "accepted.txt"
+    accept.write_text("# reviewed in the option-1 thread\n" + "\n".join(breaks) + "\n")
+    accepted = runner.invoke(app, ["compat", "option-1", "--against", "qemu-3.1",
+                                   "--fail-on", "break", "--accept", str(accept)])
+    assert accepted.exit_code == 0
+    silent = runner.invoke(app, ["compat", "qemu-4.0", "--against", "qemu-3.1",
+                                 "--fail-on", "silent"])
+    assert silent.exit_code == 1
+    assert runner.invoke(app, ["compat", "qemu-4.0", "--against", "qemu-3.1",
+                               "--fail-on", "break"]).exit_code == 0
+
+
+def test_malformed_accept_file_is_an_input_error(tmp_path: Path) -> None:
+    accept = tmp_path / "bad.txt"
+    accept.write_text("qemu-3.1/break/x\nthis is not an id\n")
+    result = runner.invoke(app, ["compat", "option-1", "--accept", str(accept)])
+    assert result.exit_code == 2
+    assert f"{accept}:2: expected one finding id per line" in result.stderr
+    missing = runner.invoke(app, ["compat", "option-1", "--accept", str(tmp_path / "nope")])
+    assert missing.exit_code == 2
+
+
+def test_no_older_baseline() -> None:
+    result = runner.invoke(app, ["compat", "qemu-3.0"])
+    assert result.exit_code == 2
+    assert "no released build is older than qemu-3.0" in result.stderr
+
+
+def test_output_groups_by_level_with_counts_first() -> None:
+    result = runner.invoke(app, ["compat", "qemu-4.0", "--against", "qemu-3.1", "-f", "markdown"])
+    text = result.stdout
+    assert text.index("| break") < text.index("## silent") < text.index("## info")
