@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from optcompare.commands import compat, scenarios, tables
+from optcompare.commands import compat, introspection, report, scenarios, tables
 
 app = typer.Typer(
     name="optcompare",
@@ -47,10 +47,14 @@ for command in (
     tables.policies,
     tables.drivers,
     tables.table,
+    introspection.schema,
+    introspection.probe,
+    introspection.visibility,
     scenarios.run,
     scenarios.skew,
     scenarios.check,
     compat.compat,
+    report.report,
 ):
     app.command()(command)
 

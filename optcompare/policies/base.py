@@ -9,6 +9,7 @@ platform. Everything schema- or scenario-specific derives from these hooks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -128,13 +129,8 @@ class Policy:
 
     # -- the build ------------------------------------------------------
     def drivers(self, platform: Platform = Platform.POSIX) -> dict[str, Driver]:
-        drivers = catalogue(self.release, platform)
-        for name, behaviour in self.overrides:
-            if name in drivers and not (
-                platform is Platform.WINDOWS and drivers[name].source == "file-win32.c"
-            ):
-                drivers[name] = replace(drivers[name], behaviour=behaviour)
-        return drivers
+        """The build's drivers; a fresh dict the caller may change."""
+        return dict(_drivers(self, platform))
 
     def build(self, platform: Platform = Platform.POSIX) -> Build:
         return Build(self, platform)
@@ -227,6 +223,17 @@ class Policy:
         return f"{self.name}: {self.title}"
 
 
+@functools.lru_cache(maxsize=256)
+def _drivers(policy: Policy, platform: Platform) -> dict[str, Driver]:
+    drivers = catalogue(policy.release, platform)
+    for name, behaviour in policy.overrides:
+        if name in drivers and not (
+            platform is Platform.WINDOWS and drivers[name].source == "file-win32.c"
+        ):
+            drivers[name] = replace(drivers[name], behaviour=behaviour)
+    return drivers
+
+
 @dataclass(frozen=True)
 class Build:
     """A policy applied to a platform: its drivers, semantics and schema."""
@@ -241,7 +248,8 @@ class Build:
 
     @property
     def drivers(self) -> dict[str, Driver]:
-        return self.policy.drivers(self.platform)
+        """The build's drivers (shared: do not change it; ``policy.drivers()`` copies)."""
+        return _drivers(self.policy, self.platform)
 
     def driver(self, name: str) -> Driver:
         return self.drivers[name]

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from optcompare.model.drivers import RELEASES, DRIVER_NAMES, Platform, catalogue
+from optcompare.model.drivers import DRIVER_NAMES, RELEASES, Platform, catalogue
 from optcompare.model.options import AUTO_READ_ONLY, READ_ONLY
 from optcompare.policies import option_2, registry
 from optcompare.policies.base import Build, Policy
@@ -89,7 +89,7 @@ class Facts:
             if driver in self.drivers:
                 facts |= self.drivers[driver]
             else:
-                facts.add(f"{driver}: not in the schema")
+                facts.add(f"{driver}: missing")
         return frozenset(facts)
 
 
@@ -441,7 +441,7 @@ def conclude(
         theirs = _build_reading(build).facts.fingerprint(ours)
         match = BuildMatch(
             build.name,
-            theirs == fingerprint,
+            bool(ours) and theirs == fingerprint,
             tuple(sorted(fingerprint - theirs)),
             tuple(sorted(theirs - fingerprint)),
         )
@@ -492,10 +492,10 @@ def summary(conclusion: Conclusion) -> str:
     """The conclusion in plain words."""
     matches = conclusion.consistent_with
     if not conclusion.catalogue_drivers:
-        head = "The schema has no blockdev-add driver the model knows"
-        if not matches:
-            return head + ", and matches no known build."
-        return head + f"; consistent with {_join(matches)}."
+        return (
+            "The schema has no blockdev-add driver that the model knows, so it cannot be "
+            "compared with the known builds."
+        )
     if not matches:
         near = conclusion.nearest
         return (

@@ -1,0 +1,509 @@
+"""The model of the released behaviour against a real ``qemu-storage-daemon``.
+
+Three checks, each compared item by item:
+
+- **scenarios**: every scenario is replayed by the same runner on the model
+  of ``qemu-4.1`` (5.2+ error texts, as the daemon here speaks) and on
+  :class:`~optcompare.backends.qemu.backend.QemuBackend`; for each step the
+  result (ok/error), QEMU's error text, whether the expectation held, and
+  for every image the descriptor mode, the ``ro`` flags of its protocol and
+  qcow2 nodes, its label and its access denials are compared. A scenario
+  the daemon cannot express (``-drive``, a guest, another driver, a Windows
+  build) is *not applicable*, with the reason; the steps it ran before that
+  are still compared. A daemon that dies is a *backend failure*.
+- **iotest 232**: the ``-blockdev`` half of QEMU's iotest 232 (nine option
+  sets on a writable and a read-only image), measured live, against the
+  model: ``ro`` flag, descriptor mode and error, cell for cell.
+- **client probes**: what each client of an ``auto`` scenario concludes
+  from the model's schema and from the daemon's own ``query-qmp-schema``
+  (the runner picks the frontend from the model's, so this checks that
+  choice against the real schema).
+
+Not compared: the open *mode* (not observable on a real QEMU) and the
+denial SELinux logs for a write through a descriptor opened read-write
+before a relabel (file modes are checked at open only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from optcompare.backends.qemu.backend import (
+    BackendFactory,
+    BackendFailure,
+    Progress,
+    RunItem,
+    released_policy,
+    run_one,
+)
+from optcompare.backends.qemu.daemon import QemuDaemon, QemuTools
+from optcompare.model.drivers import Platform
+from optcompare.model.options import format_options
+from optcompare.policies.base import Build, Frontend, Policy
+from optcompare.scenario.backend import Observation
+from optcompare.scenario.runner import Outcome, ScenarioResult, StepRecord
+from optcompare.scenario.spec import Scenario
+
+__all__ = [
+    "AGREE",
+    "BACKEND_FAILURE",
+    "DISAGREE",
+    "NOT_APPLICABLE",
+    "CellComparison",
+    "CellSide",
+    "Conformance",
+    "ImageState",
+    "ProbeComparison",
+    "ScenarioComparison",
+    "StepComparison",
+    "StepSide",
+    "compare_cells",
+    "compare_probes",
+    "compare_scenario",
+    "run",
+]
+
+AGREE = "agree"
+DISAGREE = "disagree"
+NOT_APPLICABLE = "not-applicable"
+BACKEND_FAILURE = "backend-failure"
+
+NOT_MEASURED = (
+    "Not compared: the open mode of a node (a real QEMU does not report it), and the "
+    "access denial SELinux logs for a write through a descriptor opened read/write "
+    "before a relabel (file modes, which stand in for labels here, are checked at "
+    "open only). Denials on the daemon are its refused opens for writing, counted "
+    "from QEMU's 'Permission denied' errors (an open, a dynamic upgrade, a reopen)."
+)
+
+
+def _yes_no(value: bool | None) -> str:
+    return "-" if value is None else ("yes" if value else "no")
+
+
+# -- scenarios --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageState:
+    """One image after a step, as one side saw it."""
+
+    label: bool
+    fd: str
+    ro: bool | None
+    """The protocol node's ``ro`` flag (None: no protocol node)."""
+    format_ro: bool | None
+    """The qcow2 node's ``ro`` flag (None: no qcow2 node)."""
+    denials: int | None
+
+    @classmethod
+    def of(cls, seen: Observation) -> ImageState:
+        return cls(seen.label, seen.fd.value, seen.ro, seen.format_ro, seen.denials)
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "label": "writable" if self.label else "read-only",
+            "fd": self.fd,
+            "ro": self.ro,
+            "format_ro": self.format_ro,
+            "denials": self.denials,
+        }
+
+
+@dataclass(frozen=True)
+class StepSide:
+    """One step on one side: its result, QEMU's message, the state after it."""
+
+    result: str
+    message: str | None
+    met: bool
+    images: tuple[tuple[str, ImageState], ...]
+
+    @classmethod
+    def of(cls, record: StepRecord) -> StepSide:
+        images = tuple((name, ImageState.of(seen)) for name, seen in record.state.items())
+        return cls(record.result, record.message, record.met, images)
+
+    def image(self, name: str) -> ImageState | None:
+        return next((state for image, state in self.images if image == name), None)
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "result": self.result,
+            "message": self.message,
+            "met": self.met,
+            "images": {name: state.to_data() for name, state in self.images},
+        }
+
+
+@dataclass(frozen=True)
+class StepComparison:
+    index: int
+    step: str
+    model: StepSide | None
+    qemu: StepSide | None
+    """None: the run on that side stopped before this step."""
+    differences: tuple[str, ...]
+
+    @property
+    def agree(self) -> bool:
+        return not self.differences
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "step": self.step,
+            "agree": self.agree,
+            "differences": list(self.differences),
+            "model": self.model.to_data() if self.model else None,
+            "qemu": self.qemu.to_data() if self.qemu else None,
+        }
+
+
+@dataclass(frozen=True)
+class ScenarioComparison:
+    scenario: str
+    summary: str
+    digest: str
+    status: str
+    """agree, disagree, not-applicable (the daemon cannot express it) or backend-failure."""
+    model_outcome: str
+    qemu_outcome: str
+    reason: str | None
+    """Why it is not applicable, or what broke in the backend."""
+    steps: tuple[StepComparison, ...]
+
+    @property
+    def disagreements(self) -> tuple[StepComparison, ...]:
+        return tuple(s for s in self.steps if not s.agree)
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "summary": self.summary,
+            "sha256": self.digest,
+            "status": self.status,
+            "model": self.model_outcome,
+            "qemu": self.qemu_outcome,
+            "reason": self.reason,
+            "steps_compared": len(self.steps),
+            "steps_agreeing": sum(1 for s in self.steps if s.agree),
+            "steps": [s.to_data() for s in self.steps],
+        }
+
+
+def _step_differences(model: StepSide, qemu: StepSide) -> tuple[str, ...]:
+    found: list[str] = []
+    if model.result != qemu.result:
+        found.append(f"result: model {model.result}, qemu {qemu.result}")
+    elif model.result == "error" and model.message != qemu.message:
+        found.append(f"error: model {model.message!r}, qemu {qemu.message!r}")
+    if model.met != qemu.met:
+        found.append(
+            f"expectation met: model {_yes_no(model.met)}, qemu {_yes_no(qemu.met)}"
+        )
+    names = [n for n, _ in model.images] + [n for n, _ in qemu.images if model.image(n) is None]
+    for name in names:
+        a, b = model.image(name), qemu.image(name)
+        if a is None or b is None:
+            side = "model" if a is None else "qemu"
+            found.append(f"{name}: not known on the {side} side")
+            continue
+        checks: list[tuple[str, Any, Any]] = [
+            ("label", a.to_data()["label"], b.to_data()["label"]),
+            ("fd", a.fd, b.fd),
+            ("protocol ro", a.ro, b.ro),
+            ("qcow2 ro", a.format_ro, b.format_ro),
+        ]
+        if a.denials is not None and b.denials is not None:
+            checks.append(("denials", a.denials, b.denials))
+        for what, left, right in checks:
+            if left != right:
+                found.append(f"{name} {what}: model {_show(left)}, qemu {_show(right)}")
+    return tuple(found)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(no node)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def compare_scenario(scenario: Scenario, model: ScenarioResult, qemu: RunItem
+                     ) -> ScenarioComparison:
+    """Step for step: ``model`` and ``qemu`` are runs of ``scenario``."""
+    head = (scenario.name, scenario.summary, scenario.digest)
+    if isinstance(qemu, BackendFailure):
+        return ScenarioComparison(*head, BACKEND_FAILURE, model.outcome.value, qemu.outcome,
+                                  qemu.reason, ())
+    steps: list[StepComparison] = []
+    qemu_na = qemu.outcome is Outcome.NOT_APPLICABLE
+    length = len(qemu.trace) if qemu_na else max(len(model.trace), len(qemu.trace))
+    for position in range(length):
+        left = model.trace[position] if position < len(model.trace) else None
+        right = qemu.trace[position] if position < len(qemu.trace) else None
+        record = left or right
+        assert record is not None
+        a = StepSide.of(left) if left else None
+        b = StepSide.of(right) if right else None
+        if a is not None and b is not None:
+            differences = _step_differences(a, b)
+        else:
+            differences = (f"the run on the {'model' if a is None else 'daemon'} "
+                           "stopped before this step",)
+        steps.append(StepComparison(record.index, record.step, a, b, differences))
+    disagree = any(not s.agree for s in steps)
+    if qemu_na:
+        status = DISAGREE if disagree else NOT_APPLICABLE
+        reason = qemu.reason
+    else:
+        if model.outcome is not qemu.outcome:
+            disagree = True
+        status = DISAGREE if disagree else AGREE
+        reason = None
+        if model.outcome is Outcome.NOT_APPLICABLE:
+            reason = f"model: {model.reason}"
+    return ScenarioComparison(*head, status, model.outcome.value, qemu.outcome.value, reason,
+                              tuple(steps))
+
+
+# -- iotest 232 ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CellSide:
+    ro: bool | None
+    fd: str | None
+    error: str | None
+    """The error with the image path as ``<path>``."""
+
+    def to_data(self) -> dict[str, Any]:
+        return {"ro": self.ro, "fd": self.fd, "error": self.error}
+
+
+@dataclass(frozen=True)
+class CellComparison:
+    options: str
+    writable: bool
+    model: CellSide
+    qemu: CellSide
+    differences: tuple[str, ...]
+
+    @property
+    def agree(self) -> bool:
+        return not self.differences
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "options": self.options,
+            "image": "writable" if self.writable else "read-only",
+            "agree": self.agree,
+            "differences": list(self.differences),
+            "model": self.model.to_data(),
+            "qemu": self.qemu.to_data(),
+        }
+
+
+def _model_cell(build: Build, options: dict[str, bool], writable: bool) -> CellSide:
+    from optcompare.analysis.truth_table import evaluate
+
+    cell = evaluate(build, "file", dict(options), Frontend.BLOCKDEV)
+    outcome = cell.writable if writable else cell.unwritable
+    if outcome is None:
+        return CellSide(None, None, cell.resolution.error)
+    if outcome.error is not None:
+        return CellSide(None, None, outcome.error)
+    return CellSide(outcome.ro, outcome.fd.value, None)
+
+
+def compare_cells(build: Build, live: Iterable[Any]) -> tuple[CellComparison, ...]:
+    """Live iotest 232 cells (:class:`~optcompare.backends.qemu.iotest232.Cell`)
+    against the model's, in the live order."""
+    result = []
+    for cell in live:
+        model = _model_cell(build, cell.options, cell.writable)
+        qemu = CellSide(cell.ro, cell.fd, cell.error_template)
+        differences = tuple(
+            f"{what}: model {_show(a)}, qemu {_show(b)}"
+            for what, a, b in (("ro", model.ro, qemu.ro), ("fd", model.fd, qemu.fd),
+                               ("error", model.error, qemu.error))
+            if a != b
+        )
+        label = format_options(cell.options)
+        result.append(CellComparison(label, cell.writable, model, qemu, differences))
+    return tuple(result)
+
+
+# -- client probes ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProbeComparison:
+    client: str
+    evidence: str
+    model: tuple[str, ...]
+    """Drivers the client concludes are dynamic, from the model's schema."""
+    qemu: tuple[str, ...]
+    """... and from the daemon's own schema."""
+
+    @property
+    def agree(self) -> bool:
+        return self.model == self.qemu
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "client": self.client,
+            "evidence": self.evidence,
+            "agree": self.agree,
+            "model": list(self.model),
+            "qemu": list(self.qemu),
+        }
+
+
+def _auto_clients(scenarios: Sequence[Scenario], policy: Policy) -> list[str]:
+    names: list[str] = []
+    for scenario in scenarios:
+        setup = scenario.setup
+        if setup.frontend == "auto" and setup.platform == Platform.POSIX.value:
+            name = policy.name if setup.client == "native" else setup.client
+            if setup.client != "legacy" and name not in names:
+                names.append(name)
+    return names
+
+
+def compare_probes(build: Build, clients: Sequence[str], daemon: Any
+                   ) -> tuple[ProbeComparison, ...]:
+    """Each client's detection on the model build and on the live ``daemon``."""
+    from optcompare.policies import registry
+    from optcompare.schema.target import BuildTarget, LiveTarget
+
+    live = LiveTarget(daemon)
+    model = BuildTarget(build)
+    result = []
+    for name in clients:
+        client = build.policy if name == build.policy.name else registry.get(name)
+        on_model = client.detect(model, build.drivers)
+        on_qemu = client.detect(live, build.drivers)
+        result.append(ProbeComparison(name, on_model.evidence, tuple(sorted(on_model.dynamic)),
+                                      tuple(sorted(on_qemu.dynamic))))
+    return tuple(result)
+
+
+# -- the whole run ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Conformance:
+    policy: str
+    qemu_version: str
+    scenarios: tuple[ScenarioComparison, ...]
+    iotest: tuple[CellComparison, ...]
+    probes: tuple[ProbeComparison, ...]
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.scenarios if s.status == status)
+
+    @property
+    def disagreements(self) -> int:
+        """Disagreeing scenarios, backend failures, cells and probes."""
+        return (
+            self.count(DISAGREE)
+            + self.count(BACKEND_FAILURE)
+            + sum(1 for c in self.iotest if not c.agree)
+            + sum(1 for p in self.probes if not p.agree)
+        )
+
+    def summary(self) -> dict[str, int]:
+        steps = [step for s in self.scenarios for step in s.steps]
+        return {
+            "scenarios": len(self.scenarios),
+            "agree": self.count(AGREE),
+            "disagree": self.count(DISAGREE),
+            "not_applicable": self.count(NOT_APPLICABLE),
+            "backend_failures": self.count(BACKEND_FAILURE),
+            "steps_compared": len(steps),
+            "steps_agreeing": sum(1 for s in steps if s.agree),
+            "iotest_cells": len(self.iotest),
+            "iotest_agreeing": sum(1 for c in self.iotest if c.agree),
+            "probes": len(self.probes),
+            "probes_agreeing": sum(1 for p in self.probes if p.agree),
+            "disagreements": self.disagreements,
+        }
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "model": {"policy": self.policy, "wording": "5.2+"},
+            "qemu": {"binary": "qemu-storage-daemon", "version": self.qemu_version},
+            "summary": self.summary(),
+            "not_measured": NOT_MEASURED,
+            "scenarios": [s.to_data() for s in self.scenarios],
+            "iotest232": {
+                "frontend": "blockdev",
+                "driver": "file",
+                "cells": [c.to_data() for c in self.iotest],
+            },
+            "probes": [p.to_data() for p in self.probes],
+        }
+
+
+def _version(daemon: QemuDaemon) -> str:
+    reply = daemon.execute("query-version")
+    qemu = reply.get("qemu", {})
+    text = f"{qemu.get('major')}.{qemu.get('minor')}.{qemu.get('micro')}"
+    package = str(reply.get("package") or "").strip()
+    return f"{text} ({package})" if package else text
+
+
+def run(
+    scenarios: Sequence[Scenario],
+    *,
+    policy: Policy | None = None,
+    tools: QemuTools | None = None,
+    iotest: bool = True,
+    progress: Callable[[Progress], None] | None = None,
+    factory: BackendFactory | None = None,
+) -> Conformance:
+    """Run ``scenarios`` on the model and on the daemon, then iotest 232 and probes.
+
+    ``policy`` defaults to the released behaviour with 5.2+ wording; ``factory``
+    replaces the real backend's factory (tests). Raises
+    :class:`~optcompare.errors.BackendError` when QEMU cannot be run at all.
+    """
+    from optcompare.backends.qemu.daemon import find_qemu
+    from optcompare.backends.qemu.iotest232 import measure_iotest232
+    from optcompare.scenario import runner
+
+    chosen = policy if policy is not None else released_policy()
+    found = tools if tools is not None else find_qemu()
+    if factory is None:
+        from functools import partial
+
+        from optcompare.backends.qemu.backend import qemu_backend
+
+        factory = partial(qemu_backend, tools=found)
+    total = len(scenarios) + (1 if iotest else 0)
+    results = []
+    for number, scenario in enumerate(scenarios):
+        if progress is not None:
+            progress(Progress(number, total, scenario.name))
+        model = runner.run(scenario, chosen)
+        qemu = run_one(scenario, chosen, factory=factory)
+        results.append(compare_scenario(scenario, model, qemu))
+    cells: tuple[CellComparison, ...] = ()
+    probes: tuple[ProbeComparison, ...] = ()
+    version = ""
+    build = chosen.build(Platform.POSIX)
+    if progress is not None:
+        progress(Progress(len(scenarios), total, "iotest 232"))
+    with QemuDaemon(found) as daemon:
+        version = _version(daemon)
+        if iotest:
+            cells = compare_cells(build, measure_iotest232(daemon))
+        probes = compare_probes(build, _auto_clients(scenarios, chosen), daemon)
+    if progress is not None:
+        progress(Progress(total, total, ""))
+    return Conformance(build.name, version, tuple(results), cells, probes)

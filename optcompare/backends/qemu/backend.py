@@ -1,0 +1,551 @@
+"""The ``qemu`` backend: scenario steps on a real ``qemu-storage-daemon``.
+
+It plays QEMU for the runner (:mod:`optcompare.scenario.runner`) the way
+:class:`~optcompare.backends.model.ModelBackend` does on the model, so
+that the two can be compared step by step (``optcompare conformance``).
+
+- Images are real qcow2 files made with ``qemu-img`` in the daemon's temp
+  dir, with the scenario's backing chain; a label is a file mode (0644
+  allows writes, 0444 denies them: the daemon runs unprivileged).
+- Node names: ``<image>-storage`` for the protocol (``file``) node,
+  ``<image>`` for the qcow2 node over it.
+- Writers come from ``block-export-add`` (nbd, writable) on the protocol
+  node; jobs are ``block-commit`` / ``block-stream`` awaited through job
+  events, with ``block-job-complete`` for an active commit and
+  ``job-dismiss`` at the end.
+- QEMU's errors become :class:`StepError` with QEMU's exact text, except
+  that the temp dir prefix of paths is dropped (``'base.qcow2'``), so that
+  messages compare with the model's.
+- Observed: fd mode from ``/proc``, ``ro`` flags from
+  ``query-named-block-nodes``. The open *mode* is not observable (None).
+  Access denials are the failed opens for writing seen as QMP errors
+  (``Permission denied``: an open, a dynamic upgrade, a reopen). A write
+  that SELinux refuses through a descriptor opened read-write before a
+  relabel cannot be shown with file modes (POSIX checks modes at open
+  only), and a guest is not there to write anyway.
+- Not expressible here: ``-drive`` (qemu-storage-daemon has no ``-drive``)
+  and guest writes (no guest): :class:`NotApplicable`.
+
+The real backend runs QEMU's released semantics only (``qemu-4.1``, as
+QEMU 4.1 to 7.2 behave); :func:`qemu_backend` refuses other builds, other
+drivers and Windows builds with a reason.
+
+A daemon that dies during a step is a :class:`~optcompare.errors.BackendError`
+(:class:`~optcompare.backends.qemu.daemon.DaemonDied`), never a step outcome;
+:func:`run_scenarios` reports it as a :class:`BackendFailure` for that
+scenario and goes on with the next one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from optcompare.backends.qemu.daemon import (
+    DaemonDied,
+    QemuDaemon,
+    QemuTools,
+    QmpCommandError,
+    QmpTimeout,
+)
+from optcompare.errors import BackendError
+from optcompare.model.drivers import Platform
+from optcompare.model.messages import Wording
+from optcompare.model.modes import Fd
+from optcompare.policies.base import Build, Policy
+from optcompare.scenario.backend import Backend, NotApplicable, Observation, StepError
+from optcompare.scenario.runner import ScenarioResult
+from optcompare.scenario.spec import Scenario
+
+__all__ = [
+    "BACKEND_NAME",
+    "BackendFailure",
+    "JobHook",
+    "Progress",
+    "QemuBackend",
+    "RunItem",
+    "describe_failure",
+    "is_released",
+    "qemu_backend",
+    "released_policy",
+    "run_one",
+    "run_scenarios",
+]
+
+BACKEND_NAME = "qemu"
+PERMISSION_DENIED = "Permission denied"
+SUPPORTED_DRIVER = "file"
+
+#: Called when a job is held (tests observe the graph mid-job):
+#: ``hook(backend, job_id, status)`` with status ``ready`` (an active commit,
+#: before ``block-job-complete``) or ``pending`` (before ``job-finalize``).
+JobHook = Callable[["QemuBackend", str, str], None]
+
+
+def released_policy() -> Policy:
+    """The model of the behaviour QEMU released (4.1 on), with 5.2+ error texts."""
+    from optcompare.policies import qemu_4_1
+
+    return qemu_4_1.POLICY.with_wording("7.2")
+
+
+def is_released(policy: Policy) -> bool:
+    """``policy`` is qemu-4.1 as released (any wording era)."""
+    from optcompare.policies import qemu_4_1
+
+    return dataclasses.replace(policy, wording=Wording()) == dataclasses.replace(
+        qemu_4_1.POLICY, wording=Wording()
+    )
+
+
+class QemuBackend:
+    """The runner's :class:`~optcompare.scenario.backend.Backend` on a live daemon.
+
+    ``owns_daemon``: :meth:`close` closes the daemon too (what
+    :func:`qemu_backend` does). ``job_hook``: see :data:`JobHook`; when set,
+    jobs run with ``auto-finalize`` off so that the hook sees them pending.
+    """
+
+    name = BACKEND_NAME
+
+    def __init__(
+        self,
+        daemon: QemuDaemon,
+        build: Build,
+        driver: str = SUPPORTED_DRIVER,
+        *,
+        job_hook: JobHook | None = None,
+        owns_daemon: bool = False,
+        job_timeout: float = 10.0,
+    ) -> None:
+        self.daemon = daemon
+        self.build = build
+        self.driver = driver
+        self.job_hook = job_hook
+        self.owns_daemon = owns_daemon
+        self.job_timeout = job_timeout
+        #: the operation running (or last run): named in a backend failure
+        self.operation: str | None = None
+        self._paths: dict[str, Path] = {}
+        self._protocol: set[str] = set()
+        self._format: dict[str, str | None] = {}
+        """qcow2 nodes and the image each one has as backing."""
+        self._exports: set[str] = set()
+        self._denials: Counter[str] = Counter()
+        self._jobs = 0
+        self._nbd_started = False
+        self._schema: Any = None
+        self._closed = False
+
+    # -- plumbing -------------------------------------------------------------
+    def _begin(self, operation: str) -> None:
+        self.operation = operation
+
+    def path(self, image: str) -> Path:
+        """The image's file (it may not exist yet)."""
+        return self._paths.get(image) or self.daemon.path(f"{image}.qcow2")
+
+    def reduce(self, text: str) -> str:
+        """QEMU's text with the temp dir prefix of paths removed."""
+        prefix = str(self.daemon.tmpdir)
+        return text.replace(prefix + "/", "").replace(prefix, ".")
+
+    def _image_in(self, text: str) -> str | None:
+        for image in self._paths:
+            if f"'{image}.qcow2'" in text:
+                return image
+        return None
+
+    def _failed(self, text: str, image: str | None) -> StepError:
+        """A QEMU error as a step error; a refused open for writing is a denial."""
+        message = self.reduce(text)
+        if PERMISSION_DENIED in message:
+            culprit = self._image_in(message) or image
+            if culprit is not None:
+                self._denials[culprit] += 1
+        return StepError(message)
+
+    def _qmp(self, command: str, arguments: dict[str, Any], image: str | None) -> Any:
+        """A command whose QEMU error is the step's outcome."""
+        try:
+            return self.daemon.execute(command, arguments)
+        except QmpCommandError as error:
+            raise self._failed(error.desc, image) from None
+
+    # -- images and labels ------------------------------------------------------
+    def create(self, images: Sequence[tuple[str, bool]], backing: str | None = None) -> None:
+        for name, writable in images:
+            self._begin(f"create {name}")
+            if name in self._paths:
+                raise StepError(f"Image '{name}' already exists")
+            below = f"{backing}.qcow2" if backing is not None else None
+            path = self.daemon.create_image(f"{name}.qcow2", backing=below)
+            self.daemon.set_label(path, writable)
+            self._paths[name] = path
+            backing = name
+
+    def relabel(self, image: str, writable: bool) -> None:
+        self._begin(f"relabel {image}")
+        self.daemon.set_label(self.path(image), writable)
+
+    # -- opening -----------------------------------------------------------------
+    def add_protocol(self, image: str, options: Mapping[str, bool]) -> None:
+        self._begin(f"blockdev-add {image}-storage")
+        arguments: dict[str, Any] = {
+            "driver": self.driver,
+            "node-name": f"{image}-storage",
+            "filename": str(self.path(image)),
+            **options,
+        }
+        self._qmp("blockdev-add", arguments, image)
+        self._protocol.add(image)
+
+    def add_format(self, image: str, read_only: bool, backing: str | None) -> None:
+        self._begin(f"blockdev-add {image}")
+        arguments = {
+            "driver": "qcow2",
+            "node-name": image,
+            "file": f"{image}-storage",
+            "read-only": read_only,
+            "backing": backing,
+        }
+        self._qmp("blockdev-add", arguments, image)
+        self._format[image] = backing
+
+    def open_drive(self, chain: Sequence[str], read_only: bool) -> None:
+        raise NotApplicable("qemu-storage-daemon has no -drive (no implicit nodes to open)")
+
+    # -- writers -------------------------------------------------------------------
+    def _nbd_server(self) -> None:
+        if self._nbd_started:
+            return
+        socket = str(self.daemon.path("nbd.sock"))
+        self.daemon.execute(
+            "nbd-server-start", {"addr": {"type": "unix", "data": {"path": socket}}}
+        )
+        self._nbd_started = True
+
+    def attach_writer(self, image: str) -> None:
+        self._begin(f"block-export-add {image}-export")
+        self._nbd_server()
+        arguments = {
+            "type": "nbd",
+            "id": f"{image}-export",
+            "node-name": f"{image}-storage",
+            "writable": True,
+        }
+        self._qmp("block-export-add", arguments, image)
+        self._exports.add(image)
+
+    def detach_writer(self, image: str) -> None:
+        self._begin(f"block-export-del {image}-export")
+        export = f"{image}-export"
+        self._qmp("block-export-del", {"id": export}, image)
+        self._exports.discard(image)
+        deadline = time.monotonic() + self.job_timeout
+        while any(e.get("id") == export for e in self.daemon.execute("query-block-exports")):
+            if time.monotonic() > deadline:
+                raise QmpTimeout(f"export {export!r} still there after {self.job_timeout} s")
+            time.sleep(0.005)
+
+    # -- reopening ------------------------------------------------------------------
+    def reopen(self, image: str, options: Mapping[str, bool]) -> None:
+        self._begin(f"blockdev-reopen {image}-storage")
+        node = {
+            "driver": self.driver,
+            "node-name": f"{image}-storage",
+            "filename": str(self.path(image)),
+            **options,
+        }
+        self._qmp("blockdev-reopen", {"options": [node]}, image)
+
+    # -- jobs -------------------------------------------------------------------------
+    def _root_of(self, image: str) -> str:
+        """The active layer above ``image`` (the job's ``device``)."""
+        node = image
+        while True:
+            above = next((f for f, below in self._format.items() if below == node), None)
+            if above is None:
+                return node
+            node = above
+
+    def _job_id(self, kind: str) -> str:
+        self._jobs += 1  # never reuse an id: the daemon remembers statuses by id
+        return f"{kind}-{self._jobs}"
+
+    def _job_arguments(self, job: str) -> dict[str, Any]:
+        return {"job-id": job, "auto-finalize": self.job_hook is None, "auto-dismiss": False}
+
+    def _job_error(self, job: str) -> str | None:
+        for event in reversed(self.daemon.events):
+            data = event.get("data") or {}
+            if data.get("device") == job and data.get("error"):
+                return str(data["error"])
+        return None
+
+    def _await(self, job: str, status: str) -> tuple[str, str | None]:
+        """Wait until ``job`` is in ``status`` or concluded (or gone): its status, error.
+
+        ``wait_job`` may answer from the events while its ``query-jobs``
+        snapshot is older, so the settled status is read here again.
+        """
+        self.daemon.wait_job(job, {status}, timeout=self.job_timeout)
+        deadline = time.monotonic() + self.job_timeout
+        while True:
+            jobs = self.daemon.execute("query-jobs")
+            entry = next((j for j in jobs if j.get("id") == job), None)
+            if entry is None:
+                return "null", self._job_error(job)
+            current = str(entry["status"])
+            if current in (status, "concluded"):
+                return current, entry.get("error") or self._job_error(job)
+            if time.monotonic() > deadline:
+                raise QmpTimeout(f"job {job!r} still {current!r} after {self.job_timeout} s")
+            time.sleep(0.002)
+
+    def _run_job(self, job: str, image: str, *, active: bool = False) -> None:
+        """Await ``job`` to its end, pivot an active commit, dismiss it."""
+        hook = self.job_hook
+        status, error = "", None
+        if active:
+            status, error = self._await(job, "ready")
+            if status == "ready":
+                if hook is not None:
+                    hook(self, job, "ready")
+                self._qmp("block-job-complete", {"device": job}, image)
+        if status not in ("concluded", "null"):
+            status, error = self._await(job, "pending" if hook is not None else "concluded")
+        if status == "pending":
+            assert hook is not None
+            hook(self, job, "pending")
+            self._qmp("job-finalize", {"id": job}, image)
+            status, error = self._await(job, "concluded")
+        if status == "concluded":
+            self.daemon.execute("job-dismiss", {"id": job})
+        if error:
+            raise self._failed(error, image)
+
+    def commit(self, top: str, base: str, active: bool) -> None:
+        self._begin(f"block-commit {top} into {base}")
+        job = self._job_id("commit")
+        overlay = None if active else self._overlay_of(top)
+        arguments = {
+            **self._job_arguments(job),
+            "device": self._root_of(top),
+            "top-node": top,
+            "base-node": base,
+        }
+        self._qmp("block-commit", arguments, base)
+        self._run_job(job, base, active=active)
+        if overlay is not None:
+            self._format[overlay] = base
+
+    def _overlay_of(self, image: str) -> str | None:
+        return next((f for f, below in self._format.items() if below == image), None)
+
+    def stream(self, top: str, base: str | None) -> None:
+        self._begin(f"block-stream into {top}")
+        job = self._job_id("stream")
+        arguments = {**self._job_arguments(job), "device": top}
+        if base is not None:
+            arguments["base-node"] = base
+        self._qmp("block-stream", arguments, top)
+        self._run_job(job, top)
+        self._format[top] = base
+
+    def snapshot(self, new: str, old: str) -> None:
+        self._begin(f"blockdev-snapshot {new} over {old}")
+        self._qmp("blockdev-snapshot", {"node": old, "overlay": new}, new)
+        self._format[new] = old
+
+    def guest_write(self, image: str) -> None:
+        raise NotApplicable("qemu-storage-daemon runs no guest: guest writes cannot be replayed")
+
+    def delete(self, image: str) -> None:
+        self._begin(f"blockdev-del {image}")
+        if image in self._format:
+            self._qmp("blockdev-del", {"node-name": image}, image)
+            del self._format[image]
+        if image in self._protocol:
+            self._qmp("blockdev-del", {"node-name": f"{image}-storage"}, image)
+            self._protocol.discard(image)
+
+    # -- looking ------------------------------------------------------------------------
+    def observe(self, image: str, node: str = "protocol") -> Observation:
+        nodes = self.daemon.named_nodes()
+        path = self.path(image)
+        try:
+            label = bool(path.stat().st_mode & 0o200)
+        except OSError:
+            label = False
+        fd = Fd(self.daemon.fd_mode(path))
+        proto = nodes.get(f"{image}-storage")
+        fmt = nodes.get(image)
+        chosen = fmt if node == "format" else proto
+        return Observation(
+            label=label,
+            fd=fd,
+            ro=bool(chosen["ro"]) if chosen is not None else None,
+            mode=None,
+            denials=self._denials[image],
+            format_ro=bool(fmt["ro"]) if fmt is not None else None,
+        )
+
+    def has(self, query: str) -> bool:
+        from optcompare.schema.query import SchemaIndex, path_exists
+
+        if self._schema is None:
+            self._schema = SchemaIndex(self.daemon.execute("query-qmp-schema"))
+        index: SchemaIndex = self._schema
+        return path_exists(index, query)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.owns_daemon:
+            self.daemon.close()
+
+
+def qemu_backend(
+    build: Build,
+    driver: str,
+    *,
+    tools: QemuTools | None = None,
+    job_hook: JobHook | None = None,
+) -> QemuBackend:
+    """A runner factory: a fresh daemon per scenario, closed with the backend.
+
+    Raises :class:`NotApplicable` for what a real qemu-storage-daemon here
+    cannot run: a Windows build, a driver other than ``file``, a build other
+    than the released behaviour.
+    """
+    if build.platform is not Platform.POSIX:
+        raise NotApplicable(
+            f"the real backend is a POSIX qemu-storage-daemon; {build.name} is a "
+            f"{build.platform.value} build"
+        )
+    if driver != SUPPORTED_DRIVER:
+        raise NotApplicable(
+            f"the real backend uses local image files (driver 'file'), not {driver!r}"
+        )
+    if not is_released(build.policy):
+        raise NotApplicable(
+            f"the real backend runs QEMU's released semantics only (qemu-4.1, as QEMU "
+            f"4.1 to 7.2 behave), not {build.name}"
+        )
+    daemon = QemuDaemon(tools)
+    daemon.start()
+    return QemuBackend(daemon, build, driver, job_hook=job_hook, owns_daemon=True)
+
+
+# -- running scenarios ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a run is: ``done`` of ``total`` items; ``current`` is starting."""
+
+    done: int
+    total: int
+    current: str
+
+
+@dataclass(frozen=True)
+class BackendFailure:
+    """The real backend broke during a scenario (not a result of the scenario)."""
+
+    scenario: str
+    policy: str
+    reason: str
+    """``backend failure: daemon died with signal 11 (SIGSEGV)`` and the like."""
+    signal: int | None = None
+    operation: str | None = None
+    """The backend operation that was running."""
+
+    outcome = "backend-failure"
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "policy": self.policy,
+            "backend": BACKEND_NAME,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "signal": self.signal,
+            "operation": self.operation,
+        }
+
+
+RunItem = ScenarioResult | BackendFailure
+BackendFactory = Callable[[Build, str], Backend]
+
+
+def describe_failure(error: BackendError) -> tuple[str, int | None]:
+    """``backend failure: ...`` for an error of the real backend, and its signal."""
+    if isinstance(error, DaemonDied):
+        if error.signal is not None:
+            try:
+                name = f" ({signal.Signals(error.signal).name})"
+            except ValueError:
+                name = ""
+            return f"backend failure: daemon died with signal {error.signal}{name}", error.signal
+        return f"backend failure: daemon exited with status {error.returncode}", None
+    text = re.sub(r"\s+", " ", str(error)).strip()
+    return f"backend failure: {text}", None
+
+
+def run_one(
+    scenario: Scenario,
+    policy: Policy | None = None,
+    *,
+    client: str | None = None,
+    factory: BackendFactory | None = None,
+) -> RunItem:
+    """One scenario on the real backend; a backend error is a :class:`BackendFailure`."""
+    from optcompare.scenario import runner
+
+    chosen = policy if policy is not None else released_policy()
+    make: BackendFactory = factory if factory is not None else qemu_backend
+    made: list[Backend] = []
+
+    def tracked(build: Build, driver: str) -> Backend:
+        engine = make(build, driver)
+        made.append(engine)
+        return engine
+
+    try:
+        return runner.run(scenario, chosen, client=client, backend=tracked)
+    except BackendError as error:
+        reason, number = describe_failure(error)
+        operation = getattr(made[-1], "operation", None) if made else None
+        if operation:
+            reason += f" during {operation}"
+        build = chosen.build(Platform(scenario.setup.platform))
+        return BackendFailure(scenario.name, build.name, reason, number, operation)
+
+
+def run_scenarios(
+    scenarios: Sequence[Scenario],
+    policy: Policy | None = None,
+    *,
+    client: str | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    factory: BackendFactory | None = None,
+) -> list[RunItem]:
+    """Every scenario on the real backend, in order; a failure does not stop the run."""
+    results: list[RunItem] = []
+    for number, scenario in enumerate(scenarios):
+        if progress is not None:
+            progress(Progress(number, len(scenarios), scenario.name))
+        results.append(run_one(scenario, policy, client=client, factory=factory))
+    if progress is not None:
+        progress(Progress(len(scenarios), len(scenarios), ""))
+    return results

@@ -1,0 +1,187 @@
+"""Commands about introspection: schema, probe, visibility."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from optcompare.commands.common import (
+    FormatOption,
+    OutputOption,
+    PlatformOption,
+    WidthOption,
+    boundary,
+    emit,
+    platform_of,
+)
+from optcompare.errors import InputError
+from optcompare.render.formats import Format
+
+if TYPE_CHECKING:
+    from optcompare.schema.query import SchemaIndex
+
+
+@boundary
+def schema(
+    policy: Annotated[str, typer.Argument(metavar="POLICY", help="Policy whose build to show.")],
+    platform: PlatformOption = "posix",
+    fmt: FormatOption = Format.JSON,
+    output: OutputOption = None,
+    width: WidthOption = None,
+) -> None:
+    """The synthetic query-qmp-schema reply of a build (policy x platform).
+
+    The JSON output is a QMP-style object with the reply under "return", so
+    that 'probe --schema FILE' reads it back.
+    """
+    from optcompare.policies import registry
+    from optcompare.render.introspection_views import schema_view
+    from optcompare.schema.builder import build_schema
+
+    chosen = registry.get(policy)
+    plat = platform_of(platform)
+    entries = build_schema(chosen.build(plat))
+    data = {"policy": chosen.name, "platform": plat.value, "return": entries}
+    emit("qmp-schema", data, schema_view, fmt, output, width)
+
+
+class _Source:
+    """Where the schema of a probe comes from."""
+
+    def __init__(self, index: SchemaIndex, label: str, version: tuple[int, int, int] | None):
+        self.index = index
+        self.label = label
+        self.version = version
+
+
+def _from_policy(name: str, platform: str | None) -> _Source:
+    from optcompare.policies import registry
+    from optcompare.schema.builder import schema_index
+    from optcompare.schema.target import BuildTarget
+
+    build = registry.get(name).build(platform_of(platform or "posix"))
+    target = BuildTarget(build)
+    return _Source(schema_index(build), f"{build.name} (model build)", target.version())
+
+
+def _from_file(path: Path) -> _Source:
+    from optcompare.schema.load import load_schema
+    from optcompare.schema.query import SchemaIndex
+
+    return _Source(SchemaIndex(load_schema(path)), str(path), None)
+
+
+def _from_live() -> _Source:
+    from optcompare.backends.qemu.daemon import QemuDaemon
+    from optcompare.errors import BackendError
+    from optcompare.schema.target import LiveTarget
+
+    try:
+        with QemuDaemon() as daemon:
+            target = LiveTarget(daemon)
+            index = target.index
+            version = target.version()
+    except OSError as error:
+        raise BackendError(f"cannot run qemu-storage-daemon: {error}") from None
+    label = "live qemu-storage-daemon " + ".".join(str(n) for n in version)
+    return _Source(index, label, version)
+
+
+def _source(policy: str | None, platform: str | None, schema_file: Path | None,
+            live: bool) -> _Source:
+    given = [name for name, value in (("--policy", policy), ("--schema", schema_file),
+                                      ("--live", live)) if value]
+    if len(given) != 1:
+        found = f" (got {', '.join(given)})" if given else ""
+        raise InputError(f"give exactly one of --policy, --schema or --live{found}")
+    if platform is not None and policy is None:
+        raise InputError("--platform applies only to --policy")
+    if policy is not None:
+        return _from_policy(policy, platform)
+    if schema_file is not None:
+        return _from_file(schema_file)
+    return _from_live()
+
+
+@boundary
+def probe(
+    queries: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[QUERY]...",
+            help="libvirt schema path queries, e.g. "
+            "blockdev-add/arg-type/+file/$dynamic-auto-read-only",
+        ),
+    ] = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", "-p", help="Probe this policy's model build.")
+    ] = None,
+    platform: Annotated[
+        str | None, typer.Option("--platform", help="With --policy: posix (default) or windows.")
+    ] = None,
+    schema_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--schema",
+            help="A query-qmp-schema reply: a JSON array, a {\"return\": [...]} reply, "
+            "or a QMP transcript (one message per line).",
+        ),
+    ] = None,
+    live: Annotated[
+        bool, typer.Option("--live", help="Ask a real qemu-storage-daemon (started and stopped).")
+    ] = False,
+    fmt: FormatOption = Format.TEXT,
+    output: OutputOption = None,
+    width: WidthOption = None,
+) -> None:
+    """Evaluate libvirt path queries on a schema; with no QUERY, what a client concludes.
+
+    Exactly one source: --policy P (the model build), --schema FILE or --live.
+    Each query prints whether it holds. With no query, probe prints which
+    drivers accept auto-read-only, which are advertised dynamic and how, and
+    which known builds the schema is consistent with.
+    """
+    from optcompare.schema.query import path_exists, split_query
+
+    for query in queries or []:
+        split_query(query)  # a malformed query fails before any QEMU is started
+    source = _source(policy, platform, schema_file, live)
+    if queries:
+        from optcompare.render.introspection_views import probe_view
+
+        results = [{"query": q, "holds": path_exists(source.index, q)} for q in queries]
+        data: dict[str, Any] = {"source": source.label, "queries": results}
+        emit("probe", data, probe_view, fmt, output, width)
+        return
+    from optcompare.render.introspection_views import conclusions_view
+    from optcompare.schema.conclude import conclude
+
+    conclusion = conclude(source.index, source.label, version=source.version)
+    emit("conclusions", conclusion.to_data(), conclusions_view, fmt, output, width)
+
+
+@boundary
+def visibility(
+    policy_names: Annotated[
+        list[str] | None, typer.Argument(metavar="[POLICY]...", help="Policies (default: all).")
+    ] = None,
+    fmt: FormatOption = Format.TEXT,
+    output: OutputOption = None,
+    width: WidthOption = None,
+) -> None:
+    """Can a client find out which drivers are dynamic? Each property measured.
+
+    For each policy: the signal its libvirt uses, whether it is visible in
+    query-qmp-schema alone, cacheable per binary, needs an extra command,
+    detectable at all (version sniffing is fragile), its granularity, false
+    positives and negatives on posix and windows, and what happens in later
+    releases (gluster becomes dynamic; a hard driver moves to fallback).
+    """
+    from optcompare.analysis.visibility import visibility as analyse
+    from optcompare.policies import registry
+    from optcompare.render.introspection_views import visibility_view
+
+    result = analyse(registry.select(policy_names or []))
+    emit("visibility", result.to_data(), visibility_view, fmt, output, width)

@@ -1,0 +1,257 @@
+"""Views for introspection: a schema, probe results, conclusions, visibility."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from optcompare.render.document import NO, YES, Document, Paragraph, Preformatted, Table, yes_no
+
+
+def _join(items: list[str], empty: str = "none") -> str:
+    return ", ".join(items) if items else empty
+
+
+# -- optcompare schema ------------------------------------------------------------
+
+
+def schema_view(data: dict[str, Any]) -> Document:
+    entries = data["return"]
+    doc = Document(f"query-qmp-schema of {data['policy']} ({data['platform']})")
+    section = doc.section("SchemaInfo entries")
+    section.add(Paragraph(
+        f"{len(entries)} entries, one per line. Type names other than built-ins are "
+        "masked numbers, as in a real reply; --format json gives the reply that "
+        "'probe --schema' reads back."
+    ))
+    section.add(Preformatted(tuple(json.dumps(e, separators=(", ", ": ")) for e in entries)))
+    return doc
+
+
+# -- optcompare probe QUERY... ---------------------------------------------------------
+
+
+def probe_view(data: dict[str, Any]) -> Document:
+    doc = Document("Schema queries")
+    section = doc.section("Queries")
+    section.add(Paragraph(f"Schema: {data['source']}."))
+    rows = tuple((q["query"], yes_no(q["holds"])) for q in data["queries"])
+    section.add(Table(("query", "holds"), rows))
+    return doc
+
+
+# -- optcompare probe (no query) -----------------------------------------------------------
+
+
+def conclusions_view(data: dict[str, Any]) -> Document:
+    doc = Document("What a libvirt-style client concludes")
+    verdict = doc.section("Verdict")
+    verdict.add(Paragraph(data["summary"]))
+    facts = f"Schema: {data['source']}; {data['entries']} entries"
+    facts += f"; {len(data['drivers'])} blockdev-add drivers"
+    facts += f", {len(data['catalogue_drivers'])} of them in the model's catalogue"
+    if data["version"]:
+        facts += f"; query-version says {data['version']}"
+    verdict.add(Paragraph(facts + "."))
+
+    options = doc.section("auto-read-only options")
+    rows = [(name, "every driver (blockdev-add base)") for name in data["base_options"]]
+    by_option: dict[str, list[str]] = {}
+    for driver, names in data["own_options"].items():
+        for name in names:
+            by_option.setdefault(name, []).append(driver)
+    rows += [(name, _join(drivers)) for name, drivers in by_option.items()]
+    if rows:
+        options.add(Table(("option", "accepted by"), tuple(rows)))
+    else:
+        options.add(Paragraph("No driver accepts an auto-read-only option."))
+
+    advertised = doc.section("Drivers advertised dynamic")
+    if data["advertised"]:
+        advertised.add(Table(
+            ("driver", "advertised by", "same struct as"),
+            tuple(
+                (
+                    a["driver"],
+                    f"{a['how']} {a['name']}" + (" (value: run it)" if a["needs_command"] else ""),
+                    _join(a["shared_with"], "-"),
+                )
+                for a in data["advertised"]
+            ),
+        ))
+        queries = list(dict.fromkeys(a["query"] for a in data["advertised"]))
+        advertised.add(Paragraph("libvirt path queries that hold on this schema:"))
+        advertised.add(Preformatted(tuple(queries)))
+    else:
+        advertised.add(Paragraph(
+            "None: nothing in this schema says that any driver's auto-read-only is dynamic."
+        ))
+
+    builds = doc.section("Known builds")
+    builds.add(Paragraph(
+        "The auto-read-only fingerprint (the facts above, restricted to the drivers of "
+        "the model's catalogue that the schema has) compared with each known build's "
+        "generated schema."
+    ))
+    builds.add(Table(
+        ("build", "consistent", "first difference"),
+        tuple((b["build"], yes_no(b["consistent"]), _first_difference(b)) for b in data["builds"]),
+        notes=(
+            "First difference: a fact only the schema (schema:) or only the build "
+            "(build:) has; (+n): n more differing facts.",
+        ),
+    ))
+    if data["other_differences"]:
+        other = doc.section("Other differences between the consistent builds")
+        other.add(Paragraph(
+            "These commands or events are not auto-read-only signals; they only say "
+            "which of the consistent builds the rest of the schema resembles."
+        ))
+        other.add(Table(
+            ("command or event", "in schema", "builds with it", "builds without"),
+            tuple(
+                (
+                    d["name"],
+                    yes_no(d["in_schema"]),
+                    _join(d["builds_with"]),
+                    _join(d["builds_without"]),
+                )
+                for d in data["other_differences"]
+            ),
+        ))
+    return doc
+
+
+def _first_difference(build: dict[str, Any]) -> str:
+    ours, theirs = build["only_in_schema"], build["only_in_build"]
+    if not ours and not theirs:
+        return "-"
+    first = f"schema: {ours[0]}" if ours else f"build: {theirs[0]}"
+    more = len(ours) + len(theirs) - 1
+    return first + (f" (+{more})" if more else "")
+
+
+# -- optcompare visibility ---------------------------------------------------------------------
+
+VISIBILITY_LEGEND = (
+    "Each policy's own client probes the model build through the generated "
+    "query-qmp-schema, its extra commands and its version; truth is the mode the "
+    "build gives the options that client passes under -blockdev. In schema alone: "
+    "a probe that may only read query-qmp-schema reaches the same answer on posix "
+    "and windows. Cacheable: the policy's promise. Granularity: measured by making "
+    "each driver in turn change class in a later release and seeing which drivers' "
+    "detection moves with it. False positives and negatives: every driver, both "
+    "platforms (driver@windows)."
+)
+
+
+def _detectable(p: dict[str, Any]) -> str:
+    if not p["dynamic_anywhere"]:
+        return "-"
+    if not p["detectable"]:
+        return NO
+    return f"{YES} (fragile)" if p["fragile"] else YES
+
+
+def _names_where(policies: list[dict[str, Any]], key: str) -> str:
+    return _join([p["policy"] for p in policies if p[key]])
+
+
+def _verdict(policies: list[dict[str, Any]]) -> list[str]:
+    def later(p: dict[str, Any], which: str, key: str) -> bool:
+        value = p["later"][which]
+        return bool(value and value[key])
+
+    fragile = [p["policy"] for p in policies if p["detectable"] and p["fragile"]]
+    with_fp = [p["policy"] for p in policies if p["false_positives"]]
+    with_fn = [p["policy"] for p in policies if p["false_negatives"]]
+    gluster = [p["policy"] for p in policies if later(p, "gluster_dynamic", "learns")]
+    moved = [p["policy"] for p in policies if later(p, "hard_to_fallback", "visible")]
+    per = {
+        g: [p["policy"] for p in policies if p["granularity"] == g]
+        for g in dict.fromkeys(p["granularity"] for p in policies)
+    }
+    return [
+        f"Visible in query-qmp-schema alone: {_names_where(policies, 'visible_in_schema')}.",
+        f"Detectable only with fragile means (version): {_join(fragile)}.",
+        f"Needs an extra command: {_names_where(policies, 'needs_extra_command')}.",
+        "Granularity: " + "; ".join(f"{g}: {_join(names)}" for g, names in per.items()) + ".",
+        f"False positives: {_join(with_fp)}. False negatives: {_join(with_fn)}.",
+        f"An unchanged client learns that gluster became dynamic: {_join(gluster)}.",
+        f"A hard driver moving to fallback changes anything a client sees: {_join(moved)}.",
+    ]
+
+
+def visibility_view(data: dict[str, Any]) -> Document:
+    policies = data["policies"]
+    doc = Document("Introspection: can a client find out which drivers are dynamic?")
+    verdict = doc.section("Findings")
+    verdict.add(Paragraph(" ".join(_verdict(policies))))
+    legend = doc.section("How it is measured")
+    legend.add(Paragraph(VISIBILITY_LEGEND))
+
+    signal = doc.section("The signal")
+    signal.add(Table(
+        ("policy", "signal", "in schema alone", "cacheable", "extra command"),
+        tuple(
+            (
+                p["policy"],
+                p["signal"],
+                yes_no(p["visible_in_schema"]),
+                yes_no(p["cacheable"]),
+                _join(p["extra_commands"], NO),
+            )
+            for p in policies
+        ),
+    ))
+    signal.add(Table(
+        ("policy", "detectable", "granularity", "false pos.", "false neg."),
+        tuple(
+            (
+                p["policy"],
+                _detectable(p),
+                p["granularity"],
+                str(len(p["false_positives"])),
+                str(len(p["false_negatives"])),
+            )
+            for p in policies
+        ),
+        notes=("-: no driver is dynamic in that build, so there is nothing to detect.",),
+    ))
+
+    wrong = doc.section("Where the client is wrong")
+    rows = tuple(
+        (p["policy"], d["driver"], d["platform"], d["mode"], d["verdict"])
+        for p in policies
+        for d in p["drivers"]
+        if d["verdict"] != "ok"
+    )
+    if rows:
+        wrong.add(Table(("policy", "driver", "platform", "truth (mode)", "client says"), rows))
+    else:
+        wrong.add(Paragraph("Nowhere: every client's answer matches the truth."))
+
+    later = doc.section("Later releases (posix)")
+    later.add(Table(
+        ("policy", "gluster dynamic", "client learns", "hard to fallback", "seen"),
+        tuple(
+            (p["policy"], *_later_cells(p["later"]["gluster_dynamic"], "learns"),
+             *_later_cells(p["later"]["hard_to_fallback"], "visible"))
+            for p in policies
+        ),
+        notes=(
+            "gluster dynamic / hard to fallback: whether the schema changes. Client "
+            "learns: the unchanged client now detects gluster. Seen: anything a client "
+            "can see changes (schema, command results, the client's answer).",
+        ),
+    ))
+    return doc
+
+
+def _later_cells(value: dict[str, Any] | None, key: str) -> tuple[str, str]:
+    if value is None:
+        return "-", "-"
+    changed = "schema changes" if value["schema_changed"] else "schema same"
+    if key == "visible":
+        changed = f"{value['driver']}: {changed}"
+    return changed, yes_no(value[key])
