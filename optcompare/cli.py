@@ -43,6 +43,7 @@ def _global_options(
 
     registry.set_plugins_disabled(no_plugins)
 
+
 for command in (
     tables.policies,
     tables.drivers,

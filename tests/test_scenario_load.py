@@ -88,7 +88,8 @@ def test_setup_problems() -> None:
     text = HEAD + 'driver = "floppy"\n[[steps]]\ndo = "start"\n'
     # driver after the images belongs to [[setup.images]] in TOML: unknown key there
     assert "unknown key 'driver'" in str(problem(text))
-    text = HEAD.replace('frontend = "blockdev"', 'client = "libvirt-9"') + '[[steps]]\ndo = "start"\n'
+    text = HEAD.replace('frontend = "blockdev"', 'client = "libvirt-9"')
+    text += '[[steps]]\ndo = "start"\n'
     assert "key 'client'" in str(problem(text))
 
 

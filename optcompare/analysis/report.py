@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from optcompare import __version__
-from optcompare.analysis import compat, scenarios as scenario_analysis, visibility
+from optcompare.analysis import compat, visibility
 from optcompare.analysis import data as table_data
+from optcompare.analysis import scenarios as scenario_analysis
 from optcompare.analysis.truth_table import driver_rows, tables
 from optcompare.model.modes import Mode
-from optcompare.model.options import AUTO_READ_ONLY, READ_ONLY
+from optcompare.model.options import READ_ONLY
 from optcompare.policies.base import Frontend, Policy
 from optcompare.scenario.runner import Outcome, ScenarioResult
 from optcompare.scenario.spec import Scenario

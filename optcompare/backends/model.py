@@ -280,10 +280,8 @@ class ModelBackend:
         state = self.images[image]
         proto = self.protocol.get(image)
         fmt = self.format.get(image)
-        if node == "format":
-            ro = fmt.read_only if fmt else None
-        else:
-            ro = proto.ro if proto else None
+        ro = (fmt.read_only if fmt else None) if node == "format" else (
+            proto.ro if proto else None)
         return Observation(
             label=state.label,
             fd=proto.fd if proto else Fd.CLOSED,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -67,7 +67,7 @@ def run(
         results = run_on_qemu(chosen, policies)
     else:
         results = analysis.matrix(chosen, policies)
-    data = {
+    data: dict[str, Any] = {
         "backend": backend.value,
         "scenarios": analysis.scenario_data(chosen),
         "results": [analysis.result_data(r) for r in results],

@@ -6,8 +6,12 @@ from typing import Any
 
 from optcompare.render.compat_views import findings_blocks
 from optcompare.render.document import Document, Paragraph, Table
-from optcompare.render.scenario_views import failure_blocks, not_applicable_block, outcome_matrix
-from optcompare.render.scenario_views import skew_view
+from optcompare.render.scenario_views import (
+    failure_blocks,
+    not_applicable_block,
+    outcome_matrix,
+    skew_view,
+)
 from optcompare.render.views import Footnotes, table_view
 
 
@@ -105,6 +109,7 @@ def report_view(data: dict[str, Any]) -> Document:
     _considered(doc, data)
     prov = data["provenance"]
     doc.provenance = [prov["tool"]]
-    doc.provenance += [f"policy {p['name']} ({p['origin']}): {p['source']}" for p in prov["policies"]]
+    doc.provenance += [f"policy {p['name']} ({p['origin']}): {p['source']}"
+                       for p in prov["policies"]]
     doc.provenance += [f"scenario {s['file']} sha256 {s['sha256']}" for s in prov["scenarios"]]
     return doc

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from optcompare.render.document import ERR, NO, YES, Document, Paragraph, Preformatted, Section, Table
+from optcompare.render.document import (
+    ERR,
+    NO,
+    YES,
+    Document,
+    Paragraph,
+    Preformatted,
+    Section,
+    Table,
+)
 
 OUTCOME_MARK = {"meets": YES, "fails": NO, "not-applicable": "n/a"}
 

@@ -192,7 +192,8 @@ def _setup(raw: Any, c: _Checker) -> Setup | None:
 
 def _images(raw: Any, c: _Checker) -> tuple[Image, ...] | None:
     if not isinstance(raw, list) or not all(isinstance(i, dict) for i in raw):
-        c.problem("key 'images': expected an array of tables [[setup.images]]", "setup", 0, "images")
+        c.problem("key 'images': expected an array of tables [[setup.images]]", "setup", 0,
+                  "images")
         return None
     if not raw:
         c.problem("[setup] needs at least one [[setup.images]]", "setup")
@@ -210,7 +211,8 @@ def _images(raw: Any, c: _Checker) -> tuple[Image, ...] | None:
         if not c.typed(item, "name", str, table, index):
             continue
         if not _NAME.match(item["name"]):
-            c.problem(f"key 'name': expected kebab-case, got {item['name']!r}", table, index, "name")
+            c.problem(f"key 'name': expected kebab-case, got {item['name']!r}", table, index,
+                      "name")
         if item["name"] in {i.name for i in images}:
             c.problem(f"image {item['name']!r} is declared twice", table, index, "name")
         last = index == len(raw) - 1

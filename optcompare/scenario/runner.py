@@ -183,10 +183,10 @@ def _judge(state: _Run, step: Step, result: str, message: str | None, value: Any
         return True, None
     if step.do == "assert":
         return _judge_assert(state, step)
-    expected = step.expect or "ok"
-    if expected == "ok" and result == "error":
+    wanted = step.expect if isinstance(step.expect, str) else "ok"
+    if wanted == "ok" and result == "error":
         return False, message
-    if expected == "error" and result == "ok":
+    if wanted == "error" and result == "ok":
         return False, "succeeded, but an error was expected"
     if step.error is not None and (message is None or step.error not in message):
         return False, f"error {message!r} does not contain {step.error!r}"

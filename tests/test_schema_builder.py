@@ -1,0 +1,232 @@
+"""The synthetic query-qmp-schema of every build, in the real SchemaInfo shape."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from optcompare.model.drivers import Platform
+from optcompare.model.modes import Behaviour
+from optcompare.policies import option_1, option_2, option_3, registry
+from optcompare.policies.base import Build
+from optcompare.schema import builder
+from optcompare.schema.builder import build_schema, schema_index
+from optcompare.schema.query import SchemaIndex, path_exists
+
+BUILDS = [p.build(platform) for p in registry.BUILTIN for platform in Platform]
+IDS = [b.name for b in BUILDS]
+
+BASE_BEFORE = ["driver", "node-name", "discard", "cache"]
+BASE_AFTER = ["force-share", "detect-zeroes"]
+FILE_STRUCT = ["filename", "pr-manager", "locking", "aio", "drop-cache", "x-check-cache-dropped"]
+
+
+def build(name: str, platform: Platform = Platform.POSIX) -> Build:
+    return registry.get(name).build(platform)
+
+
+def index(b: Build) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in build_schema(b)}
+
+
+def union(b: Build) -> dict[str, Any]:
+    entries = index(b)
+    return entries[entries["blockdev-add"]["arg-type"]]
+
+
+def variant(b: Build, driver: str) -> dict[str, Any]:
+    entries = index(b)
+    cases = {v["case"]: v["type"] for v in union(b)["variants"]}
+    return entries[cases[driver]]
+
+
+def holds(b: Build, query: str) -> bool:
+    return path_exists(schema_index(b), query)
+
+
+def referenced(entry: dict[str, Any]) -> list[str]:
+    names = [entry[k] for k in ("arg-type", "ret-type", "element-type") if k in entry]
+    names += [m["type"] for m in entry.get("members", []) if isinstance(m, dict) and "type" in m]
+    names += [v["type"] for v in entry.get("variants", [])]
+    return names
+
+
+@pytest.mark.parametrize("b", BUILDS, ids=IDS)
+def test_every_build_is_a_closed_schema_in_the_real_shape(b: Build) -> None:
+    entries = build_schema(b)
+    SchemaIndex(entries)  # unique names, each with a meta-type
+    names = {e["name"] for e in entries}
+    for entry in entries:
+        assert set(entry) >= {"name", "meta-type"}
+        for name in referenced(entry):
+            assert name in names, f"{entry['name']} refers to missing {name}"
+        if entry["meta-type"] == "builtin":
+            assert entry["json-type"] in ("string", "int", "value", "boolean", "number", "null")
+        if entry["meta-type"] in ("object", "enum", "alternate") :
+            assert entry["name"].isdigit(), f"type name {entry['name']} is not masked"
+        if entry["meta-type"] == "array":
+            assert entry["name"] == f"[{entry['element-type']}]"
+        for member in entry.get("members", []) if entry["meta-type"] == "object" else []:
+            assert set(member) in ({"name", "type"}, {"name", "type", "default"})
+            assert member.get("default", None) is None
+    assert {"str", "int", "bool", "any", "null", "number"} <= names
+
+
+@pytest.mark.parametrize("b", BUILDS, ids=IDS)
+def test_masked_names_are_numbered_in_generation_order_and_stable(b: Build) -> None:
+    entries = build_schema(b)
+    numbers = [int(e["name"]) for e in entries if e["name"].isdigit()]
+    assert sorted(numbers) == list(range(len(numbers)))
+    assert numbers == sorted(numbers)  # listed in the order they were handed out
+    empty = next(e for e in entries if e["name"] == builder.EMPTY_OBJECT)
+    assert empty == {"name": "0", "meta-type": "object", "members": []}
+    builder._generated.cache_clear()
+    builder._text.cache_clear()
+    assert build_schema(b) == entries  # regenerated from scratch: identical
+    assert json.dumps(build_schema(b)) == json.dumps(entries)
+
+
+def test_each_call_returns_a_fresh_copy() -> None:
+    b = build("qemu-4.1")
+    first = build_schema(b)
+    first.clear()
+    assert build_schema(b)
+
+
+def test_all_builds_are_fast() -> None:
+    builder._generated.cache_clear()
+    builder._text.cache_clear()
+    start = time.perf_counter()
+    for b in BUILDS:
+        build_schema(b)
+    assert time.perf_counter() - start < 0.25
+
+
+@pytest.mark.parametrize("b", BUILDS, ids=IDS)
+def test_blockdev_add_is_a_flat_union_on_driver(b: Build) -> None:
+    arg = union(b)
+    assert arg["tag"] == "driver"
+    names = [m["name"] for m in arg["members"]]
+    assert names == BASE_BEFORE + list(b.policy.base_options()) + BASE_AFTER
+    assert "default" not in arg["members"][0]  # driver is mandatory
+    assert all("default" in m for m in arg["members"][1:])
+    assert [v["case"] for v in arg["variants"]] == sorted(b.drivers)
+    entries = index(b)
+    assert entries[arg["members"][0]["type"]]["values"] == sorted(b.drivers)
+
+
+@pytest.mark.parametrize("b", BUILDS, ids=IDS)
+def test_drivers_sharing_a_struct_share_one_entry(b: Build) -> None:
+    drivers = b.drivers
+    cases = {v["case"]: v["type"] for v in union(b)["variants"]}
+    for one in drivers.values():
+        for other in drivers.values():
+            same = b.policy.struct_of(one, drivers) == b.policy.struct_of(other, drivers)
+            assert (cases[one.name] == cases[other.name]) is same
+
+
+def test_base_options_follow_the_policy() -> None:
+    assert not holds(build("qemu-3.0"), "blockdev-add/arg-type/*auto-read-only")
+    assert holds(build("qemu-3.1"), "blockdev-add/arg-type/*auto-read-only")
+    renamed = build("option-1")
+    assert not holds(renamed, "blockdev-add/arg-type/*auto-read-only")
+    assert holds(renamed, f"blockdev-add/arg-type/*{option_1.DEFAULT_NAME}")
+    assert holds(option_1.make("auto-ro").build(), "blockdev-add/arg-type/*auto-ro")
+    assert holds(renamed.policy.build(Platform.WINDOWS), "blockdev-add/arg-type/*auto-read-only-v2")
+
+
+def test_file_struct_is_shared_by_file_posix_drivers_and_realistic() -> None:
+    b = build("qemu-4.1")
+    cases = {v["case"]: v["type"] for v in union(b)["variants"]}
+    assert cases["file"] == cases["host_device"] == cases["host_cdrom"]
+    struct = variant(b, "file")
+    assert [m["name"] for m in struct["members"]] == FILE_STRUCT
+    assert holds(b, "blockdev-add/arg-type/+file/filename/!string")
+    assert holds(b, "blockdev-add/arg-type/+file/*locking/^auto")
+    assert holds(b, "blockdev-add/arg-type/+qcow2/file/+file/$dynamic-auto-read-only")
+    assert holds(b, "blockdev-add/arg-type/+qcow2/*backing/!null")
+
+
+def test_feature_flag_only_on_posix_and_only_where_the_policy_puts_it() -> None:
+    posix, windows = build("qemu-4.1"), build("qemu-4.1", Platform.WINDOWS)
+    assert variant(posix, "file")["features"] == ["dynamic-auto-read-only"]
+    assert "features" not in variant(windows, "file")
+    for b in BUILDS:
+        with_features = {e["name"] for e in build_schema(b) if "features" in e}
+        if b.policy.name != "qemu-4.1" or b.platform is Platform.WINDOWS:
+            assert not with_features, b.name
+        else:
+            assert len(with_features) == 1
+
+
+def test_windows_builds_lack_posix_only_entities() -> None:
+    for policy in registry.BUILTIN:
+        posix, windows = policy.build(), policy.build(Platform.WINDOWS)
+        assert holds(posix, "blockdev-add/arg-type/+host_cdrom")
+        assert not holds(windows, "blockdev-add/arg-type/+host_cdrom")
+        assert not holds(windows, "blockdev-add/arg-type/+gluster")
+        assert holds(posix, "blockdev-add/arg-type/+file/*drop-cache")
+        assert not holds(windows, "blockdev-add/arg-type/+file/*drop-cache")
+        assert holds(windows, "blockdev-add/arg-type/+file/*x-check-cache-dropped")
+
+
+def test_option_2_return_member_exists_only_on_posix() -> None:
+    posix, windows = build("option-2"), build("option-2", Platform.WINDOWS)
+    query = f"{option_2.COMMAND}/ret-type/*{option_2.MEMBER}"
+    assert holds(posix, query)
+    assert holds(windows, option_2.COMMAND)
+    assert not holds(windows, query)
+    assert index(posix)[option_2.COMMAND]["arg-type"] == builder.EMPTY_OBJECT
+    for other in ("qemu-4.0", "option-1", "option-3", "qemu-4.1"):
+        assert not holds(build(other), option_2.COMMAND)
+    later = option_2.POLICY.later("gluster", Behaviour.DYNAMIC).build()
+    assert holds(later, f"{option_2.COMMAND}/ret-type/*gluster-dynamic-auto-read-only")
+
+
+def test_option_3_gives_its_option_to_dynamic_drivers_only_by_default() -> None:
+    b = build("option-3")
+    assert holds(b, "blockdev-add/arg-type/+file/*dynamic-read-only")
+    assert holds(b, "blockdev-add/arg-type/+host_device/*dynamic-read-only")
+    assert not holds(b, "blockdev-add/arg-type/+host_cdrom/*dynamic-read-only")
+    assert holds(b, "blockdev-add/arg-type/+host_cdrom/filename")  # still the file struct's
+    assert not holds(b.policy.build(Platform.WINDOWS), "blockdev-add/arg-type/+file/*dynamic-read-only")
+    shared = option_3.make(shared_struct=True).build()
+    assert holds(shared, "blockdev-add/arg-type/+host_cdrom/*dynamic-read-only")
+    cases = {v["case"]: v["type"] for v in union(shared)["variants"]}
+    assert cases["file"] == cases["host_cdrom"]
+
+
+@pytest.mark.parametrize("b", BUILDS, ids=IDS)
+def test_common_commands_and_events(b: Build) -> None:
+    for query in (
+        "qmp_capabilities/arg-type/*enable/^oob",
+        "query-qmp-schema/ret-type/name/!string",
+        "query-version/ret-type/qemu/major/!int",
+        "blockdev-del/arg-type/node-name",
+        "block-commit/arg-type/*top",
+        "block-commit/arg-type/*base-node",
+        "block-stream/arg-type/*base",
+        "blockdev-snapshot/arg-type/overlay",
+        "block-job-complete/arg-type/device",
+        "job-dismiss/arg-type/id",
+        "query-named-block-nodes/ret-type/ro/!boolean",
+        "query-named-block-nodes/arg-type/*flat",
+        "block-export-add/arg-type/*writable",
+        "block-export-add/arg-type/+nbd/*name",
+        "JOB_STATUS_CHANGE/arg-type/status/^concluded",
+        "BLOCK_JOB_READY/arg-type/device",
+        "BLOCK_JOB_COMPLETED/arg-type/*error",
+    ):
+        assert holds(b, query), query
+    assert holds(b, "x-blockdev-reopen/arg-type/+file") is b.policy.has_reopen
+    assert index(b)["x-blockdev-reopen" if b.policy.has_reopen else "blockdev-add"]
+
+
+def test_reopen_from_4_0_on() -> None:
+    assert not holds(build("qemu-3.0"), "x-blockdev-reopen")
+    assert not holds(build("qemu-3.1"), "x-blockdev-reopen")
+    for name in ("qemu-4.0", "option-1", "option-2", "option-3", "qemu-4.1"):
+        assert holds(build(name), "x-blockdev-reopen")
