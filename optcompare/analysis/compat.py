@@ -28,7 +28,7 @@ from optcompare.model.drivers import RELEASES, Platform
 from optcompare.model.modes import Mode
 from optcompare.model.options import combinations, format_options
 from optcompare.policies.base import Build, Frontend, Policy
-from optcompare.scenario.runner import NATIVE, Outcome, run
+from optcompare.scenario.runner import NATIVE, Outcome
 from optcompare.scenario.spec import Scenario
 
 
@@ -164,12 +164,14 @@ def _cmdline(policy: Policy, base: Policy) -> list[Finding]:
 
 
 def _workflows(policy: Policy, base: Policy, scenarios: Sequence[Scenario]) -> list[Finding]:
+    from optcompare.analysis.scenarios import replay
+
     findings = []
     for scenario in scenarios:
         if scenario.setup.client != NATIVE:
             continue
-        before = run(scenario, base, client=base.name)
-        after = run(scenario, policy, client=base.name)
+        before = replay(scenario, base, client=base.name)
+        after = replay(scenario, policy, client=base.name)
         if before.outcome is Outcome.MEETS and after.outcome is Outcome.FAILS:
             findings.append(Finding(
                 id=f"{base.name}/break/workflow/{scenario.name}",
@@ -190,8 +192,8 @@ def _workflows(policy: Policy, base: Policy, scenarios: Sequence[Scenario]) -> l
             continue  # literal command lines: no client decides anything
         # The new libvirt on the old build probes first (frontend auto).
         probing = replace(scenario, setup=replace(scenario.setup, frontend="auto"))
-        on_new = run(probing, policy, client=policy.name)
-        on_old = run(probing, base, client=policy.name)
+        on_new = replay(probing, policy, client=policy.name)
+        on_old = replay(probing, base, client=policy.name)
         if on_new.outcome is Outcome.MEETS and on_old.outcome is Outcome.FAILS:
             findings.append(Finding(
                 id=f"{base.name}/break/new-client/{scenario.name}",

@@ -19,8 +19,8 @@ Works on any schema, generated or real. It finds:
 
 Option names, feature names and extra commands are not a fixed list: an
 option is an auto-read-only option when a known build has it or its name
-ends in ``read-only``; a feature or a return member counts when its name
-mentions ``read-only``.
+mentions ``read-only`` (``read-only`` itself aside); a feature or a return
+member counts when its name mentions ``read-only``.
 """
 
 from __future__ import annotations
@@ -232,7 +232,7 @@ def _names() -> tuple[frozenset[str], frozenset[str]]:
 
 
 def is_auto_option(name: str) -> bool:
-    return name != READ_ONLY and (name in _names()[0] or name.endswith(READ_ONLY))
+    return name != READ_ONLY and (name in _names()[0] or READ_ONLY in name)
 
 
 def _mentions_read_only(name: str) -> bool:
