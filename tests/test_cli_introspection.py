@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from qemu_required import require_qemu  # tests/ is on sys.path
 from typer.testing import CliRunner
 
 from optcompare.cli import app
-from tests.qemu_required import require_qemu
 
 runner = CliRunner()
 SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "qemu-schemas"
@@ -191,7 +191,7 @@ def dying_qemu() -> Iterator[Path]:
 
 def test_a_daemon_that_cannot_start_is_one_line(dying_qemu: Path) -> None:
     code, out, err = invoke("probe", "--live", env={"PATH": str(dying_qemu)})
-    assert_one_line_error(code, out, err, "qemu-storage-daemon")
+    assert_one_line_error(code, out, err, "qemu-storage-daemon exited with status 1")
 
 
 @pytest.mark.qemu

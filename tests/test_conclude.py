@@ -159,7 +159,7 @@ def test_build_target_runs_clients_and_commands() -> None:
     assert target.execute("query-version")["qemu"] == {"major": 4, "minor": 0, "micro": 0}
     assert target.execute("blockdev-del") == {}
     assert target.version() == (4, 0, 0)
-    with pytest.raises(CommandNotFound, match="^The command blockdev-reopen has not been found$"):
+    with pytest.raises(CommandNotFound, match=r"^The command blockdev-reopen has not been found$"):
         target.execute("blockdev-reopen")
     windows = BuildTarget(registry.get("option-2").build(Platform.WINDOWS))
     assert windows.execute("query-qemu-features") == {}

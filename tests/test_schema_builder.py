@@ -65,7 +65,7 @@ def test_every_build_is_a_closed_schema_in_the_real_shape(b: Build) -> None:
             assert name in names, f"{entry['name']} refers to missing {name}"
         if entry["meta-type"] == "builtin":
             assert entry["json-type"] in ("string", "int", "value", "boolean", "number", "null")
-        if entry["meta-type"] in ("object", "enum", "alternate") :
+        if entry["meta-type"] in ("object", "enum", "alternate"):
             assert entry["name"].isdigit(), f"type name {entry['name']} is not masked"
         if entry["meta-type"] == "array":
             assert entry["name"] == f"[{entry['element-type']}]"
@@ -192,7 +192,8 @@ def test_option_3_gives_its_option_to_dynamic_drivers_only_by_default() -> None:
     assert holds(b, "blockdev-add/arg-type/+host_device/*dynamic-read-only")
     assert not holds(b, "blockdev-add/arg-type/+host_cdrom/*dynamic-read-only")
     assert holds(b, "blockdev-add/arg-type/+host_cdrom/filename")  # still the file struct's
-    assert not holds(b.policy.build(Platform.WINDOWS), "blockdev-add/arg-type/+file/*dynamic-read-only")
+    windows = b.policy.build(Platform.WINDOWS)
+    assert not holds(windows, "blockdev-add/arg-type/+file/*dynamic-read-only")
     shared = option_3.make(shared_struct=True).build()
     assert holds(shared, "blockdev-add/arg-type/+host_cdrom/*dynamic-read-only")
     cases = {v["case"]: v["type"] for v in union(shared)["variants"]}

@@ -37,6 +37,7 @@ from optcompare.backends.qemu.backend import (
     RunItem,
     released_policy,
     run_one,
+    run_scenarios,
 )
 from optcompare.backends.qemu.daemon import QemuDaemon, QemuTools
 from optcompare.model.drivers import Platform
@@ -63,6 +64,7 @@ __all__ = [
     "compare_probes",
     "compare_scenario",
     "run",
+    "run_on_qemu",
 ]
 
 AGREE = "agree"
@@ -507,3 +509,35 @@ def run(
     if progress is not None:
         progress(Progress(total, total, ""))
     return Conformance(build.name, version, tuple(results), cells, probes)
+
+
+def run_on_qemu(
+    scenarios: Sequence[Scenario],
+    policies: Policy | Sequence[Policy] | None = None,
+    *,
+    client: str | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    tools: QemuTools | None = None,
+) -> list[RunItem]:
+    """``run --backend qemu``: replay scenarios on a real qemu-storage-daemon.
+
+    One fresh daemon per run. Results come in the model matrix's order
+    (``[(s, p) for s in scenarios for p in policies]``; ``policies`` defaults
+    to the released behaviour). Each is a
+    :class:`~optcompare.scenario.runner.ScenarioResult` (meets, fails, or
+    not-applicable with the reason: any policy other than qemu-4.1, -drive,
+    guest writes, other drivers, Windows builds) or a
+    :class:`~optcompare.backends.qemu.backend.BackendFailure` (outcome
+    ``backend-failure``, reason ``backend failure: daemon died with signal
+    11 (SIGSEGV) during ...``), after which the run goes on. Raises
+    :class:`~optcompare.errors.BackendError` (one line, exit code 2) when QEMU
+    is not installed.
+    """
+    from functools import partial
+
+    from optcompare.backends.qemu.backend import qemu_backend
+    from optcompare.backends.qemu.daemon import find_qemu
+
+    found = tools if tools is not None else find_qemu()
+    return run_scenarios(scenarios, policies, client=client, progress=progress,
+                         factory=partial(qemu_backend, tools=found))

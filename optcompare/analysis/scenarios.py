@@ -11,7 +11,6 @@ from optcompare.policies.base import Detection, Policy, SignalKind
 from optcompare.scenario.runner import LEGACY, NATIVE, Outcome, ScenarioResult, run
 from optcompare.scenario.spec import Scenario
 
-
 _REPLAYS: dict[tuple[object, ...], ScenarioResult] = {}
 
 

@@ -61,16 +61,19 @@ def run(
 
     chosen = load.select(names or [], scenarios_dir)
     policies = registry.select(policy or [])
+    rows: list[dict[str, Any]]
     if backend is Backend.QEMU:
         from optcompare.analysis.conformance import run_on_qemu
+        from optcompare.scenario.runner import ScenarioResult
 
-        results = run_on_qemu(chosen, policies)
+        rows = [analysis.result_data(r) if isinstance(r, ScenarioResult) else r.to_data()
+                for r in run_on_qemu(chosen, policies)]
     else:
-        results = analysis.matrix(chosen, policies)
+        rows = [analysis.result_data(r) for r in analysis.matrix(chosen, policies)]
     data: dict[str, Any] = {
         "backend": backend.value,
         "scenarios": analysis.scenario_data(chosen),
-        "results": [analysis.result_data(r) for r in results],
+        "results": rows,
     }
     emit("scenario-run", data, run_view, fmt, output, width)
     if fail_on is FailOn.UNMET and any(r["outcome"] == "fails" for r in data["results"]):

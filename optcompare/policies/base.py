@@ -213,6 +213,10 @@ class Policy:
         """How this policy's libvirt probes a QEMU; no probe by default."""
         return Detection(frozenset(), SignalKind.NONE, "no probe")
 
+    def pick_frontend(self, detection: Detection, driver: str) -> Frontend:
+        """``frontend = "auto"``: -blockdev only when the probe found ``driver`` dynamic."""
+        return Frontend.BLOCKDEV if driver in detection.dynamic else Frontend.DRIVE
+
     def storage_options(self, backing: bool, readonly: bool) -> dict[str, bool]:
         """What this policy's libvirt passes for a protocol node under -blockdev."""
         if self.auto_option is None:

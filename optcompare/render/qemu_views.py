@@ -147,11 +147,13 @@ def conformance_view(data: dict[str, Any]) -> Document:
             "frontend from the model's)."
         ))
         probe_rows = tuple(
-            (p["client"], p["evidence"], ", ".join(p["model"]) or "(none)",
-             ", ".join(p["qemu"]) or "(none)", YES if p["agree"] else NO)
+            (p["client"], ", ".join(p["model"]) or "(none)", ", ".join(p["qemu"]) or "(none)",
+             YES if p["agree"] else NO)
             for p in data["probes"]
         )
-        section.add(Table(("client", "probe", "model", "qemu", "agree"), probe_rows))
+        probes = tuple(f"{p['client']}: {p['evidence']}" for p in data["probes"])
+        section.add(Table(("client", "dynamic on the model", "dynamic on the daemon", "agree"),
+                          probe_rows, notes=("Probes:", *probes)))
 
     section = doc.section("Disagreements")
     lines = _disagreements(data)

@@ -15,7 +15,7 @@ from optcompare.render.document import (
     Table,
 )
 
-OUTCOME_MARK = {"meets": YES, "fails": NO, "not-applicable": "n/a"}
+OUTCOME_MARK = {"meets": YES, "fails": NO, "not-applicable": "n/a", "backend-failure": ERR}
 
 
 def _columns(results: list[dict[str, Any]], key: str) -> list[str]:
@@ -33,7 +33,8 @@ def outcome_matrix(results: list[dict[str, Any]]) -> Table:
         (s, *(cells.get((s, p), "") for p in policies)) for s in _columns(results, "scenario")
     )
     return Table(("scenario", *policies), rows,
-                 notes=("yes: meets its requirement; no: fails; n/a: not applicable.",))
+                 notes=("yes: meets its requirement; no: fails; n/a: not applicable; "
+                        "ERR: the real backend broke (not a result of the scenario).",))
 
 
 def state_text(name: str, state: dict[str, Any]) -> str:

@@ -223,9 +223,10 @@ def _start(state: _Run, args: Mapping[str, Any]) -> None:
         from optcompare.schema.target import BuildTarget
 
         state.detection = state.client.detect(BuildTarget(state.build), state.build.drivers)
-        frontend = "blockdev" if setup.driver in state.detection.dynamic else "drive"
+        frontend = state.client.pick_frontend(state.detection, setup.driver).value
+        dynamic = setup.driver in state.detection.dynamic
         state.actions.append(f"probe: {state.detection.evidence} -> "
-                             f"{'dynamic' if frontend == 'blockdev' else 'not dynamic'}")
+                             f"{'dynamic' if dynamic else 'not dynamic'}, -{frontend}")
     state.frontend = frontend
     state.actions.append(f"-{frontend}")
     if frontend == "drive":
@@ -251,15 +252,20 @@ def _around_job(state: _Run, image: str, job: Callable[[], None]) -> None:
     if not state.backend.observe(image).label:
         state.relabel(image, True)
         relabelled = True
+    backing = image != state.chain[-1]
     try:
+        if backing:
+            _explicit_reopen(state, image, False)
         job()
+        if backing:
+            _explicit_reopen(state, image, True)
     finally:
         if relabelled:
             state.relabel(image, False)
 
 
 def _explicit_reopen(state: _Run, image: str, read_only: bool) -> None:
-    if state.client is None or not state.client.explicit_reopen:
+    if state.client is None or not state.client.explicit_reopen or state.frontend != "blockdev":
         return
     options = {READ_ONLY: read_only}
     state.backend.reopen(image, options)
@@ -326,6 +332,7 @@ def _snapshot(state: _Run, args: Mapping[str, Any]) -> None:
         state.backend.add_format(new, state.readonly, None)
     state.backend.snapshot(new, old)
     state.chain.append(new)
+    _explicit_reopen(state, old, True)
     state.relabel(old, False)
 
 

@@ -39,14 +39,16 @@ scenario and goes on with the next one.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from optcompare.backends.qemu.daemon import (
     DaemonDied,
@@ -61,12 +63,13 @@ from optcompare.model.messages import Wording
 from optcompare.model.modes import Fd
 from optcompare.policies.base import Build, Policy
 from optcompare.scenario.backend import Backend, NotApplicable, Observation, StepError
-from optcompare.scenario.runner import ScenarioResult
+from optcompare.scenario.runner import ScenarioResult, StepRecord
 from optcompare.scenario.spec import Scenario
 
 __all__ = [
     "BACKEND_NAME",
     "BackendFailure",
+    "Failure",
     "JobHook",
     "Progress",
     "QemuBackend",
@@ -82,6 +85,9 @@ __all__ = [
 BACKEND_NAME = "qemu"
 PERMISSION_DENIED = "Permission denied"
 SUPPORTED_DRIVER = "file"
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 #: Called when a job is held (tests observe the graph mid-job):
 #: ``hook(backend, job_id, status)`` with status ``ready`` (an active commit,
@@ -103,6 +109,32 @@ def is_released(policy: Policy) -> bool:
     return dataclasses.replace(policy, wording=Wording()) == dataclasses.replace(
         qemu_4_1.POLICY, wording=Wording()
     )
+
+
+def _operation(
+    what: str,
+) -> Callable[[Callable[Concatenate[QemuBackend, _P], _R]],
+              Callable[Concatenate[QemuBackend, _P], _R]]:
+    """Name the operation a method runs; remember the first one the backend broke in.
+
+    ``what`` is formatted with the method's arguments (``{0}``, ``{1}``...).
+    """
+
+    def decorate(method: Callable[Concatenate[QemuBackend, _P], _R]
+                 ) -> Callable[Concatenate[QemuBackend, _P], _R]:
+        def wrapper(self: QemuBackend, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            self.operation = what.format(*args)
+            try:
+                return method(self, *args, **kwargs)
+            except BackendError:
+                if self.failed_during is None:
+                    self.failed_during = self.operation
+                raise
+
+        functools.update_wrapper(wrapper, method)
+        return wrapper
+
+    return decorate
 
 
 class QemuBackend:
@@ -131,8 +163,10 @@ class QemuBackend:
         self.job_hook = job_hook
         self.owns_daemon = owns_daemon
         self.job_timeout = job_timeout
-        #: the operation running (or last run): named in a backend failure
+        #: the operation running (or last run)
         self.operation: str | None = None
+        #: the operation during which the backend first broke (daemon died, timeout)
+        self.failed_during: str | None = None
         self._paths: dict[str, Path] = {}
         self._protocol: set[str] = set()
         self._format: dict[str, str | None] = {}
@@ -145,9 +179,6 @@ class QemuBackend:
         self._closed = False
 
     # -- plumbing -------------------------------------------------------------
-    def _begin(self, operation: str) -> None:
-        self.operation = operation
-
     def path(self, image: str) -> Path:
         """The image's file (it may not exist yet)."""
         return self._paths.get(image) or self.daemon.path(f"{image}.qcow2")
@@ -180,9 +211,9 @@ class QemuBackend:
             raise self._failed(error.desc, image) from None
 
     # -- images and labels ------------------------------------------------------
+    @_operation("qemu-img create")
     def create(self, images: Sequence[tuple[str, bool]], backing: str | None = None) -> None:
         for name, writable in images:
-            self._begin(f"create {name}")
             if name in self._paths:
                 raise StepError(f"Image '{name}' already exists")
             below = f"{backing}.qcow2" if backing is not None else None
@@ -192,12 +223,11 @@ class QemuBackend:
             backing = name
 
     def relabel(self, image: str, writable: bool) -> None:
-        self._begin(f"relabel {image}")
         self.daemon.set_label(self.path(image), writable)
 
     # -- opening -----------------------------------------------------------------
+    @_operation("blockdev-add {0}-storage")
     def add_protocol(self, image: str, options: Mapping[str, bool]) -> None:
-        self._begin(f"blockdev-add {image}-storage")
         arguments: dict[str, Any] = {
             "driver": self.driver,
             "node-name": f"{image}-storage",
@@ -207,8 +237,8 @@ class QemuBackend:
         self._qmp("blockdev-add", arguments, image)
         self._protocol.add(image)
 
+    @_operation("blockdev-add {0}")
     def add_format(self, image: str, read_only: bool, backing: str | None) -> None:
-        self._begin(f"blockdev-add {image}")
         arguments = {
             "driver": "qcow2",
             "node-name": image,
@@ -232,8 +262,8 @@ class QemuBackend:
         )
         self._nbd_started = True
 
+    @_operation("block-export-add {0}-export")
     def attach_writer(self, image: str) -> None:
-        self._begin(f"block-export-add {image}-export")
         self._nbd_server()
         arguments = {
             "type": "nbd",
@@ -244,8 +274,8 @@ class QemuBackend:
         self._qmp("block-export-add", arguments, image)
         self._exports.add(image)
 
+    @_operation("block-export-del {0}-export")
     def detach_writer(self, image: str) -> None:
-        self._begin(f"block-export-del {image}-export")
         export = f"{image}-export"
         self._qmp("block-export-del", {"id": export}, image)
         self._exports.discard(image)
@@ -256,8 +286,8 @@ class QemuBackend:
             time.sleep(0.005)
 
     # -- reopening ------------------------------------------------------------------
+    @_operation("blockdev-reopen {0}-storage")
     def reopen(self, image: str, options: Mapping[str, bool]) -> None:
-        self._begin(f"blockdev-reopen {image}-storage")
         node = {
             "driver": self.driver,
             "node-name": f"{image}-storage",
@@ -332,8 +362,8 @@ class QemuBackend:
         if error:
             raise self._failed(error, image)
 
+    @_operation("block-commit {0} into {1}")
     def commit(self, top: str, base: str, active: bool) -> None:
-        self._begin(f"block-commit {top} into {base}")
         job = self._job_id("commit")
         overlay = None if active else self._overlay_of(top)
         arguments = {
@@ -350,8 +380,8 @@ class QemuBackend:
     def _overlay_of(self, image: str) -> str | None:
         return next((f for f, below in self._format.items() if below == image), None)
 
+    @_operation("block-stream into {0}")
     def stream(self, top: str, base: str | None) -> None:
-        self._begin(f"block-stream into {top}")
         job = self._job_id("stream")
         arguments = {**self._job_arguments(job), "device": top}
         if base is not None:
@@ -360,16 +390,16 @@ class QemuBackend:
         self._run_job(job, top)
         self._format[top] = base
 
+    @_operation("blockdev-snapshot {0} over {1}")
     def snapshot(self, new: str, old: str) -> None:
-        self._begin(f"blockdev-snapshot {new} over {old}")
         self._qmp("blockdev-snapshot", {"node": old, "overlay": new}, new)
         self._format[new] = old
 
     def guest_write(self, image: str) -> None:
         raise NotApplicable("qemu-storage-daemon runs no guest: guest writes cannot be replayed")
 
+    @_operation("blockdev-del {0}")
     def delete(self, image: str) -> None:
-        self._begin(f"blockdev-del {image}")
         if image in self._format:
             self._qmp("blockdev-del", {"node-name": image}, image)
             del self._format[image]
@@ -378,6 +408,7 @@ class QemuBackend:
             self._protocol.discard(image)
 
     # -- looking ------------------------------------------------------------------------
+    @_operation("observe {0}")
     def observe(self, image: str, node: str = "protocol") -> Observation:
         nodes = self.daemon.named_nodes()
         path = self.path(image)
@@ -398,6 +429,7 @@ class QemuBackend:
             format_ro=bool(fmt["ro"]) if fmt is not None else None,
         )
 
+    @_operation("query-qmp-schema")
     def has(self, query: str) -> bool:
         from optcompare.schema.query import SchemaIndex, path_exists
 
@@ -458,26 +490,44 @@ class Progress:
     current: str
 
 
+class Failure(StrEnum):
+    """What a run gives instead of an outcome when the backend itself broke."""
+
+    BACKEND_FAILURE = "backend-failure"
+
+
 @dataclass(frozen=True)
 class BackendFailure:
-    """The real backend broke during a scenario (not a result of the scenario)."""
+    """The real backend broke during a scenario: not a result of the scenario.
+
+    It has the attributes of a :class:`~optcompare.scenario.runner.ScenarioResult`
+    (``outcome`` is ``backend-failure``, no trace), so that code that
+    formats results handles it too.
+    """
 
     scenario: str
     policy: str
+    client: str
     reason: str
-    """``backend failure: daemon died with signal 11 (SIGSEGV)`` and the like."""
+    """``backend failure: daemon died with signal 11 (SIGSEGV) during ...``."""
     signal: int | None = None
     operation: str | None = None
     """The backend operation that was running."""
-
-    outcome = "backend-failure"
+    backend: str = BACKEND_NAME
+    outcome: Failure = Failure.BACKEND_FAILURE
+    frontend: str | None = None
+    step: int | None = None
+    step_text: str | None = None
+    detection: None = None
+    trace: tuple[StepRecord, ...] = ()
 
     def to_data(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario,
             "policy": self.policy,
-            "backend": BACKEND_NAME,
-            "outcome": self.outcome,
+            "client": self.client,
+            "backend": self.backend,
+            "outcome": self.outcome.value,
             "reason": self.reason,
             "signal": self.signal,
             "operation": self.operation,
@@ -525,27 +575,42 @@ def run_one(
         return runner.run(scenario, chosen, client=client, backend=tracked)
     except BackendError as error:
         reason, number = describe_failure(error)
-        operation = getattr(made[-1], "operation", None) if made else None
+        engine = made[-1] if made else None
+        operation = getattr(engine, "failed_during", None) or getattr(engine, "operation", None)
         if operation:
             reason += f" during {operation}"
         build = chosen.build(Platform(scenario.setup.platform))
-        return BackendFailure(scenario.name, build.name, reason, number, operation)
+        return BackendFailure(scenario.name, build.name, client or scenario.setup.client,
+                              reason, number, operation)
 
 
 def run_scenarios(
     scenarios: Sequence[Scenario],
-    policy: Policy | None = None,
+    policies: Policy | Sequence[Policy] | None = None,
     *,
     client: str | None = None,
     progress: Callable[[Progress], None] | None = None,
     factory: BackendFactory | None = None,
 ) -> list[RunItem]:
-    """Every scenario on the real backend, in order; a failure does not stop the run."""
+    """Every scenario on every policy (default: the released one) on the real backend.
+
+    In the order ``[(s, p) for s in scenarios for p in policies]``, like the
+    model's matrix. A policy other than the released behaviour gives
+    not-applicable results; a backend failure does not stop the run.
+    """
+    if policies is None:
+        chosen: list[Policy] = [released_policy()]
+    elif isinstance(policies, Policy):
+        chosen = [policies]
+    else:
+        chosen = list(policies)
+    pairs = [(s, p) for s in scenarios for p in chosen]
     results: list[RunItem] = []
-    for number, scenario in enumerate(scenarios):
+    for number, (scenario, policy) in enumerate(pairs):
         if progress is not None:
-            progress(Progress(number, len(scenarios), scenario.name))
+            label = scenario.name if len(chosen) == 1 else f"{scenario.name} on {policy.name}"
+            progress(Progress(number, len(pairs), label))
         results.append(run_one(scenario, policy, client=client, factory=factory))
     if progress is not None:
-        progress(Progress(len(scenarios), len(scenarios), ""))
+        progress(Progress(len(pairs), len(pairs), ""))
     return results
