@@ -12,23 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from optcompare.analysis.iotest232 import OPTION_SETS
 from optcompare.backends.qemu.daemon import FdMode, QemuDaemon, QmpCommandError
 
 __all__ = ["OPTION_SETS", "Cell", "measure_iotest232", "options_label"]
-
-#: The nine option sets of iotest 232, in its order.
-OPTION_SETS: tuple[dict[str, bool], ...] = (
-    {"read-only": True, "auto-read-only": False},
-    {"read-only": True, "auto-read-only": True},
-    {"read-only": True},
-    {"read-only": False, "auto-read-only": False},
-    {"read-only": False, "auto-read-only": True},
-    {"read-only": False},
-    {"auto-read-only": False},
-    {"auto-read-only": True},
-    {},
-)
-
 
 def options_label(options: dict[str, bool]) -> str:
     """``read-only=on,auto-read-only=off`` style, ``(none)`` for no options."""
