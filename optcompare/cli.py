@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from optcompare.commands import compat, introspection, report, scenarios, tables
+from optcompare.commands import compat, introspection, qemu, report, scenarios, tables
 
 app = typer.Typer(
     name="optcompare",
@@ -56,6 +56,7 @@ for command in (
     scenarios.check,
     compat.compat,
     report.report,
+    qemu.conformance,
 ):
     app.command()(command)
 

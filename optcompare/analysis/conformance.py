@@ -405,6 +405,8 @@ class Conformance:
     scenarios: tuple[ScenarioComparison, ...]
     iotest: tuple[CellComparison, ...]
     probes: tuple[ProbeComparison, ...]
+    wording: str = "5.2+"
+    """The era of the model's error texts."""
 
     def count(self, status: str) -> int:
         return sum(1 for s in self.scenarios if s.status == status)
@@ -438,7 +440,7 @@ class Conformance:
 
     def to_data(self) -> dict[str, Any]:
         return {
-            "model": {"policy": self.policy, "wording": "5.2+"},
+            "model": {"policy": self.policy, "wording": self.wording},
             "qemu": {"binary": "qemu-storage-daemon", "version": self.qemu_version},
             "summary": self.summary(),
             "not_measured": NOT_MEASURED,
@@ -508,7 +510,8 @@ def run(
         probes = compare_probes(build, _auto_clients(scenarios, chosen), daemon)
     if progress is not None:
         progress(Progress(total, total, ""))
-    return Conformance(build.name, version, tuple(results), cells, probes)
+    wording = "5.2+" if chosen.wording.modern else chosen.wording.era
+    return Conformance(build.name, version, tuple(results), cells, probes, wording)
 
 
 def run_on_qemu(

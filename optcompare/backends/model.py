@@ -225,7 +225,13 @@ class ModelBackend:
             raise
         return done
 
+    def _need_format(self, *images: str) -> None:
+        for image in images:
+            if image not in self.format:
+                raise StepError(f"Cannot find device='' nor node-name='{image}'")
+
     def commit(self, top: str, base: str, active: bool) -> None:
+        self._need_format(top, base)
         overlay = self._overlay_of(top)
         targets = [base] if active or overlay is None else [base, overlay]
         restore = self._with_reopened(targets)
@@ -239,14 +245,14 @@ class ModelBackend:
             self._reopen_format(image, before)
 
     def stream(self, top: str, base: str | None) -> None:
+        self._need_format(top)
         restore = self._with_reopened([top])
         self.format[top].backing = base
         for image, before in restore:
             self._reopen_format(image, before)
 
     def snapshot(self, new: str, old: str) -> None:
-        if new not in self.format:
-            raise StepError(f"Cannot find device='' nor node-name='{new}'")
+        self._need_format(new, old)
         self.format[new].backing = old
         self._reopen_format(old, True)
 

@@ -311,6 +311,14 @@ def _values(do: str, item: dict[str, Any], index: int, c: _Checker) -> bool:
                 c.problem(f"key 'options.{key}': expected true or false", "steps", index,
                           "options")
                 ok = False
+    if do == "probe":
+        from optcompare.schema.query import QueryError, split_query
+
+        try:
+            split_query(item["query"])
+        except QueryError as error:
+            c.problem(f"key 'query': {error.detail}", "steps", index, "query")
+            ok = False
     if do == "snapshot" and not _NAME.match(item["image"]):
         c.problem(f"key 'image': expected kebab-case, got {item['image']!r}", "steps", index,
                   "image")

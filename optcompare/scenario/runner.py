@@ -273,7 +273,8 @@ def _explicit_reopen(state: _Run, image: str, read_only: bool) -> None:
 
 
 def _drop(state: _Run, images: list[str]) -> None:
-    for image in images:
+    # Top-down: QEMU refuses to delete a node that is still another's backing.
+    for image in reversed(images):
         state.backend.delete(image)
         state.actions.append(f"blockdev-del {image}")
 
