@@ -41,11 +41,11 @@ from optcompare.scenario.spec import COMMON_KEYS, FD_MODES, FRONTENDS, NODES, ST
 runner = CliRunner()
 
 BOUNDED = settings(
-    max_examples=25,
+    max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-FEW = settings(BOUNDED, max_examples=15)
+FEW = settings(BOUNDED, max_examples=6)
 
 BUILTIN = [p.name for p in registry.BUILTIN]
 OUTCOMES = {"meets", "fails", "not-applicable"}
@@ -183,7 +183,7 @@ def render(doc: Doc) -> tuple[str, dict[Where, int], dict[tuple[str, int], int]]
 # -- strategies --------------------------------------------------------------------
 
 kebab = st.from_regex(r"\A[a-z][a-z0-9]{0,5}(-[a-z0-9]{1,4}){0,2}\Z")
-words = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+words = st.text(st.characters(codec="utf-8"), max_size=30)
 identifier = st.from_regex(r"\A[a-z][a-z0-9_-]{0,8}\Z")
 
 WELL_FORMED_QUERIES = (
@@ -282,7 +282,8 @@ def valid_docs(draw: st.DrawFn, query: st.SearchStrategy[str] | None = None) -> 
     for key in draw(st.lists(st.sampled_from(sorted(optional)), unique=True)):
         setup[key] = draw(optional[key])
     kinds = st.sampled_from(sorted(STEP_KINDS))
-    steps = [draw(step_args(do, names, query or well_formed_query()))
+    queries = well_formed_query() if query is None else query
+    steps = [draw(step_args(do, names, queries))
              for do in draw(st.lists(kinds, min_size=1, max_size=6))]
     if draw(st.integers(0, 3)) > 0:  # most workflows start the VM first
         steps.insert(0, {"do": "start"})
@@ -405,7 +406,10 @@ def test_check_rejects_bytes_that_are_not_utf8_text(data: bytes) -> None:
         pass
     else:
         data += b"\xff"
-    with_file(data, ".toml", lambda path: assert_names_file(invoke(["check", path]), path))
+    def check(path: str) -> None:
+        assert_names_file(invoke(["check", path]), path)
+
+    with_file(data, ".toml", check)
 
 
 @BOUNDED
@@ -551,22 +555,9 @@ def check_and_run(text: str) -> None:
     with_file(text, ".toml", check)
 
 
-BEFORE_START = """[scenario]
-name = "stream-before-start"
-summary = "s"
-source = "t"
-
-[[setup.images]]
-name = "base"
-[[setup.images]]
-name = "top"
-
-[[steps]]
-do = "block-stream"
-top = "top"
-"""
-
-
+# Found by these properties and kept as regression examples: a job step
+# before 'start' crashed the model backend (KeyError on the missing format
+# node); 'check' accepted a malformed probe query that then stopped 'run'.
 @BOUNDED
 @given(doc=valid_docs())
 @example(doc=Doc({"name": "a", "summary": "", "source": ""}, {},
@@ -716,7 +707,7 @@ def schema_files(draw: st.DrawFn) -> tuple[str, bool]:
         return json.dumps(entries), True
     if kind == "reply":
         return json.dumps({"return": entries}), True
-    greeting = {"QMP": {"version": {}, "capabilities": []}}
+    greeting: dict[str, Any] = {"QMP": {"version": {}, "capabilities": []}}
     messages = [greeting, {"return": {}}, {"return": entries}]
     return "\n".join(json.dumps(m) for m in messages) + "\n", True
 
