@@ -456,3 +456,24 @@ def test_an_unknown_policy_names_the_plugin_that_was_left_out(install: Install) 
     assert lines[0].startswith(PREFIX)
     assert lines[1].startswith("optcompare: error: unknown policy 'broken-policy'")
     assert "was left out: ModuleNotFoundError" in lines[1]
+
+
+@pytest.mark.usefixtures("plugins_on", "example")
+def test_conformance_includes_the_installed_plugin_client() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from qemu_required import require_qemu
+
+    require_qemu()
+    code, out, err = invoke(
+        "conformance", "blockdev-commit-selinux", "snapshot-then-commit", "--format", "json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    names = [s["scenario"] for s in data["scenarios"]]
+    assert "blockdev-commit-selinux [explicit-reopen]" in names
+    plugin = next(s for s in data["scenarios"]
+                  if s["scenario"] == "blockdev-commit-selinux [explicit-reopen]")
+    assert plugin["status"] == "agree"
+    assert data["summary"]["disagreements"] == 0

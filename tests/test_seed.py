@@ -163,3 +163,19 @@ def test_drive_defaults_auto_read_only_on_from_3_1() -> None:
         RO: False,
         ARO: False,
     }
+
+
+def test_a_policy_that_overrides_drivers_is_honoured_by_its_builds() -> None:
+    from dataclasses import dataclass
+
+    from optcompare.model.drivers import Driver, Platform
+    from optcompare.policies.base import Policy
+
+    @dataclass(frozen=True)
+    class OnlyFile(Policy):
+        def drivers(self, platform: Platform = Platform.POSIX) -> dict[str, Driver]:
+            return {"file": super().drivers(platform)["file"]}
+
+    policy = OnlyFile(name="only-file", title="t", source="s", release="4.1", version="4.1.0")
+    assert list(policy.build().drivers) == ["file"]
+    assert policy.build().options("file") == (RO, ARO)

@@ -26,6 +26,7 @@ before a relabel (file modes are checked at open only).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -470,8 +471,13 @@ def run(
     iotest: bool = True,
     progress: Callable[[Progress], None] | None = None,
     factory: BackendFactory | None = None,
+    clients: Sequence[str] = (),
 ) -> Conformance:
     """Run ``scenarios`` on the model and on the daemon, then iotest 232 and probes.
+
+    ``clients`` are other libvirt client strategies (installed plugin policies)
+    that replay the scenarios written for the native client on the same build:
+    they are compared too, listed as ``scenario [client]``.
 
     ``policy`` defaults to the released behaviour with 5.2+ wording; ``factory``
     replaces the real backend's factory (tests). Raises
@@ -489,20 +495,25 @@ def run(
         from optcompare.backends.qemu.backend import qemu_backend
 
         factory = partial(qemu_backend, tools=found)
-    total = len(scenarios) + (1 if iotest else 0)
+    plays: list[tuple[Scenario, str | None]] = [(s, None) for s in scenarios]
+    plays += [(s, c) for c in clients for s in scenarios
+              if s.setup.client == runner.NATIVE and any(st.do == "start" for st in s.steps)]
+    total = len(plays) + (1 if iotest else 0)
     results = []
-    for number, scenario in enumerate(scenarios):
+    for number, (scenario, client) in enumerate(plays):
+        label = scenario.name if client is None else f"{scenario.name} [{client}]"
         if progress is not None:
-            progress(Progress(number, total, scenario.name))
-        model = runner.run(scenario, chosen)
-        qemu = run_one(scenario, chosen, factory=factory)
-        results.append(compare_scenario(scenario, model, qemu))
+            progress(Progress(number, total, label))
+        model = runner.run(scenario, chosen, client=client)
+        qemu = run_one(scenario, chosen, client=client, factory=factory)
+        shown = scenario if client is None else dataclasses.replace(scenario, name=label)
+        results.append(compare_scenario(shown, model, qemu))
     cells: tuple[CellComparison, ...] = ()
     probes: tuple[ProbeComparison, ...] = ()
     version = ""
     build = chosen.build(Platform.POSIX)
     if progress is not None:
-        progress(Progress(len(scenarios), total, "iotest 232"))
+        progress(Progress(len(plays), total, "iotest 232"))
     with QemuDaemon(found) as daemon:
         version = _version(daemon)
         if iotest:

@@ -151,6 +151,13 @@ class ModelBackend:
 
     def attach_writer(self, image: str) -> None:
         self._need_protocol(image)
+        if not self.protocol[image].ro and image in self.format:
+            # qcow2 never shares write access on its file child (QEMU 7.2's words).
+            raise StepError(
+                f"Permission conflict on node '{image}-storage': permissions 'write' are both "
+                f"required by an unnamed block device (uses node '{image}-storage' as 'root' "
+                f"child) and unshared by node '{image}' (uses node '{image}-storage' as 'file' "
+                "child).")
         self._attach(image, EXPORT_WRITER)
 
     def detach_writer(self, image: str) -> None:
@@ -272,14 +279,16 @@ class ModelBackend:
             raise StepError(messages.permission_denied(state.path))
 
     def delete(self, image: str) -> None:
+        parent = self._overlay_of(image)
+        if parent is not None and image in self.format:
+            raise StepError(f"Node '{image}' is busy: node is used as backing hd of '{parent}'")
+        node = self.protocol.get(image)
+        if node is not None and EXPORT_WRITER in node.writers:
+            raise StepError(f"Node {image}-storage is in use")
         fmt = self.format.pop(image, None)
-        if fmt is not None and not fmt.read_only and image in self.protocol:
+        if fmt is not None and not fmt.read_only and node is not None:
             self._detach(image, FORMAT_WRITER)
-        node = self.protocol.pop(image, None)
-        if node is not None and node.writers:
-            self.protocol[image] = node
-            raise StepError(f"Node '{image}-storage' is busy: node is used as backing hd of"
-                            f" '{image}'")
+        self.protocol.pop(image, None)
 
     # -- looking --------------------------------------------------------------
     def observe(self, image: str, node: str = "protocol") -> Observation:

@@ -228,6 +228,12 @@ class Policy:
 
 
 @functools.lru_cache(maxsize=256)
+def _build_drivers(policy: Policy, platform: Platform) -> dict[str, Driver]:
+    """What ``policy.drivers(platform)`` says, once per policy and platform."""
+    return policy.drivers(platform)
+
+
+@functools.lru_cache(maxsize=256)
 def _drivers(policy: Policy, platform: Platform) -> dict[str, Driver]:
     drivers = catalogue(policy.release, platform)
     for name, behaviour in policy.overrides:
@@ -253,7 +259,7 @@ class Build:
     @property
     def drivers(self) -> dict[str, Driver]:
         """The build's drivers (shared: do not change it; ``policy.drivers()`` copies)."""
-        return _drivers(self.policy, self.platform)
+        return _build_drivers(self.policy, self.platform)
 
     def driver(self, name: str) -> Driver:
         return self.drivers[name]

@@ -57,8 +57,8 @@ def draw(document: Document, out: Console) -> None:
             elif isinstance(block, Table):
                 table = RichTable(box=box.ASCII2, title=block.caption or None, title_justify="left",
                                   show_lines=False, expand=False)
-                for column in block.columns:
-                    table.add_column(column, overflow="fold")
+                for index, column in enumerate(block.columns):
+                    table.add_column(column, overflow="fold", no_wrap=index == 0)
                 for row in block.rows:
                     table.add_row(*(Text(c, style=_cell_style(c) or "") for c in row))
                 out.print(table)
