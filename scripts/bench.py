@@ -76,7 +76,6 @@ from optcompare.model.drivers import DRIVER_NAMES, Driver, Platform, catalogue
 from optcompare.model.modes import Behaviour, Mode
 from optcompare.model.options import AUTO_READ_ONLY, READ_ONLY
 from optcompare.policies.base import (
-    Build,
     Detection,
     Frontend,
     Policy,
@@ -140,17 +139,6 @@ def _synthetic_drivers(seed: int) -> dict[str, Driver]:
     return {d.name: d for d in _synthetic_catalogue(seed)}
 
 
-class SyntheticBuild(Build):
-    """A build of a :class:`SyntheticPolicy`: its own 20 drivers (shared, cached,
-    as ``Build.drivers`` is for the built-in policies)."""
-
-    @property
-    def drivers(self) -> dict[str, Driver]:
-        policy = self.policy
-        assert isinstance(policy, SyntheticPolicy)
-        return _synthetic_drivers(policy.seed)
-
-
 @dataclass(frozen=True)
 class SyntheticPolicy(Policy):
     """A made-up option with 6 boolean options on each of 20 drivers.
@@ -166,11 +154,6 @@ class SyntheticPolicy(Policy):
     def drivers(self, platform: Platform = Platform.POSIX) -> dict[str, Driver]:
         # A fresh dict each call, as Policy.drivers gives.
         return dict(_synthetic_drivers(self.seed))
-
-    def build(self, platform: Platform = Platform.POSIX) -> Build:
-        # Build.drivers reads the stock catalogue itself (it does not call
-        # Policy.drivers), so the synthetic catalogue needs a Build of its own.
-        return SyntheticBuild(self, platform)
 
     def driver_options(self, driver: Driver, drivers: Mapping[str, Driver]) -> tuple[str, ...]:
         return self.extras

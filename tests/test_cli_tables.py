@@ -146,3 +146,20 @@ def test_real_subprocess_run() -> None:
     assert bad.returncode == 2
     assert bad.stderr.startswith("optcompare: error: unknown policy 'nope'")
     assert "Traceback" not in bad.stderr
+
+
+def test_table_rows_equal_one_evaluation_per_combination() -> None:
+    from optcompare.analysis.truth_table import driver_rows, evaluate
+    from optcompare.model.drivers import Platform
+    from optcompare.policies import option_3, registry
+    from optcompare.policies.base import Frontend
+
+    for policy in [*registry.BUILTIN, option_3.make(shared_struct=True)]:
+        for platform in Platform:
+            build = policy.build(platform)
+            for driver in build.drivers:
+                for frontend in Frontend:
+                    rows = driver_rows(build, driver, frontend)
+                    assert [r.cell for r in rows] == [
+                        evaluate(build, driver, r.written, frontend) for r in rows
+                    ], (policy.name, driver, frontend)

@@ -7,8 +7,10 @@ like QEMU's iotest 232. Drivers whose tables are identical are grouped.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from optcompare.errors import UnknownNameError
 from optcompare.model.drivers import Platform
@@ -19,8 +21,7 @@ from optcompare.model.options import combinations
 from optcompare.policies.base import Build, Frontend, Policy, Resolution
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):
     """What one build makes of one written combination."""
 
     resolution: Resolution
@@ -36,8 +37,7 @@ class Cell:
         return (self.mode, self.resolution.error, self.writable, self.unwritable)
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     cell: Cell
     against: Cell | None = None
     """The same written options on the ``--diff`` build, when diffing."""
@@ -71,11 +71,60 @@ def evaluate(build: Build, driver: str, written: dict[str, bool], frontend: Fron
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _combinations(policy: Policy, accepted: tuple[str, ...], frontend: Frontend
+                  ) -> tuple[tuple[dict[str, bool], tuple[bool, ...]], ...]:
+    """Every written combination with its effective values.
+
+    Defaults do not depend on the driver, so one list serves every driver
+    with the same options.
+    """
+    result = []
+    for written in combinations(accepted):
+        defaults = policy.defaults(frontend, written)
+        result.append((written, tuple(written.get(n, defaults[n]) for n in accepted)))
+    return tuple(result)
+
+
+Verdict = tuple[dict[str, bool], Mode, str | None, OpenOutcome | None, OpenOutcome | None]
+
+
+def _verdicts(build: Build, driver: str, frontend: Frontend
+              ) -> tuple[tuple[str, ...], dict[tuple[bool, ...], Verdict]]:
+    """The driver's options, and the verdict for each distinct set of effective
+    values, in the order the combinations first reach them."""
+    policy, drivers = build.policy, build.drivers
+    drv = drivers[driver]
+    accepted = policy.options(drv, drivers)
+    verdicts: dict[tuple[bool, ...], Verdict] = {}
+    for _written, values in _combinations(policy, accepted, frontend):
+        if values in verdicts:
+            continue
+        effective = dict(zip(accepted, values, strict=True))
+        error = policy.invalid(effective, drv)
+        if error is not None:
+            verdicts[values] = (effective, Mode.ERROR, error, None, None)
+        else:
+            mode = policy.mode(effective, drv)
+            verdicts[values] = (effective, mode, None, open_node(mode, drv, True, PATH),
+                                open_node(mode, drv, False, PATH))
+    return accepted, verdicts
+
+
+def _rows(policy: Policy, accepted: tuple[str, ...], frontend: Frontend,
+          verdicts: dict[tuple[bool, ...], Verdict]) -> list[Row]:
+    rows = []
+    for written, values in _combinations(policy, accepted, frontend):
+        effective, mode, error, writable, unwritable = verdicts[values]
+        rows.append(Row(Cell(Resolution(written, effective, mode, error), writable, unwritable)))
+    return rows
+
+
 def driver_rows(build: Build, driver: str, frontend: Frontend) -> list[Row]:
-    return [
-        Row(evaluate(build, driver, written, frontend))
-        for written in combinations(build.options(driver))
-    ]
+    """What :func:`evaluate` gives for every combination, each verdict computed once
+    per distinct set of effective values (27 written rows share 8 of them)."""
+    accepted, verdicts = _verdicts(build, driver, frontend)
+    return _rows(build.policy, accepted, frontend, verdicts)
 
 
 def check_driver(build: Build, driver: str) -> None:
@@ -106,13 +155,21 @@ def tables(
     groups: dict[tuple[object, ...], list[str]] = {}
     contents: dict[tuple[object, ...], list[Row]] = {}
     for name in names:
-        rows = driver_rows(build, name, frontend)
-        if base is not None:
-            rows = list(_differing(rows, base, name, frontend))
-        key = (build.options(name), tuple(r.cell.key() for r in rows),
-               tuple(r.against.key() if r.against else None for r in rows))
+        accepted, verdicts = _verdicts(build, name, frontend)
+        if base is None:
+            # Same options and same verdicts make the same rows: group first,
+            # and lay out the rows once per group.
+            key: tuple[object, ...] = (accepted, tuple(
+                (values, v[1:]) for values, v in verdicts.items()))
+            if key not in groups:
+                contents[key] = _rows(policy, accepted, frontend, verdicts)
+        else:
+            rows = list(_differing(_rows(policy, accepted, frontend, verdicts), base, name,
+                                   frontend))
+            key = (accepted, tuple(r.cell.key() for r in rows),
+                   tuple(r.against.key() if r.against else None for r in rows))
+            contents[key] = rows
         groups.setdefault(key, []).append(name)
-        contents[key] = rows
     return [
         Table(policy.name, platform, frontend, tuple(members), build.options(members[0]),
               tuple(contents[key]), against.name if against is not None else None)

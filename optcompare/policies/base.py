@@ -13,7 +13,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from optcompare.model import messages
 from optcompare.model.drivers import Driver, Platform, catalogue
@@ -58,9 +58,11 @@ class Command:
     ret_struct: str = ""
 
 
-@dataclass(frozen=True)
-class Resolution:
-    """What a build makes of options as written on one driver."""
+class Resolution(NamedTuple):
+    """What a build makes of options as written on one driver.
+
+    A named tuple: truth tables make hundreds of thousands of them.
+    """
 
     written: dict[str, bool]
     effective: dict[str, bool]

@@ -8,6 +8,7 @@ expectation; the first one that breaks ends the run as ``fails``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -220,9 +221,7 @@ def _start(state: _Run, args: Mapping[str, Any]) -> None:
     if state.client is None:
         frontend = "drive"
     elif frontend == "auto":
-        from optcompare.schema.target import BuildTarget
-
-        state.detection = state.client.detect(BuildTarget(state.build), state.build.drivers)
+        state.detection = _detect(state.client, state.build)
         frontend = state.client.pick_frontend(state.detection, setup.driver).value
         dynamic = setup.driver in state.detection.dynamic
         state.actions.append(f"probe: {state.detection.evidence} -> "
@@ -238,6 +237,14 @@ def _start(state: _Run, args: Mapping[str, Any]) -> None:
         state.backend.add_protocol(image, state.storage_options(backing))
         state.backend.add_format(image, backing or state.readonly, below)
         below = image
+
+
+@functools.lru_cache(maxsize=1024)
+def _detect(client: Policy, build: Build) -> Detection:
+    """A client's probe of a model build: a pure function of the two."""
+    from optcompare.schema.target import BuildTarget
+
+    return client.detect(BuildTarget(build), build.drivers)
 
 
 def _position(state: _Run, image: str) -> int:
