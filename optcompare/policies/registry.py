@@ -24,12 +24,15 @@ import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from importlib import metadata
+from typing import TYPE_CHECKING
 
 from optcompare.errors import UnknownNameError
 from optcompare.model.drivers import Platform
 from optcompare.policies import option_1, option_2, option_3, qemu_3_0, qemu_3_1, qemu_4_0, qemu_4_1
 from optcompare.policies.base import Frontend, Policy, Resolution
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 BUILTIN: tuple[Policy, ...] = (
     qemu_3_0.POLICY,
@@ -133,6 +136,8 @@ def _warn(problem: PluginProblem) -> None:
 
 def _discover(builtin: set[str]) -> tuple[tuple[Policy, ...], tuple[PluginProblem, ...]]:
     try:
+        from importlib import metadata
+
         found = list(metadata.entry_points(group=GROUP))
     except Exception as error:  # a broken distribution on sys.path
         broken = PluginProblem(GROUP, "unknown", f"cannot list entry points: {_describe(error)}")

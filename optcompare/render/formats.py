@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optcompare import __version__
-from optcompare.render.document import Document
+
+if TYPE_CHECKING:
+    from optcompare.render.document import Document
 
 
 class Format(StrEnum):
@@ -23,6 +23,8 @@ class Format(StrEnum):
 
 
 def to_json(kind: str, data: dict[str, Any]) -> str:
+    import json
+
     payload = {"optcompare": __version__, "kind": kind, **data}
     return json.dumps(payload, indent=2, sort_keys=False, ensure_ascii=True) + "\n"
 
@@ -53,6 +55,8 @@ def render(
 
 def write_atomic(path: Path, content: str) -> None:
     """Write ``content`` to ``path`` so that a reader sees the old or the new file."""
+    import tempfile
+
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
