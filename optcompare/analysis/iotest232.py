@@ -14,20 +14,8 @@ from pathlib import Path
 from optcompare.analysis.truth_table import evaluate
 from optcompare.errors import InputError
 from optcompare.model.messages import PATH
+from optcompare.model.options import IOTEST_232_OPTION_SETS as OPTION_SETS
 from optcompare.policies.base import Build, Frontend
-
-# The nine option sets, in the order the test runs them.
-OPTION_SETS: tuple[dict[str, bool], ...] = (
-    {"read-only": True, "auto-read-only": False},
-    {"read-only": True, "auto-read-only": True},
-    {"read-only": True},
-    {"read-only": False, "auto-read-only": False},
-    {"read-only": False, "auto-read-only": True},
-    {"read-only": False},
-    {"auto-read-only": False},
-    {"auto-read-only": True},
-    {},
-)
 
 
 @dataclass(frozen=True)

@@ -45,3 +45,17 @@ def parse_options(text: str) -> dict[str, bool]:
             raise ValueError(f"expected name=on or name=off, got {part.strip()!r}")
         result[name] = value == "on"
     return result
+
+
+# QEMU's iotest 232: its nine option sets, in the order the test runs them.
+IOTEST_232_OPTION_SETS: tuple[dict[str, bool], ...] = (
+    {"read-only": True, "auto-read-only": False},
+    {"read-only": True, "auto-read-only": True},
+    {"read-only": True},
+    {"read-only": False, "auto-read-only": False},
+    {"read-only": False, "auto-read-only": True},
+    {"read-only": False},
+    {"auto-read-only": False},
+    {"auto-read-only": True},
+    {},
+)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from optcompare.analysis.iotest232 import OPTION_SETS
 from optcompare.backends.qemu.daemon import FdMode, QemuDaemon, QmpCommandError
+from optcompare.model.options import IOTEST_232_OPTION_SETS as OPTION_SETS
 
 __all__ = ["OPTION_SETS", "Cell", "measure_iotest232", "options_label"]
 
