@@ -191,9 +191,7 @@ class SyntheticPolicy(Policy):
         return [FEATURE] if any(d.behaviour is Behaviour.DYNAMIC for d in members) else []
 
     def detect(self, target: Target, drivers: Mapping[str, Driver]) -> Detection:
-        pattern = f"blockdev-add/arg-type/+{{driver}}/${FEATURE}"
-        found = frozenset(d for d in drivers if target.has(pattern.format(driver=d)))
-        return Detection(found, SignalKind.SCHEMA, pattern)
+        return target.probe_each(f"blockdev-add/arg-type/+{{driver}}/${FEATURE}", drivers)
 
 
 def synthetic_policies(count: int) -> list[SyntheticPolicy]:

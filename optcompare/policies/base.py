@@ -88,6 +88,11 @@ class Detection:
 class Target:
     """What a client can ask a QEMU: its schema, its commands, its version."""
 
+    def probe_each(self, pattern: str, drivers: Mapping[str, Driver]) -> Detection:
+        """A schema probe per driver: ``pattern`` with ``{driver}`` filled in."""
+        found = frozenset(d for d in drivers if self.has(pattern.format(driver=d)))
+        return Detection(found, SignalKind.SCHEMA, pattern)
+
     def has(self, query: str) -> bool:
         raise NotImplementedError
 

@@ -81,9 +81,8 @@ class DynamicParameter(Policy):
         return driver.struct
 
     def detect(self, target: Target, drivers: Mapping[str, Driver]) -> Detection:
-        pattern = f"blockdev-add/arg-type/+{{driver}}/*{DYNAMIC_READ_ONLY}"
-        found = frozenset(d for d in drivers if target.has(pattern.format(driver=d)))
-        return Detection(found, SignalKind.SCHEMA, pattern)
+        return target.probe_each(f"blockdev-add/arg-type/+{{driver}}/*{DYNAMIC_READ_ONLY}",
+                                 drivers)
 
 
 def make(shared_struct: bool = False) -> DynamicParameter:

@@ -26,9 +26,7 @@ class FeatureFlag(Policy):
         return []
 
     def detect(self, target: Target, drivers: Mapping[str, Driver]) -> Detection:
-        pattern = f"blockdev-add/arg-type/+{{driver}}/${FEATURE}"
-        found = frozenset(d for d in drivers if target.has(pattern.format(driver=d)))
-        return Detection(found, SignalKind.SCHEMA, pattern)
+        return target.probe_each(f"blockdev-add/arg-type/+{{driver}}/${FEATURE}", drivers)
 
 
 POLICY = FeatureFlag(
