@@ -119,6 +119,17 @@ class Doc:
             dict(self.top),
         )
 
+    def table(self, name: str, index: int = 0) -> dict[str, Any]:
+        """The keys of one table: ``""`` (top level), ``scenario``, ``setup``,
+        ``setup.images`` #index or ``steps`` #index."""
+        if name == "":
+            return self.top
+        if name in ("scenario", "setup"):
+            found = self.scenario if name == "scenario" else self.setup
+            assert found is not None
+            return found
+        return (self.images if name == "setup.images" else self.steps)[index]
+
 
 def toml_string(text: str) -> str:
     out = []
@@ -418,16 +429,7 @@ def test_check_names_the_line_of_a_value_of_the_wrong_type(doc: Doc, data: st.Da
                                                            ) -> None:
     (table, index, key), wanted = data.draw(st.sampled_from(typed_keys(doc)))
     value = data.draw(wrong_value(wanted))
-    if table == "scenario":
-        assert doc.scenario is not None
-        doc.scenario[key] = value
-    elif table == "setup":
-        assert doc.setup is not None
-        doc.setup[key] = value
-    elif table == "setup.images":
-        doc.images[index][key] = value
-    else:
-        doc.steps[index][key] = value
+    doc.table(table, index)[key] = value
     text, keys, _headers = render(doc)
     line = keys[(table, index, key)]
 
@@ -449,18 +451,7 @@ def test_check_names_the_line_of_an_unknown_key(doc: Doc, data: st.DataObject) -
     allowed = allowed_keys(table, doc, index)
     key = data.draw(identifier.filter(lambda k: k not in allowed))
     value = data.draw(st.one_of(st.booleans(), st.integers(0, 9), words))
-    if table == "":
-        doc.top[key] = value
-    elif table == "scenario":
-        assert doc.scenario is not None
-        doc.scenario[key] = value
-    elif table == "setup":
-        assert doc.setup is not None
-        doc.setup[key] = value
-    elif table == "setup.images":
-        doc.images[index][key] = value
-    else:
-        doc.steps[index][key] = value
+    doc.table(table, index)[key] = value
     text, keys, _headers = render(doc)
     line = keys[(table, index, key)]
 

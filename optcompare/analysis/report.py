@@ -16,6 +16,7 @@ from optcompare.analysis import compat, visibility
 from optcompare.analysis import data as table_data
 from optcompare.analysis import scenarios as scenario_analysis
 from optcompare.analysis.truth_table import driver_rows, tables
+from optcompare.model.drivers import RELEASES
 from optcompare.model.modes import Mode
 from optcompare.model.options import READ_ONLY
 from optcompare.policies.base import Frontend, Policy
@@ -223,13 +224,11 @@ def build_report(policies: Sequence[Policy], scenarios: Sequence[Scenario], *,
     results = scenario_analysis.matrix(scenarios, policies)
     index = _outcomes(results)
     vis = {p.name: visibility.analyse(p).to_data() for p in policies}
-    names = {p.name for p in policies}
     baseline = registry.get(BASELINE)
-    rank = ("3.0", "3.1", "4.0", "4.1").index
+    rank = RELEASES.index
     compat_reports: dict[str, compat.Report] = {}
     for policy in policies:
-        if policy.name != BASELINE and rank(policy.release) >= rank(baseline.release) and (
-                policy.name not in registry.RELEASED or policy.name == "qemu-4.0"):
+        if policy.name != BASELINE and rank(policy.release) >= rank(baseline.release):
             compat_reports[policy.name] = compat.compare(policy, [baseline], scenarios)
     matrix = []
     for policy in policies:
@@ -251,7 +250,6 @@ def build_report(policies: Sequence[Policy], scenarios: Sequence[Scenario], *,
         truth += table_data.tables(chosen)
         previous = policy
     cells = scenario_analysis.skew(scenarios, policies)
-    del names
     return {
         "questions": [{"id": q.id, "title": q.title, "origin": q.origin} for q in QUESTIONS],
         "verdict": verdict_paragraph(matrix),

@@ -82,10 +82,11 @@ def platform_of(name: str) -> Any:
         ) from None
 
 
-def frontend_of(name: str, enum: Any) -> Any:
+def frontend_of(name: str) -> Any:
     from optcompare.errors import UnknownNameError
+    from optcompare.policies.base import Frontend
 
     try:
-        return enum(name)
+        return Frontend(name)
     except ValueError:
         raise UnknownNameError(f"unknown frontend {name!r}; known: blockdev, drive") from None

@@ -101,11 +101,10 @@ def table(
     from optcompare.analysis import data as to_data
     from optcompare.analysis.truth_table import tables
     from optcompare.policies import registry
-    from optcompare.policies.base import Frontend
     from optcompare.render.views import table_view
 
     chosen = registry.select(policy_names or [])
-    front = frontend_of(frontend, Frontend)
+    front = frontend_of(frontend)
     against = registry.get(diff) if diff else None
     plat = platform_of(platform)
     result = []

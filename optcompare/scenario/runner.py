@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -123,7 +123,7 @@ def run(
     try:
         engine = backend(build, setup.driver)
     except NotApplicable as error:
-        return _replace(result, reason=error.reason)
+        return replace(result, reason=error.reason)
     state = _Run(scenario, build, chosen, client_name, engine, [i.name for i in setup.images])
     trace: list[StepRecord] = []
     try:
@@ -133,24 +133,18 @@ def run(
             record = _play(state, step)
             trace.append(record)
             if not record.met:
-                return _replace(
+                return replace(
                     result, backend=engine.name, outcome=Outcome.FAILS, frontend=state.frontend,
                     step=step.index, step_text=step.describe(), reason=record.why,
                     detection=state.detection, trace=tuple(trace),
                 )
     except NotApplicable as error:
-        return _replace(result, backend=engine.name, reason=f"{label}: {error.reason}",
+        return replace(result, backend=engine.name, reason=f"{label}: {error.reason}",
                         frontend=state.frontend, detection=state.detection, trace=tuple(trace))
     finally:
         engine.close()
-    return _replace(result, backend=engine.name, outcome=Outcome.MEETS, frontend=state.frontend,
+    return replace(result, backend=engine.name, outcome=Outcome.MEETS, frontend=state.frontend,
                     detection=state.detection, trace=tuple(trace))
-
-
-def _replace(result: ScenarioResult, **changes: Any) -> ScenarioResult:
-    from dataclasses import replace
-
-    return replace(result, **changes)
 
 
 def _play(state: _Run, step: Step) -> StepRecord:

@@ -14,15 +14,9 @@ from typing import Any
 
 from optcompare.backends.qemu.daemon import FdMode, QemuDaemon, QmpCommandError
 from optcompare.model.options import IOTEST_232_OPTION_SETS as OPTION_SETS
+from optcompare.model.options import format_options as options_label
 
 __all__ = ["OPTION_SETS", "Cell", "measure_iotest232", "options_label"]
-
-def options_label(options: dict[str, bool]) -> str:
-    """``read-only=on,auto-read-only=off`` style, ``(none)`` for no options."""
-    if not options:
-        return "(none)"
-    return ",".join(f"{k}={'on' if v else 'off'}" for k, v in options.items())
-
 
 @dataclass(frozen=True)
 class Cell:
