@@ -6,6 +6,7 @@ are imported inside the commands that need them, so ``--help`` stays fast.
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -62,4 +63,19 @@ for command in (
 
 
 def main() -> None:
-    app()
+    """The console script: like ``app()``, but a usage error is one line on stderr."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as error:
+        message = getattr(error, "format_message", lambda: str(error))()
+        if type(error).__name__ == "NoArgsIsHelpError":  # bare `optcompare`: the help
+            typer.echo(message, err=True)
+            sys.exit(getattr(error, "exit_code", 2))
+        context = getattr(error, "ctx", None)
+        hint = f" (see '{context.command_path} --help')" if context is not None else ""
+        typer.echo(f"optcompare: error: {message}{hint}", err=True)
+        sys.exit(getattr(error, "exit_code", 2))
+    except typer.Abort:
+        typer.echo("optcompare: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -163,3 +163,14 @@ def test_table_rows_equal_one_evaluation_per_combination() -> None:
                     assert [r.cell for r in rows] == [
                         evaluate(build, driver, r.written, frontend) for r in rows
                     ], (policy.name, driver, frontend)
+
+
+def test_usage_errors_are_one_line_from_the_console_script() -> None:
+    for args in (["table", "--format", "xml"], ["nosuchcmd"], ["compat"]):
+        proc = subprocess.run([sys.executable, "-m", "optcompare", *args],
+                              capture_output=True, text=True, check=False)
+        assert proc.returncode == 2, args
+        assert proc.stdout == ""
+        assert proc.stderr.count("\n") == 1, proc.stderr
+        assert proc.stderr.startswith("optcompare: error: ")
+        assert "--help')" in proc.stderr
