@@ -67,7 +67,8 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as error:
-        message = getattr(error, "format_message", lambda: str(error))()
+        formatter = getattr(error, "format_message", None)
+        message = formatter() if callable(formatter) else str(error)
         if type(error).__name__ == "NoArgsIsHelpError":  # bare `optcompare`: the help
             typer.echo(message, err=True)
             sys.exit(getattr(error, "exit_code", 2))
