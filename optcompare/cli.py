@@ -2,32 +2,43 @@
 
 Command modules import only typer at load time; analyses, renderers and rich
 are imported inside the commands that need them, so ``--help`` stays fast.
+The console script goes one step further: when the command line names a
+command, it builds the app with that command alone (typer converts every
+command's parameters up front), so a run pays for one command module.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Iterable, Sequence
 from typing import Annotated
 
 import typer
 
-from optcompare.commands import compat, introspection, qemu, report, scenarios, tables
+COMMANDS: dict[str, str] = {
+    "policies": "tables",
+    "drivers": "tables",
+    "table": "tables",
+    "schema": "introspection",
+    "probe": "introspection",
+    "visibility": "introspection",
+    "run": "scenarios",
+    "skew": "scenarios",
+    "check": "scenarios",
+    "compat": "compat",
+    "report": "report",
+    "conformance": "qemu",
+}
+"""Every command, in the order ``--help`` lists them, and its module in optcompare.commands."""
 
-app = typer.Typer(
-    name="optcompare",
-    help=(
-        "Put the API options of the 2019 auto-read-only debate side by side and measure "
-        "them: truth tables, introspection, replayed libvirt workflows, compatibility, "
-        "and a verdict matrix."
-    ),
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+HELP = (
+    "Put the API options of the 2019 auto-read-only debate side by side and measure "
+    "them: truth tables, introspection, replayed libvirt workflows, compatibility, "
+    "and a verdict matrix."
 )
 
 
-@app.callback()
 def _global_options(
     no_plugins: Annotated[
         bool,
@@ -40,32 +51,52 @@ def _global_options(
 ) -> None:
     # Runs before every command, never for --help; discovery itself waits
     # until a command asks the registry for policies.
-    from optcompare.policies import registry
+    from optcompare.policies import discovery
 
-    registry.set_plugins_disabled(no_plugins)
+    discovery.set_plugins_disabled(no_plugins)
 
 
-for command in (
-    tables.policies,
-    tables.drivers,
-    tables.table,
-    introspection.schema,
-    introspection.probe,
-    introspection.visibility,
-    scenarios.run,
-    scenarios.skew,
-    scenarios.check,
-    compat.compat,
-    report.report,
-    qemu.conformance,
-):
-    app.command()(command)
+def build_app(names: Iterable[str] = COMMANDS) -> typer.Typer:
+    """The app with the named commands (default: all of them)."""
+    application = typer.Typer(
+        name="optcompare",
+        help=HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    application.callback()(_global_options)
+    for name in names:
+        module = importlib.import_module(f"optcompare.commands.{COMMANDS[name]}")
+        application.command()(getattr(module, name))
+    return application
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":  # built on first use: importing main() costs no command module
+        application = build_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _named_command(args: Sequence[str]) -> str | None:
+    """The command the arguments run, if they name one before any help flag."""
+    for arg in args:
+        if arg in ("--help", "-h"):
+            return None
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
 
 
 def main() -> None:
     """The console script: like ``app()``, but a usage error is one line on stderr."""
+    command = _named_command(sys.argv[1:])
+    application = build_app([command]) if command else build_app()
     try:
-        code = app(standalone_mode=False)
+        code = application(standalone_mode=False)
     except typer.TyperException as error:
         formatter = getattr(error, "format_message", None)
         message = formatter() if callable(formatter) else str(error)

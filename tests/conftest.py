@@ -17,3 +17,8 @@ os.environ.setdefault("OPTCOMPARE_NO_PLUGINS", "1")
 def reference() -> Path:
     assert REFERENCE.is_dir(), f"the shared reference folder is missing: {REFERENCE}"
     return REFERENCE
+
+# Reports are replayed, never served from the result cache, unless a test
+# turns the cache on (tests/test_cache.py): a test that patches the model
+# must not get a result stored before the patch.
+os.environ.setdefault("OPTCOMPARE_NO_CACHE", "1")

@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 from optcompare.analysis import compat
 from optcompare.cli import app
 from optcompare.policies import registry
-from optcompare.scenario import load
+from optcompare.scenario import files, load
 
 runner = CliRunner()
-SCENARIOS = load.load_all(load.builtin_files())
+SCENARIOS = load.load_all(files.builtin_files())
 
 
 def report(policy: str, base: str) -> compat.Report:

@@ -477,3 +477,68 @@ def test_conformance_includes_the_installed_plugin_client() -> None:
                   if s["scenario"] == "blockdev-commit-selinux [explicit-reopen]")
     assert plugin["status"] == "agree"
     assert data["summary"]["disagreements"] == 0
+
+
+# -- plugins and the report's result cache ----------------------------------------
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from optcompare import cache
+
+    monkeypatch.delenv(cache.ENV_NO_CACHE, raising=False)
+    monkeypatch.setenv(cache.ENV_DIR, str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def _new_process() -> None:
+    registry.reset_plugins()
+    _forget_modules()
+    importlib.invalidate_caches()
+
+
+SMALL_REPORT = ("report", "-p", "qemu-3.1", "-p", "hands-off", "--scenarios",
+                str(ROOT / "tests" / "golden" / "scenarios"), "-f", "json")
+
+
+@pytest.mark.usefixtures("plugins_on", "store")
+def test_a_stored_report_follows_the_plugin_source(install: Install, site: Path) -> None:
+    policy = """\
+        from dataclasses import replace
+        from optcompare.policies.qemu_4_1 import POLICY as BASE
+        POLICY = replace(BASE, name='hands-off', title='{title}')
+        """
+    install("optcompare-another", "2.0", {"hands-off": "optcompare_other:POLICY"},
+            {"optcompare_other": policy.format(title="first title")})
+    code, first, err = invoke(*SMALL_REPORT)
+    assert code == 0, err
+    assert "first title" in first
+    _new_process()
+    assert invoke(*SMALL_REPORT)[1] == first
+    (site / "optcompare_other.py").write_text(textwrap.dedent(policy.format(title="second")))
+    _new_process()
+    code, second, err = invoke(*SMALL_REPORT)
+    assert code == 0, err
+    assert "second" in second and "first title" not in second
+
+
+@pytest.mark.usefixtures("plugins_on", "example", "store")
+def test_a_report_next_to_a_broken_plugin_is_never_stored(
+    install: Install, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from optcompare.commands import report as report_command
+
+    install("optcompare-broken", "0.1", {"broken-policy": "optcompare_broken:POLICY"},
+            {"optcompare_broken": BROKEN["import-error"][1]})
+    replays: list[object] = []
+    real = report_command._analyse
+    monkeypatch.setattr(report_command, "_analyse",
+                        lambda *args: replays.append(args) or real(*args))
+    outputs = []
+    for _ in range(2):
+        _new_process()
+        code, out, err = invoke("report", "-p", "explicit-reopen", "-f", "json")
+        assert code == 0
+        assert err == PREFIX + EXPECTED["import-error"] + "\n"  # warned on every run
+        outputs.append(out)
+    assert outputs[0] == outputs[1]
+    assert len(replays) == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from optcompare.policies import registry
-from optcompare.scenario import load
+from optcompare.scenario import files, load
 from optcompare.scenario.runner import Outcome, ScenarioResult, run
 
 DYNAMIC_BUILDS = ("qemu-4.0", "option-1", "option-2", "option-3", "qemu-4.1")
@@ -13,7 +13,7 @@ ALL = ("qemu-3.0", "qemu-3.1", *DYNAMIC_BUILDS)
 
 
 def builtin(name: str) -> load.Scenario:
-    return {s.name: s for s in load.load_all(load.builtin_files())}[name]
+    return {s.name: s for s in load.load_all(files.builtin_files())}[name]
 
 
 def play(text: str, policy: str) -> ScenarioResult:

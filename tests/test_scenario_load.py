@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from optcompare.cli import app
 from optcompare.errors import InputError
-from optcompare.scenario import load
+from optcompare.scenario import files, load
 
 HEAD = """[scenario]
 name = "t"
@@ -120,7 +120,7 @@ def test_check_command_reports_every_problem(tmp_path: Path) -> None:
 
 
 def test_builtin_scenarios_all_load_and_have_sources() -> None:
-    scenarios = load.load_all(load.builtin_files())
+    scenarios = load.load_all(files.builtin_files())
     assert len(scenarios) >= 10
     assert all(s.source for s in scenarios)
     assert len({s.name for s in scenarios}) == len(scenarios)

@@ -55,15 +55,25 @@ def emit(
     output: Path | None,
     width: int | None = None,
 ) -> None:
-    from optcompare.render.formats import render, write_atomic
+    from optcompare.render.formats import render
 
     if fmt in (Format.HTML, Format.SVG) and kind != "report":
         raise OptcompareError(f"--format {fmt.value} is only available for 'report'")
-    color = output is None and fmt is Format.TEXT and sys.stdout.isatty()
-    content = render(fmt, kind, data, view, width=width, color=color)
+    deliver(render(fmt, kind, data, view, width=width, color=colored(fmt, output)), output)
+
+
+def colored(fmt: Format, output: Path | None) -> bool:
+    """Colour for text on a terminal only (a second cue; ``NO_COLOR`` still wins)."""
+    return output is None and fmt is Format.TEXT and sys.stdout.isatty()
+
+
+def deliver(content: str, output: Path | None) -> None:
+    """Print ``content``, or write it to ``output`` atomically."""
     if output is None:
         sys.stdout.write(content)
         return
+    from optcompare.render.formats import write_atomic
+
     try:
         write_atomic(output, content)
     except OSError as error:

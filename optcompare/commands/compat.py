@@ -51,7 +51,7 @@ def compat(
     from optcompare.analysis import compat as analysis
     from optcompare.policies import registry
     from optcompare.render.compat_views import compat_view
-    from optcompare.scenario import load
+    from optcompare.scenario import files, load
 
     chosen = registry.get(policy)
     released = [registry.get(n) for n in registry.RELEASED]
@@ -60,7 +60,7 @@ def compat(
     if not baselines:
         raise InputError(f"no released build is older than {policy}; name one with --against")
     accepted = analysis.read_accept_file(accept) if accept else frozenset()
-    scenarios = load.load_all(load.discover(scenarios_dir))
+    scenarios = load.load_all(files.discover(scenarios_dir))
     report = analysis.compare(chosen, baselines, scenarios, accepted)
     emit("compat", analysis.to_data(report), compat_view, fmt, output, width)
     if fail_on is not None and report.failing(analysis.Level[fail_on.name]):

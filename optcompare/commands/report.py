@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from optcompare.commands.common import FormatOption, OutputOption, WidthOption, boundary, emit
+from optcompare.commands.common import (
+    FormatOption,
+    OutputOption,
+    WidthOption,
+    boundary,
+    colored,
+    deliver,
+)
+from optcompare.errors import OptcompareError
 from optcompare.render.formats import Format
+
+if TYPE_CHECKING:
+    from optcompare import cache
 
 
 @boundary
@@ -24,18 +35,86 @@ def report(
     fmt: FormatOption = Format.TEXT,
     output: OutputOption = None,
     width: WidthOption = None,
+    no_cache: Annotated[
+        bool,
+        typer.Option("--no-cache", help="Replay everything even if a stored result matches "
+                     "(also OPTCOMPARE_NO_CACHE=1)."),
+    ] = False,
 ) -> None:
     """Everything, for a design review: verdict, matrix, tables, visibility,
     compatibility, scenarios with traces, skew, considered options, provenance.
 
-    The markdown format is written for a plain-text mailing list.
+    The markdown format is written for a plain-text mailing list. A result
+    is stored (in $OPTCOMPARE_CACHE_DIR, else ~/.cache/optcompare) under the
+    hash of everything it depends on: the optcompare and plugin source, the
+    scenario files, these options. The same inputs are served from there;
+    any change replays.
     """
+    from optcompare import cache
+    from optcompare.render.formats import render_inputs
+
+    store = cache.Store.default(disabled=no_cache)
+    inputs = _inputs(store, policy or [], scenarios_dir, full) if store.directory else None
+    color = colored(fmt, output)
+    if inputs is None:
+        data, _ = _analyse(policy or [], scenarios_dir, full)
+        deliver(_render(data, fmt, width, color), output)
+        return
+    data_key = cache.key("report data", *inputs)
+    output_key = cache.key("report output", data_key, *render_inputs(fmt, width, color))
+    content = store.get(output_key)
+    if content is None:
+        import json
+
+        stored = store.get(data_key)
+        if stored is not None:
+            data, problems = json.loads(stored), False
+        else:
+            data, problems = _analyse(policy or [], scenarios_dir, full)
+            if not problems:
+                store.put(data_key, json.dumps(data, ensure_ascii=True))
+        content = _render(data, fmt, width, color)
+        if not problems:
+            store.put(output_key, content)
+    deliver(content, output)
+
+
+def _render(data: dict[str, Any], fmt: Format, width: int | None, color: bool) -> str:
+    from optcompare.render.formats import render
+    from optcompare.render.report_views import report_view
+
+    return render(fmt, "report", data, report_view, width=width, color=color)
+
+
+def _analyse(names: list[str], scenarios_dir: Path | None,
+             full: bool) -> tuple[dict[str, Any], bool]:
+    """The report data, and whether a plugin was left out (then nothing is stored)."""
     from optcompare.analysis.report import build_report
     from optcompare.policies import registry
-    from optcompare.render.report_views import report_view
-    from optcompare.scenario import load
+    from optcompare.scenario import files, load
 
-    policies = registry.select(policy or [])
-    scenarios = load.load_all(load.discover(scenarios_dir))
-    data = build_report(policies, scenarios, full=full)
-    emit("report", data, report_view, fmt, output, width)
+    policies = registry.select(names)
+    scenarios = load.load_all(files.discover(scenarios_dir))
+    return build_report(policies, scenarios, full=full), bool(registry.plugin_problems())
+
+
+def _inputs(store: cache.Store, names: list[str], scenarios_dir: Path | None,
+            full: bool) -> list[str] | None:
+    """Everything the report data depends on, as strings; None if a part is unreadable.
+
+    An unreadable part is left to the analysis, which reports it properly.
+    """
+    from optcompare import cache
+    from optcompare.policies import discovery
+    from optcompare.scenario import files
+
+    plugins = discovery.fingerprint(store)
+    if plugins is None:
+        return None
+    try:
+        paths = files.discover(scenarios_dir)
+        scenario_parts = [part for path in paths for part in (str(path), cache.file_digest(path))]
+    except (OptcompareError, OSError):
+        return None
+    return [cache.source_digest(), f"full={full}", f"policies={len(names)}", *names,
+            f"plugins={len(plugins)}", *plugins, f"scenarios={len(paths)}", *scenario_parts]

@@ -20,7 +20,6 @@ rest keeps working. ``--no-plugins`` (see :func:`set_plugins_disabled`) and
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -28,8 +27,24 @@ from typing import TYPE_CHECKING
 
 from optcompare.errors import UnknownNameError
 from optcompare.model.drivers import Platform
-from optcompare.policies import option_1, option_2, option_3, qemu_3_0, qemu_3_1, qemu_4_0, qemu_4_1
+from optcompare.policies import (
+    discovery,
+    option_1,
+    option_2,
+    option_3,
+    qemu_3_0,
+    qemu_3_1,
+    qemu_4_0,
+    qemu_4_1,
+)
 from optcompare.policies.base import Frontend, Policy, Resolution
+from optcompare.policies.discovery import (
+    ENV_NO_PLUGINS,
+    GROUP,
+    distribution,
+    plugins_enabled,
+    set_plugins_disabled,
+)
 
 if TYPE_CHECKING:
     from importlib import metadata
@@ -47,15 +62,9 @@ BUILTIN: tuple[Policy, ...] = (
 RELEASED = ("qemu-3.0", "qemu-3.1", "qemu-4.0")
 """Builds that users had in their hands when the thread was written."""
 
-GROUP = "optcompare.policies"
-"""The entry-point group third-party policies register in."""
-
-ENV_NO_PLUGINS = "OPTCOMPARE_NO_PLUGINS"
-"""Set to 1 (or true, yes, on) to turn plugin discovery off."""
-
 BUILTIN_ORIGIN = "built-in"
 
-_FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+__all__ = ["ENV_NO_PLUGINS", "GROUP", "plugins_enabled", "set_plugins_disabled"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,6 @@ class _State:
     """What this process knows about plugins."""
 
     def __init__(self) -> None:
-        self.cli_disabled = False
         self.loaded: tuple[Policy, ...] | None = None
         self.problems: tuple[PluginProblem, ...] = ()
         self.warned: set[str] = set()
@@ -86,24 +94,11 @@ class _State:
 _state = _State()
 
 
-# -- switching discovery on and off ------------------------------------------
-
-def set_plugins_disabled(disabled: bool) -> None:
-    """What ``--no-plugins`` says for this invocation (the CLI sets it every time)."""
-    _state.cli_disabled = disabled
-
-
-def plugins_enabled() -> bool:
-    """False under ``--no-plugins`` or ``OPTCOMPARE_NO_PLUGINS=1``."""
-    if _state.cli_disabled:
-        return False
-    return os.environ.get(ENV_NO_PLUGINS, "").strip().lower() in _FALSE_WORDS
-
-
 def reset_plugins() -> None:
-    """Forget what was discovered and warned about (for tests)."""
+    """Forget the switch, and what was discovered and warned about (for tests)."""
     global _state
     _state = _State()
+    discovery.reset()
 
 
 # -- discovery ---------------------------------------------------------------
@@ -136,19 +131,16 @@ def _warn(problem: PluginProblem) -> None:
 
 def _discover(builtin: set[str]) -> tuple[tuple[Policy, ...], tuple[PluginProblem, ...]]:
     try:
-        from importlib import metadata
-
-        found = list(metadata.entry_points(group=GROUP))
+        found = discovery.entry_points()
     except Exception as error:  # a broken distribution on sys.path
         broken = PluginProblem(GROUP, "unknown", f"cannot list entry points: {_describe(error)}")
         return (), (broken,)
-    found.sort(key=lambda ep: (_distribution(ep), ep.name))
     loaded: list[Policy] = []
     owners: dict[str, str] = {}
     problems: list[PluginProblem] = []
     for entry_point in found:
-        distribution = _distribution(entry_point)
-        policy, problem = _load(entry_point, distribution)
+        origin = distribution(entry_point)
+        policy, problem = _load(entry_point, origin)
         if policy is not None and problem is None:
             if policy.name in builtin:
                 problem = f"policy name {policy.name!r} clashes with a built-in policy"
@@ -157,27 +149,11 @@ def _discover(builtin: set[str]) -> tuple[tuple[Policy, ...], tuple[PluginProble
                     f"policy name {policy.name!r} clashes with the plugin {owners[policy.name]}"
                 )
         if problem is not None or policy is None:
-            problems.append(PluginProblem(entry_point.name, distribution, problem or "not loaded"))
+            problems.append(PluginProblem(entry_point.name, origin, problem or "not loaded"))
             continue
-        owners[policy.name] = f"{entry_point.name!r} (distribution {distribution})"
+        owners[policy.name] = f"{entry_point.name!r} (distribution {origin})"
         loaded.append(policy)
     return tuple(loaded), tuple(problems)
-
-
-def _distribution(entry_point: metadata.EntryPoint) -> str:
-    """``"name version"`` of the distribution that declares the entry point."""
-    dist = entry_point.dist
-    if dist is None:
-        return "unknown"
-    try:
-        name = dist.metadata["Name"] or "unknown"
-    except Exception:  # no METADATA, or a key error on 3.12+
-        name = "unknown"
-    try:
-        version = dist.version or "?"
-    except Exception:
-        version = "?"
-    return f"{name} {version}"
 
 
 def _describe(error: BaseException) -> str:
@@ -186,7 +162,7 @@ def _describe(error: BaseException) -> str:
 
 
 def _load(
-    entry_point: metadata.EntryPoint, distribution: str
+    entry_point: metadata.EntryPoint, origin: str
 ) -> tuple[Policy | None, str | None]:
     """Import, type-check and exercise one plugin: the policy or the problem."""
     try:
@@ -208,7 +184,7 @@ def _load(
     if not isinstance(obj.name, str) or not obj.name.strip() or obj.name != obj.name.strip():
         return None, f"invalid policy name {obj.name!r}: expected a non-empty name"
     try:
-        policy = replace(obj, origin=distribution)
+        policy = replace(obj, origin=origin)
         _exercise(policy)
     except (Exception, SystemExit) as error:
         return None, f"policy {obj.name!r} does not build: {_describe(error)}"

@@ -53,6 +53,24 @@ def render(
     return text.render_export(document, fmt.value, width)
 
 
+def render_inputs(fmt: Format, width: int | None, color: bool) -> list[str]:
+    """Everything besides the data that :func:`render` output depends on.
+
+    The report's result cache keys rendered output on this; keep it in step
+    with :func:`render` and the renderers it calls.
+    """
+    if fmt is Format.JSON:
+        return [fmt.value]
+    if fmt is Format.MARKDOWN:
+        import tabulate
+
+        return [fmt.value, str(width), f"tabulate {tabulate.__version__}"]
+    from importlib.metadata import version
+
+    return [fmt.value, str(width), str(color), os.environ.get("COLUMNS", ""),
+            str("NO_COLOR" in os.environ), f"rich {version('rich')}"]
+
+
 def write_atomic(path: Path, content: str) -> None:
     """Write ``content`` to ``path`` so that a reader sees the old or the new file."""
     import tempfile

@@ -12,12 +12,12 @@ import re
 import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from optcompare.errors import InputError
 from optcompare.model.drivers import DRIVER_NAMES
+from optcompare.scenario.files import discover
 from optcompare.scenario.spec import (
     COMMON_KEYS,
     FD_MODES,
@@ -348,24 +348,6 @@ def check_files(paths: Iterable[Path]) -> list[InputError]:
         if not isinstance(result, Scenario):
             problems += result
     return problems
-
-
-def builtin_files() -> list[Path]:
-    root = resources.files("optcompare.builtin_scenarios")
-    return sorted(
-        (Path(str(entry)) for entry in root.iterdir() if entry.name.endswith(".toml")),
-        key=lambda p: p.name,
-    )
-
-
-def _directory_files(directory: Path) -> list[Path]:
-    if not directory.is_dir():
-        raise InputError("not a directory of scenario files", path=str(directory))
-    return sorted(directory.glob("*.toml"))
-
-
-def discover(directory: Path | None = None) -> list[Path]:
-    return _directory_files(directory) if directory is not None else builtin_files()
 
 
 def load_all(paths: Iterable[Path]) -> list[Scenario]:

@@ -1,0 +1,155 @@
+"""Finished results, kept under a key made of everything that decides them.
+
+The report replays about a thousand workflows. Its output is a pure
+function of the optcompare source, the source of every installed plugin,
+the scenario files, the command's options and the renderer versions (the
+same inputs give byte-identical output), so a result is stored under the
+sha256 of all of those and served again until one of them changes. A
+change of any byte is a new key, hence a fresh replay: nothing is ever
+served that the current code on the current inputs would not compute.
+
+Entries are plain files in ``$OPTCOMPARE_CACHE_DIR``, else
+``$XDG_CACHE_HOME/optcompare``, else ``~/.cache/optcompare``. Each starts
+with a header line holding the sha256 of its body; an entry that does not
+match is dropped and recomputed. ``OPTCOMPARE_NO_CACHE=1`` (or a command's
+``--no-cache``) turns the store off. A store that cannot be read or
+written is silently treated as empty: the cache can make a command faster,
+never make it fail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+ENV_DIR = "OPTCOMPARE_CACHE_DIR"
+ENV_NO_CACHE = "OPTCOMPARE_NO_CACHE"
+FORMAT = "optcompare-cache 1"
+"""First word of every entry's header; bump it when the entry layout changes."""
+MAX_ENTRIES = 64
+"""Entries kept; the least recently used go first."""
+
+_FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+
+
+def default_directory() -> Path | None:
+    """Where entries live, or None when the cache is turned off."""
+    if os.environ.get(ENV_NO_CACHE, "").strip().lower() not in _FALSE_WORDS:
+        return None
+    explicit = os.environ.get(ENV_DIR)
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "optcompare"
+
+
+def key(*parts: str) -> str:
+    """One sha256 over the parts, each length-prefixed so that no two lists collide."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8", "surrogateescape")
+        digest.update(f"{len(data)}:".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tree_digest(roots: Iterable[Path], suffix: str = ".py") -> str:
+    """The sha256 of every file ending in ``suffix`` below ``roots``, with its path."""
+    parts: list[str] = []
+    for root in roots:
+        if root.is_file():
+            parts += [str(root), file_digest(root)]
+            continue
+        for directory, subdirectories, names in os.walk(root):
+            subdirectories[:] = sorted(d for d in subdirectories if d != "__pycache__")
+            for name in sorted(names):
+                if name.endswith(suffix):
+                    path = Path(directory, name)
+                    parts += [str(path.relative_to(root)), file_digest(path)]
+    return key(*parts)
+
+
+_own_source: str | None = None
+
+
+def source_digest() -> str:
+    """The optcompare package's Python source, with the interpreter's version."""
+    global _own_source
+    if _own_source is None:
+        import optcompare
+
+        roots = [Path(p) for p in optcompare.__path__]
+        _own_source = key(optcompare.__version__, sys.version, tree_digest(roots))
+    return _own_source
+
+
+class Store:
+    """Entries in one directory; ``Store(None)`` keeps nothing."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+
+    @classmethod
+    def default(cls, *, disabled: bool = False) -> Store:
+        return cls(None if disabled else default_directory())
+
+    def _path(self, entry: str) -> Path | None:
+        return self.directory / f"{entry}.entry" if self.directory is not None else None
+
+    def get(self, entry: str) -> str | None:
+        path = self._path(entry)
+        if path is None:
+            return None
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        header, _, body = raw.partition(b"\n")
+        if header != f"{FORMAT} {hashlib.sha256(body).hexdigest()}".encode():
+            path.unlink(missing_ok=True)
+            return None
+        try:
+            text = body.decode("utf-8")
+            os.utime(path)
+        except (UnicodeDecodeError, OSError):
+            return None
+        return text
+
+    def put(self, entry: str, text: str) -> None:
+        path = self._path(entry)
+        if path is None:
+            return
+        import tempfile
+
+        body = text.encode("utf-8")
+        header = f"{FORMAT} {hashlib.sha256(body).hexdigest()}\n".encode()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(header + body)
+            os.replace(tmp, path)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+            return
+        self._prune()
+
+    def _prune(self) -> None:
+        assert self.directory is not None
+        try:
+            entries = [(p.stat().st_mtime_ns, p) for p in self.directory.glob("*.entry")]
+        except OSError:
+            return
+        entries.sort(reverse=True)
+        for _, path in entries[MAX_ENTRIES:]:
+            path.unlink(missing_ok=True)

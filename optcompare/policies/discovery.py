@@ -1,0 +1,152 @@
+"""Whether plugin discovery is on, and which entry points are installed.
+
+Nothing here imports a policy: the command line sets the switch on every
+invocation, and the report's result cache lists the entry points to know
+which plugins a result depends on, both without paying for the built-in
+policies. Loading and checking the plugins is :mod:`registry`'s job.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importlib import metadata
+
+    from optcompare.cache import Store
+
+GROUP = "optcompare.policies"
+"""The entry-point group third-party policies register in."""
+
+ENV_NO_PLUGINS = "OPTCOMPARE_NO_PLUGINS"
+"""Set to 1 (or true, yes, on) to turn plugin discovery off."""
+
+_FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+
+
+class _Switch:
+    """What this process was told about plugins, and what it found."""
+
+    def __init__(self) -> None:
+        self.cli_disabled = False
+        self.found: list[metadata.EntryPoint] | None = None
+
+
+_switch = _Switch()
+
+
+def set_plugins_disabled(disabled: bool) -> None:
+    """What ``--no-plugins`` says for this invocation (the CLI sets it every time)."""
+    _switch.cli_disabled = disabled
+
+
+def plugins_enabled() -> bool:
+    """False under ``--no-plugins`` or ``OPTCOMPARE_NO_PLUGINS=1``."""
+    if _switch.cli_disabled:
+        return False
+    return os.environ.get(ENV_NO_PLUGINS, "").strip().lower() in _FALSE_WORDS
+
+
+def reset() -> None:
+    """Forget the switch and the listing (for tests)."""
+    global _switch
+    _switch = _Switch()
+
+
+def entry_points() -> list[metadata.EntryPoint]:
+    """The group's entry points, sorted by distribution then name; listed once.
+
+    A broken distribution on ``sys.path`` can make the listing itself raise:
+    the exception reaches the caller, which decides what that means.
+    """
+    if _switch.found is None:
+        from importlib import metadata
+
+        found = list(metadata.entry_points(group=GROUP))
+        found.sort(key=lambda ep: (distribution(ep), ep.name))
+        _switch.found = found
+    return _switch.found
+
+
+def distribution(entry_point: metadata.EntryPoint) -> str:
+    """``"name version"`` of the distribution that declares the entry point."""
+    dist = entry_point.dist
+    if dist is None:
+        return "unknown"
+    try:
+        name = dist.metadata["Name"] or "unknown"
+    except Exception:  # no METADATA, or a key error on 3.12+
+        name = "unknown"
+    try:
+        version = dist.version or "?"
+    except Exception:
+        version = "?"
+    return f"{name} {version}"
+
+
+def fingerprint(store: Store | None = None) -> list[str] | None:
+    """What the result of a command that loads plugins depends on, without loading them.
+
+    Per entry point: its name and target, its distribution and version, and
+    the source of the top-level package it lives in (found, not imported).
+    ``[]`` when discovery is off; None when the entry points cannot be
+    listed, so that nothing is cached while discovery reports a problem.
+    """
+    if not plugins_enabled():
+        return []
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    from optcompare.cache import tree_digest
+
+    try:
+        listing = _listing(store)
+    except Exception:
+        return None
+    parts: list[str] = []
+    for name, value, origin in listing:
+        top = value.split(":", 1)[0].strip().split(".", 1)[0]
+        try:
+            spec = find_spec(top) if top else None
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None:
+            source = "not found"
+        elif spec.submodule_search_locations:
+            source = tree_digest(Path(p) for p in spec.submodule_search_locations)
+        else:
+            source = tree_digest([Path(spec.origin)]) if spec.origin else "no origin"
+        parts += [name, value, origin, source]
+    return parts
+
+
+def _listing(store: Store | None) -> list[tuple[str, str, str]]:
+    """``(name, value, distribution)`` per entry point, kept in ``store`` if given.
+
+    Listing entry points reads the metadata of every installed distribution.
+    A stored listing is keyed by the modification time of every ``sys.path``
+    entry: installing, upgrading or removing a distribution adds or removes
+    its metadata directory there, which changes that time (the import
+    system's own directory caches rely on the same).
+    """
+    import sys
+
+    from optcompare import cache
+
+    stamps = []
+    for entry in sys.path:
+        try:
+            stamps.append(f"{entry}={os.stat(entry or '.').st_mtime_ns}")
+        except OSError:
+            stamps.append(f"{entry}=missing")
+    entry = cache.key("entry points", GROUP, sys.version, *stamps)
+    stored = store.get(entry) if store is not None else None
+    if stored is not None:
+        return [(fields[0], fields[1], fields[2]) for fields in
+                (line.split("\t") for line in stored.splitlines()) if len(fields) == 3]
+    listing = [(ep.name, ep.value, distribution(ep)) for ep in entry_points()]
+    lines = ["\t".join(fields) for fields in listing]
+    if store is not None and all(line.count("\t") == 2 and "\n" not in line for line in lines):
+        store.put(entry, "".join(line + "\n" for line in lines))
+    return listing
