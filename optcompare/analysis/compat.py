@@ -15,6 +15,7 @@ Findings come from enumeration and replay, like an API-break checker:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -102,6 +103,18 @@ def _cell_text(cell: Cell) -> str:
     return "; ".join(parts)
 
 
+@functools.lru_cache(maxsize=4096)
+def _cells(build: Build, driver: str, frontend: Frontend, options: tuple[str, ...]
+           ) -> tuple[tuple[dict[str, bool], str, Cell], ...]:
+    """Every combination of ``options`` written on ``driver``, as text, and its cell.
+
+    A baseline is compared with every newer policy: its cells are evaluated once.
+    """
+    return tuple((written, format_options(written, options),
+                  evaluate(build, driver, written, frontend))
+                 for written in combinations(options))
+
+
 def _cmdline(policy: Policy, base: Policy) -> list[Finding]:
     from optcompare.schema.conclude import build_advertised
 
@@ -114,13 +127,14 @@ def _cmdline(policy: Policy, base: Policy) -> list[Finding]:
                 if driver not in new.drivers:
                     continue
                 old_options = old.options(driver)
+                before_cells = _cells(old, driver, frontend, old_options)
+                after_cells = _cells(new, driver, frontend, old_options)
                 seen: set[str] = set()
-                for written in combinations(old_options):
-                    seen.add(format_options(written, old_options))
-                    before = evaluate(old, driver, written, frontend)
+                for (_, text, before), (_, _, after) in zip(before_cells, after_cells,
+                                                            strict=True):
+                    seen.add(text)
                     if before.mode is Mode.ERROR:
                         continue
-                    after = evaluate(new, driver, written, frontend)
                     if after.mode is Mode.ERROR:
                         level = Level.BREAK
                     elif _outcome_key(after) != _outcome_key(before):
@@ -129,17 +143,15 @@ def _cmdline(policy: Policy, base: Policy) -> list[Finding]:
                         continue
                     # A rejection is one finding per combination, whatever it did before.
                     before_text = "accepted" if level is Level.BREAK else _cell_text(before)
-                    key = (level, platform.value, frontend.value,
-                           format_options(written, old_options), before_text,
+                    key = (level, platform.value, frontend.value, text, before_text,
                            _cell_text(after))
                     groups.setdefault(key, []).append(driver)
-                for written in combinations(new.options(driver)):
-                    text = format_options(written, new.options(driver))
-                    if text in seen or new.resolve(written, driver, frontend).mode is Mode.ERROR:
+                for written, text, cell in _cells(new, driver, frontend, new.options(driver)):
+                    if text in seen or cell.mode is Mode.ERROR:
                         continue
                     if any(k not in old_options for k in written):
                         key = (Level.INFO, platform.value, frontend.value, text, "rejected",
-                               _cell_text(evaluate(new, driver, written, frontend)))
+                               _cell_text(cell))
                         groups.setdefault(key, []).append(driver)
     findings = []
     for key, drivers in groups.items():

@@ -8,6 +8,7 @@ demand (dynamic), or host_cdrom's own quirk (sticky).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -120,11 +121,16 @@ _CLASSES["4.1"] = {**_CLASSES["4.0"], "vmdk": _F}
 
 
 def catalogue(release: str, platform: Platform = Platform.POSIX) -> dict[str, Driver]:
-    """The drivers of a release on a platform, by name, in table order.
+    """The drivers of a release on a platform, by name, in table order (a new dict).
 
     On Windows ``file`` and ``host_device`` come from file-win32.c and are
     hard whatever the release; POSIX-only drivers are missing.
     """
+    return dict(_catalogue(release, platform))
+
+
+@functools.lru_cache(maxsize=64)
+def _catalogue(release: str, platform: Platform) -> dict[str, Driver]:
     if release not in _CLASSES:
         raise KeyError(release)
     classes = _CLASSES[release]

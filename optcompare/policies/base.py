@@ -140,7 +140,12 @@ class Policy:
         return dict(_drivers(self, platform))
 
     def build(self, platform: Platform = Platform.POSIX) -> Build:
-        return Build(self, platform)
+        # One Build per policy and platform, kept on the (frozen) instance: a
+        # build caches its hash and drivers, which every analysis asks for.
+        builds: dict[Platform, Build] = self.__dict__.setdefault("_builds", {})
+        if platform not in builds:
+            builds[platform] = Build(self, platform)
+        return builds[platform]
 
     def later(self, driver: str, behaviour: Behaviour) -> Policy:
         """The same policy in a later release in which ``driver`` changed class."""
@@ -263,10 +268,17 @@ class Build:
         suffix = "" if self.platform is Platform.POSIX else f"@{self.platform}"
         return self.policy.name + suffix
 
-    @property
+    @functools.cached_property
     def drivers(self) -> dict[str, Driver]:
         """The build's drivers (shared: do not change it; ``policy.drivers()`` copies)."""
         return _build_drivers(self.policy, self.platform)
+
+    @functools.cached_property
+    def _hash(self) -> int:
+        return hash((self.policy, self.platform))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def driver(self, name: str) -> Driver:
         return self.drivers[name]

@@ -20,7 +20,8 @@ builds lack the POSIX-only entities: the POSIX-only drivers (the catalogue
 drops them) and the members marked ``posix`` below. The policy's extra
 commands (option 2's ``query-qemu-features``) come last with their types.
 
-The same build always gives the same list; it is computed once per build.
+The same build always gives the same list; it is computed once per
+:class:`Shape` (what the reply is made of), which many builds share.
 """
 
 from __future__ import annotations
@@ -234,14 +235,57 @@ def _member(name: str, type_name: str, optional: bool) -> Entry:
     return {"name": name, "type": type_name}
 
 
+@dataclass(frozen=True)
+class _Struct:
+    name: str
+    options: tuple[str, ...]
+    features: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Everything a build's reply is made of; builds of one shape share one reply.
+
+    A policy's later releases (a driver's behaviour changed) mostly keep the
+    shape of their base build: their reply is generated once.
+    """
+
+    platform: Platform
+    base_options: tuple[str, ...]
+    has_reopen: bool
+    variants: tuple[tuple[str, str], ...]
+    """(driver, struct) for every driver of the build, by driver name."""
+    structs: tuple[_Struct, ...]
+    """Each struct once, in the order of its first driver."""
+    commands: tuple[Command, ...]
+
+    @classmethod
+    def of(cls, build: Build) -> Shape:
+        policy, drivers = build.policy, build.drivers
+        variants = tuple((name, policy.struct_of(drivers[name], drivers))
+                         for name in sorted(drivers))
+        members: dict[str, list[Driver]] = {}
+        for name, struct in variants:
+            members.setdefault(struct, []).append(drivers[name])
+        structs = []
+        for struct, group in members.items():
+            options: list[str] = []
+            for driver in group:
+                for option in policy.driver_options(driver, drivers):
+                    if option not in options:
+                        options.append(option)
+            features = policy.struct_features(struct, group, build.platform)
+            structs.append(_Struct(struct, tuple(options), tuple(features or ())))
+        return cls(build.platform, tuple(policy.base_options()), policy.has_reopen, variants,
+                   tuple(structs), tuple(policy.commands(build.platform)))
+
+
 class _Generator:
     """Builds one reply; masked names are handed out in the order types are needed."""
 
-    def __init__(self, build: Build) -> None:
-        self.build = build
-        self.policy = build.policy
-        self.platform = build.platform
-        self.drivers: dict[str, Driver] = build.drivers
+    def __init__(self, shape: Shape) -> None:
+        self.shape = shape
+        self.platform = shape.platform
         self.names: dict[str, str] = {}
         self.types: list[Entry] = []
         self.next_number = 0
@@ -295,44 +339,30 @@ class _Generator:
 
     # -- blockdev-add --------------------------------------------------------
     def blockdev_options(self) -> Entry:
-        drivers = sorted(self.drivers)
         base = [
             _member("driver", self.ref("BlockdevDriver", self.driver_enum), False),
             _member("node-name", "str", True),
             _member("discard", self.ref("BlockdevDiscardOptions"), True),
             _member("cache", self.ref("BlockdevCacheOptions"), True),
-            *(_member(option, "bool", True) for option in self.policy.base_options()),
+            *(_member(option, "bool", True) for option in self.shape.base_options),
             _member("force-share", "bool", True),
             _member("detect-zeroes", self.ref("BlockdevDetectZeroesOptions"), True),
         ]
-        structs: dict[str, list[Driver]] = {}
-        for name in drivers:
-            driver = self.drivers[name]
-            structs.setdefault(self.policy.struct_of(driver, self.drivers), []).append(driver)
+        structs = {struct.name: struct for struct in self.shape.structs}
         variants = []
-        for name in drivers:
-            driver = self.drivers[name]
-            struct = self.policy.struct_of(driver, self.drivers)
-            members = structs[struct]
-            masked = self.ref(f"struct:{struct}", functools.partial(self.struct, struct, members))
+        for name, struct in self.shape.variants:
+            masked = self.ref(f"struct:{struct}", functools.partial(self.struct, structs[struct]))
             variants.append({"case": name, "type": masked})
         return {"meta-type": "object", "tag": "driver", "members": base, "variants": variants}
 
     def driver_enum(self) -> Entry:
-        return {"meta-type": "enum", "values": sorted(self.drivers)}
+        return {"meta-type": "enum", "values": [name for name, _ in self.shape.variants]}
 
-    def struct(self, struct: str, members: list[Driver]) -> Entry:
-        options: list[str] = []
-        for driver in members:
-            for option in self.policy.driver_options(driver, self.drivers):
-                if option not in options:
-                    options.append(option)
-        body = self.object_body(
-            _struct_fields(struct), [_member(option, "bool", True) for option in options]
-        )
-        features = self.policy.struct_features(struct, members, self.platform)
-        if features:
-            body["features"] = list(features)
+    def struct(self, struct: _Struct) -> Entry:
+        options = [_member(option, "bool", True) for option in struct.options]
+        body = self.object_body(_struct_fields(struct.name), options)
+        if struct.features:
+            body["features"] = list(struct.features)
         return body
 
     def export_options(self) -> Entry:
@@ -389,11 +419,11 @@ class _Generator:
         entries: list[Entry] = []
         for name, args, ret in COMMON_COMMANDS:
             entries.append(self.command(name, args, ret))
-            if name == "blockdev-add" and self.policy.has_reopen:
+            if name == "blockdev-add" and self.shape.has_reopen:
                 entries.append(self.command(REOPEN_COMMAND, BLOCKDEV_OPTIONS, None))
         for name, fields in EVENTS:
             entries.append(self.event(name, fields))
-        for command in self.policy.commands(self.platform):
+        for command in self.shape.commands:
             entries.append(self.extra_command(command))
         builtins = [
             {"name": name, "meta-type": "builtin", "json-type": json_type}
@@ -418,22 +448,31 @@ def _policy_fields(members: tuple[Member, ...]) -> tuple[_Field, ...]:
 
 
 @functools.lru_cache(maxsize=512)
-def _generated(build: Build) -> list[Entry]:
-    return _Generator(build).run()
+def _generated(shape: Shape) -> list[Entry]:
+    return _Generator(shape).run()
 
 
 @functools.lru_cache(maxsize=512)
-def _text(build: Build) -> str:
-    return json.dumps(_generated(build), separators=(",", ":"))
+def _shape(build: Build) -> Shape:
+    return Shape.of(build)
+
+
+@functools.lru_cache(maxsize=512)
+def _text(shape: Shape) -> str:
+    return json.dumps(_generated(shape), separators=(",", ":"))
 
 
 def build_schema(build: Build) -> list[dict[str, Any]]:
     """The ``query-qmp-schema`` reply of ``build`` (a fresh copy on each call)."""
-    entries: list[dict[str, Any]] = json.loads(_text(build))
+    entries: list[dict[str, Any]] = json.loads(_text(_shape(build)))
     return entries
 
 
-@functools.lru_cache(maxsize=512)
 def schema_index(build: Build) -> SchemaIndex:
     """The build's schema, indexed for path queries (shared: do not modify it)."""
-    return SchemaIndex(_generated(build))
+    return _index(_shape(build))
+
+
+@functools.lru_cache(maxsize=512)
+def _index(shape: Shape) -> SchemaIndex:
+    return SchemaIndex(_generated(shape))
