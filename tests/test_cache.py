@@ -265,3 +265,20 @@ def test_the_entry_point_listing_is_stored_until_sys_path_changes(
     assert ("cached", "cached_mod:POLICY", "optcompare-cached 1.0") in relisted
     assert len(calls) == 2
     discovery.reset()
+
+
+def test_the_console_script_serves_what_it_replayed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != cache.ENV_NO_CACHE}
+    env[cache.ENV_DIR] = str(tmp_path / "cache")
+    argv = [sys.executable, "-m", "optcompare", "report", *POLICIES,
+            "--scenarios", str(GOLDEN / "scenarios"), "-f", "markdown"]
+    runs = [subprocess.run(argv + extra, capture_output=True, text=True, env=env, check=False)
+            for extra in ([], [], ["--no-cache"])]
+    assert [r.returncode for r in runs] == [0, 0, 0], [r.stderr for r in runs]
+    assert all(r.stderr == "" for r in runs)
+    golden = (GOLDEN / "report-3.1-4.1.md").read_text()
+    assert [r.stdout for r in runs] == [golden] * 3
+    assert len(entries(tmp_path / "cache")) >= 2
