@@ -9,9 +9,9 @@ command's parameters up front), so a run pays for one command module.
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Iterable, Sequence
+from types import ModuleType
 from typing import Annotated
 
 import typer
@@ -68,9 +68,35 @@ def build_app(names: Iterable[str] = COMMANDS) -> typer.Typer:
     )
     application.callback()(_global_options)
     for name in names:
-        module = importlib.import_module(f"optcompare.commands.{COMMANDS[name]}")
-        application.command()(getattr(module, name))
+        application.command()(getattr(_module(COMMANDS[name]), name))
     return application
+
+
+def _module(group: str) -> ModuleType:
+    """One command module, imported on demand."""
+    if group == "tables":
+        from optcompare.commands import tables
+
+        return tables
+    if group == "introspection":
+        from optcompare.commands import introspection
+
+        return introspection
+    if group == "scenarios":
+        from optcompare.commands import scenarios
+
+        return scenarios
+    if group == "compat":
+        from optcompare.commands import compat
+
+        return compat
+    if group == "report":
+        from optcompare.commands import report
+
+        return report
+    from optcompare.commands import qemu
+
+    return qemu
 
 
 def __getattr__(name: str) -> typer.Typer:

@@ -174,3 +174,22 @@ def test_usage_errors_are_one_line_from_the_console_script() -> None:
         assert proc.stderr.count("\n") == 1, proc.stderr
         assert proc.stderr.startswith("optcompare: error: ")
         assert "--help')" in proc.stderr
+
+
+def test_the_console_script_builds_only_the_named_command() -> None:
+    import typer
+
+    from optcompare import cli
+
+    assert cli._named_command(["--no-plugins", "report", "-f", "json"]) == "report"
+    assert cli._named_command(["table", "qemu-3.1"]) == "table"
+    assert cli._named_command(["--help", "report"]) is None
+    assert cli._named_command(["nosuchcmd"]) is None
+    assert cli._named_command([]) is None
+    full = typer.main.get_command(cli.build_app())
+    assert list(full.commands) == list(cli.COMMANDS)  # type: ignore[attr-defined]
+    for name in cli.COMMANDS:
+        alone = typer.main.get_command(cli.build_app([name]))
+        assert list(alone.commands) == [name]  # type: ignore[attr-defined]
+        assert runner.invoke(cli.build_app([name]), [name, "--help"]).stdout == \
+            runner.invoke(cli.app, [name, "--help"]).stdout
