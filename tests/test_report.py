@@ -119,3 +119,18 @@ def test_html_is_only_for_report() -> None:
     result = runner.invoke(app, ["table", "-f", "html"])
     assert result.exit_code == 2
     assert "only available for 'report'" in result.stderr
+
+
+def test_the_stored_form_of_the_full_report_renders_the_same() -> None:
+    """The result cache keeps the report data as JSON: nothing may be lost on the way."""
+    from optcompare.analysis.report import build_report
+    from optcompare.policies import registry
+    from optcompare.render.formats import Format, render
+    from optcompare.render.report_views import report_view
+    from optcompare.scenario import files, load
+
+    data = build_report(registry.select([]), load.load_all(files.discover(None)))
+    stored = json.loads(json.dumps(data, ensure_ascii=True))
+    for fmt in (Format.MARKDOWN, Format.JSON, Format.TEXT):
+        assert render(fmt, "report", stored, report_view, width=100) == \
+            render(fmt, "report", data, report_view, width=100), fmt
