@@ -19,6 +19,7 @@ never make it fail.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -117,9 +118,10 @@ class Store:
             return None
         try:
             text = body.decode("utf-8")
-            os.utime(path)
-        except (UnicodeDecodeError, OSError):
+        except UnicodeDecodeError:
             return None
+        with contextlib.suppress(OSError):  # recently used: kept longest by _prune
+            os.utime(path)
         return text
 
     def put(self, entry: str, text: str) -> None:

@@ -55,12 +55,10 @@ def report(
 
     store = cache.Store.default(disabled=no_cache)
     inputs = _inputs(store, policy or [], scenarios_dir, full) if store.directory else None
+    if inputs is None:  # off, or an input the analysis will report on: store nothing
+        store = cache.Store(None)
     color = colored(fmt, output)
-    if inputs is None:
-        data, _ = _analyse(policy or [], scenarios_dir, full)
-        deliver(_render(data, fmt, width, color), output)
-        return
-    data_key = cache.key("report data", *inputs)
+    data_key = cache.key("report data", *(inputs or ()))
     output_key = cache.key("report output", data_key, *render_inputs(fmt, width, color))
     content = store.get(output_key)
     if content is None:
@@ -71,7 +69,7 @@ def report(
             data, problems = json.loads(stored), False
         else:
             data, problems = _analyse(policy or [], scenarios_dir, full)
-            if not problems:
+            if store.directory is not None and not problems:
                 store.put(data_key, json.dumps(data, ensure_ascii=True))
         content = _render(data, fmt, width, color)
         if not problems:
