@@ -23,7 +23,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from optcompare.analysis.truth_table import Cell, evaluate
+from optcompare.analysis.truth_table import Cell, driver_rows, evaluate
 from optcompare.errors import InputError
 from optcompare.model.drivers import RELEASES, Platform
 from optcompare.model.modes import Mode
@@ -110,6 +110,9 @@ def _cells(build: Build, driver: str, frontend: Frontend, options: tuple[str, ..
 
     A baseline is compared with every newer policy: its cells are evaluated once.
     """
+    if options == build.options(driver):  # the truth table's rows, verdicts shared
+        return tuple((row.written, format_options(row.written, options), row.cell)
+                     for row in driver_rows(build, driver, frontend))
     return tuple((written, format_options(written, options),
                   evaluate(build, driver, written, frontend))
                  for written in combinations(options))
