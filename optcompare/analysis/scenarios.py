@@ -79,7 +79,9 @@ def skew(scenarios: Sequence[Scenario], policies: Sequence[Policy]) -> list[Skew
                 found = Detection(frozenset(), SignalKind.NONE, "never probes (always -drive)")
             else:
                 found = client.detect(BuildTarget(build), build.drivers)
-            results = tuple(replay(s, policy, client=name) for s in native)
+            # A policy's own client is the scenario's native one: the matrix's run.
+            own = client is policy
+            results = tuple(replay(s, policy, client=None if own else name) for s in native)
             cells.append(SkewCell(name, policy.name, found.dynamic, truth(policy),
                                   found.evidence, found.fragile, results))
     return cells
