@@ -63,18 +63,26 @@ def file_digest(path: Path) -> str:
 
 def tree_digest(roots: Iterable[Path], suffix: str = ".py") -> str:
     """The sha256 of every file ending in ``suffix`` below ``roots``, with its path."""
-    parts: list[str] = []
+    digest = hashlib.sha256()
+
+    def add(name: str, path: str) -> None:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        label = name.encode("utf-8", "surrogateescape")
+        digest.update(b"%d:%s%d:" % (len(label), label, len(data)))
+        digest.update(data)
+
     for root in roots:
         if root.is_file():
-            parts += [str(root), file_digest(root)]
+            add(str(root), str(root))
             continue
         for directory, subdirectories, names in os.walk(root):
             subdirectories[:] = sorted(d for d in subdirectories if d != "__pycache__")
             for name in sorted(names):
                 if name.endswith(suffix):
-                    path = Path(directory, name)
-                    parts += [str(path.relative_to(root)), file_digest(path)]
-    return key(*parts)
+                    path = os.path.join(directory, name)
+                    add(os.path.relpath(path, root), path)
+    return digest.hexdigest()
 
 
 _own_source: str | None = None
