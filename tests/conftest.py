@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,3 +23,45 @@ def reference() -> Path:
 # turns the cache on (tests/test_cache.py): a test that patches the model
 # must not get a result stored before the patch.
 os.environ.setdefault("OPTCOMPARE_NO_CACHE", "1")
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The report's result cache, on, in a directory of this test's own."""
+    from optcompare import cache
+
+    monkeypatch.delenv(cache.ENV_NO_CACHE, raising=False)
+    monkeypatch.setenv(cache.ENV_DIR, str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def report_analyses(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Every replay of the report analysis from now on, by the policy names it was given."""
+    from optcompare.commands import report
+
+    calls: list[list[str]] = []
+    real = report._analyse
+
+    def counting(names: list[str], *args: Any) -> Any:
+        calls.append(list(names))
+        return real(names, *args)
+
+    monkeypatch.setattr(report, "_analyse", counting)
+    return calls
+
+
+@pytest.fixture
+def entry_point_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every listing of installed entry points from now on (the real one still answers)."""
+    import importlib.metadata
+
+    calls: list[dict[str, Any]] = []
+    real = importlib.metadata.entry_points
+
+    def counting(**kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", counting)
+    return calls

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from optcompare import cache
 from optcompare.cli import app
-from optcompare.commands import report as report_command
 from optcompare.policies import discovery
 
 runner = CliRunner()
@@ -22,32 +21,10 @@ POLICIES = ["-p", "qemu-3.1", "-p", "qemu-4.1"]
 
 
 @pytest.fixture
-def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "cache"
-    monkeypatch.delenv(cache.ENV_NO_CACHE, raising=False)
-    monkeypatch.setenv(cache.ENV_DIR, str(directory))
-    return directory
-
-
-@pytest.fixture
 def scenarios(tmp_path: Path) -> Path:
     directory = tmp_path / "scenarios"
     shutil.copytree(GOLDEN / "scenarios", directory)
     return directory
-
-
-@pytest.fixture
-def analyses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[str]]]:
-    """Every replay of the report analysis, by the policy names it was given."""
-    calls: list[list[str]] = []
-    real = report_command._analyse
-
-    def counting(names: list[str], *args: Any) -> Any:
-        calls.append(list(names))
-        return real(names, *args)
-
-    monkeypatch.setattr(report_command, "_analyse", counting)
-    yield calls
 
 
 def report(*args: str, code: int = 0) -> str:
@@ -143,9 +120,9 @@ def test_where_the_store_lives(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 
 # -- the report through the store ------------------------------------------------
 
-@pytest.mark.usefixtures("store_dir")
+@pytest.mark.usefixtures("cache_dir")
 def test_every_format_from_the_store_is_the_replayed_output(
-    scenarios: Path, analyses: list[list[str]]
+    scenarios: Path, report_analyses: list[list[str]]
 ) -> None:
     args = [*POLICIES, "--scenarios", str(scenarios), "--width", "100"]
     for fmt in ("markdown", "json", "text", "html", "svg"):
@@ -153,59 +130,59 @@ def test_every_format_from_the_store_is_the_replayed_output(
         assert report(*args, "-f", fmt) == replayed  # stored now, or the data was
         assert report(*args, "-f", fmt) == replayed  # served
     # --no-cache replays each time; the stored data is replayed once for all formats.
-    assert len(analyses) == 5 + 1
+    assert len(report_analyses) == 5 + 1
 
 
 def test_a_stored_result_is_served_without_replaying(
-    store_dir: Path, scenarios: Path, analyses: list[list[str]]
+    cache_dir: Path, scenarios: Path, report_analyses: list[list[str]]
 ) -> None:
     args = [*POLICIES, "--scenarios", str(scenarios), "-f", "markdown"]
     first = report(*args)
-    assert len(entries(store_dir)) >= 2  # the data and the markdown
+    assert len(entries(cache_dir)) >= 2  # the data and the markdown
     assert report(*args) == first
-    assert report(*args, "-o", str(store_dir.parent / "reply.md")) == ""
-    assert (store_dir.parent / "reply.md").read_text() == first
-    assert len(analyses) == 1
+    assert report(*args, "-o", str(cache_dir.parent / "reply.md")) == ""
+    assert (cache_dir.parent / "reply.md").read_text() == first
+    assert len(report_analyses) == 1
 
 
-@pytest.mark.usefixtures("store_dir")
-def test_any_change_of_input_replays(scenarios: Path, analyses: list[list[str]],
+@pytest.mark.usefixtures("cache_dir")
+def test_any_change_of_input_replays(scenarios: Path, report_analyses: list[list[str]],
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     args = ["--scenarios", str(scenarios), "-f", "json"]
     report(*POLICIES, *args)
     report(*POLICIES, *args, "--full")
     report("-p", "qemu-4.1", "-p", "qemu-3.1", *args)
-    assert len(analyses) == 3
+    assert len(report_analyses) == 3
 
     scenario = scenarios / "readonly-disk-guest-write.toml"
     before = report(*POLICIES, *args)
     scenario.write_text(scenario.read_text() + "\n# one more line\n")
     after = report(*POLICIES, *args)
     assert before != after  # the provenance hash of the file changed
-    assert len(analyses) == 4
+    assert len(report_analyses) == 4
 
     (scenarios / "copy.toml").write_text(
         scenario.read_text().replace('name = "readonly-disk-guest-write"', 'name = "copy"'))
     assert '"copy"' in report(*POLICIES, *args)
-    assert len(analyses) == 5
+    assert len(report_analyses) == 5
 
     monkeypatch.setattr(cache, "source_digest", lambda: "optcompare, edited")
     report(*POLICIES, *args)
-    assert len(analyses) == 6
+    assert len(report_analyses) == 6
 
 
-def test_a_damaged_entry_is_replayed(store_dir: Path, scenarios: Path,
-                                     analyses: list[list[str]]) -> None:
+def test_a_damaged_entry_is_replayed(cache_dir: Path, scenarios: Path,
+                                     report_analyses: list[list[str]]) -> None:
     args = [*POLICIES, "--scenarios", str(scenarios), "-f", "markdown"]
     first = report(*args)
-    for path in entries(store_dir):
+    for path in entries(cache_dir):
         path.write_bytes(path.read_bytes()[:-10] + b"tampered!\n")
     assert report(*args) == first
-    assert len(analyses) == 2
+    assert len(report_analyses) == 2
 
 
-@pytest.mark.usefixtures("store_dir")
-def test_bad_input_is_never_stored(scenarios: Path, analyses: list[list[str]]) -> None:
+@pytest.mark.usefixtures("cache_dir")
+def test_bad_input_is_never_stored(scenarios: Path, report_analyses: list[list[str]]) -> None:
     result = runner.invoke(app, ["report", "-p", "qemu-9.9", "--scenarios", str(scenarios)])
     assert result.exit_code == 2
     assert "unknown policy 'qemu-9.9'" in result.stderr
@@ -216,43 +193,33 @@ def test_bad_input_is_never_stored(scenarios: Path, analyses: list[list[str]]) -
         assert result.stderr.startswith(f"optcompare: error: {scenarios / 'broken.toml'}:2:")
     missing = runner.invoke(app, ["report", "--scenarios", str(scenarios / "nope")])
     assert missing.exit_code == 2 and "not a directory" in missing.stderr
-    assert len(analyses) == 4
+    assert len(report_analyses) == 4
 
 
-def test_the_store_can_be_turned_off(store_dir: Path, scenarios: Path,
+def test_the_store_can_be_turned_off(cache_dir: Path, scenarios: Path,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     args = [*POLICIES, "--scenarios", str(scenarios), "-f", "markdown"]
     report(*args, "--no-cache")
-    assert not store_dir.exists()
+    assert not cache_dir.exists()
     monkeypatch.setenv(cache.ENV_NO_CACHE, "1")
     report(*args)
-    assert not store_dir.exists()
+    assert not cache_dir.exists()
 
 
 # -- the installed entry points -------------------------------------------------
 
 def test_the_entry_point_listing_is_stored_until_sys_path_changes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, entry_point_calls: list[dict[str, Any]]
 ) -> None:
-    import importlib.metadata
-
     site = tmp_path / "site"
     site.mkdir()
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.delenv(discovery.ENV_NO_PLUGINS, raising=False)
-    calls: list[object] = []
-    real = importlib.metadata.entry_points
-
-    def counting(**kwargs: Any) -> Any:
-        calls.append(kwargs)
-        return real(**kwargs)
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", counting)
     store = cache.Store(tmp_path / "cache")
     listing = discovery._listing(store)
     discovery.reset()
     assert discovery._listing(store) == listing
-    assert len(calls) == 1
+    assert len(entry_point_calls) == 1
 
     info = site / "optcompare_cached-1.0.dist-info"
     info.mkdir()
@@ -263,7 +230,7 @@ def test_the_entry_point_listing_is_stored_until_sys_path_changes(
     discovery.reset()
     relisted = discovery._listing(store)
     assert ("cached", "cached_mod:POLICY", "optcompare-cached 1.0") in relisted
-    assert len(calls) == 2
+    assert len(entry_point_calls) == 2
     discovery.reset()
 
 

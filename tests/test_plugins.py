@@ -225,23 +225,15 @@ def test_environment_variable_turns_discovery_off(monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.mark.usefixtures("plugins_on", "example")
-def test_discovery_is_lazy(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[Any] = []
-    real = importlib.metadata.entry_points
-
-    def counting(**kwargs: Any) -> Any:
-        calls.append(kwargs)
-        return real(**kwargs)
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", counting)
+def test_discovery_is_lazy(entry_point_calls: list[dict[str, Any]]) -> None:
     code, out, _ = invoke("--help")
     assert code == 0 and "--no-plugins" in out
     scenario = ROOT / "scenarios" / "blockdev-commit-selinux.toml"
     assert invoke("check", str(scenario))[0] == 0
-    assert calls == []  # neither --help nor a command without policies looks
+    assert entry_point_calls == []  # neither --help nor a command without policies looks
     listed()
     listed()
-    assert calls == [{"group": registry.GROUP}]  # once per process
+    assert entry_point_calls == [{"group": registry.GROUP}]  # once per process
 
 
 # -- broken plugins -------------------------------------------------------------
@@ -481,15 +473,6 @@ def test_conformance_includes_the_installed_plugin_client() -> None:
 
 # -- plugins and the report's result cache ----------------------------------------
 
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from optcompare import cache
-
-    monkeypatch.delenv(cache.ENV_NO_CACHE, raising=False)
-    monkeypatch.setenv(cache.ENV_DIR, str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
 def _new_process() -> None:
     registry.reset_plugins()
     _forget_modules()
@@ -500,7 +483,7 @@ SMALL_REPORT = ("report", "-p", "qemu-3.1", "-p", "hands-off", "--scenarios",
                 str(ROOT / "tests" / "golden" / "scenarios"), "-f", "json")
 
 
-@pytest.mark.usefixtures("plugins_on", "store")
+@pytest.mark.usefixtures("plugins_on", "cache_dir")
 def test_a_stored_report_follows_the_plugin_source(install: Install, site: Path) -> None:
     policy = """\
         from dataclasses import replace
@@ -521,18 +504,12 @@ def test_a_stored_report_follows_the_plugin_source(install: Install, site: Path)
     assert "second" in second and "first title" not in second
 
 
-@pytest.mark.usefixtures("plugins_on", "example", "store")
+@pytest.mark.usefixtures("plugins_on", "example", "cache_dir")
 def test_a_report_next_to_a_broken_plugin_is_never_stored(
-    install: Install, monkeypatch: pytest.MonkeyPatch
+    install: Install, report_analyses: list[list[str]]
 ) -> None:
-    from optcompare.commands import report as report_command
-
     install("optcompare-broken", "0.1", {"broken-policy": "optcompare_broken:POLICY"},
             {"optcompare_broken": BROKEN["import-error"][1]})
-    replays: list[object] = []
-    real = report_command._analyse
-    monkeypatch.setattr(report_command, "_analyse",
-                        lambda *args: replays.append(args) or real(*args))
     outputs = []
     for _ in range(2):
         _new_process()
@@ -541,4 +518,4 @@ def test_a_report_next_to_a_broken_plugin_is_never_stored(
         assert err == PREFIX + EXPECTED["import-error"] + "\n"  # warned on every run
         outputs.append(out)
     assert outputs[0] == outputs[1]
-    assert len(replays) == 2
+    assert len(report_analyses) == 2

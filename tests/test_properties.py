@@ -373,6 +373,19 @@ def assert_names_file(result: Result, path: str) -> list[str]:
     return lines
 
 
+def assert_check_names_key_line(doc: Doc, where: tuple[str, int, str]) -> None:
+    """``check`` on ``doc`` names the line of the key at ``where``, and the key."""
+    text, keys, _headers = render(doc)
+    line, key = keys[where], where[2]
+
+    def check(path: str) -> None:
+        lines = assert_names_file(invoke(["check", path]), path)
+        assert any(entry.startswith(f"{path}:{line}: ") and f"'{key}'" in entry
+                   for entry in lines), (key, line, lines, text)
+
+    with_file(text, ".toml", check)
+
+
 def expected_toml_line(text: str) -> int | None:
     try:
         tomllib.loads(text)
@@ -430,15 +443,7 @@ def test_check_names_the_line_of_a_value_of_the_wrong_type(doc: Doc, data: st.Da
     (table, index, key), wanted = data.draw(st.sampled_from(typed_keys(doc)))
     value = data.draw(wrong_value(wanted))
     doc.table(table, index)[key] = value
-    text, keys, _headers = render(doc)
-    line = keys[(table, index, key)]
-
-    def check(path: str) -> None:
-        lines = assert_names_file(invoke(["check", path]), path)
-        assert any(entry.startswith(f"{path}:{line}: ") and f"'{key}'" in entry
-                   for entry in lines), (key, value, line, lines, text)
-
-    with_file(text, ".toml", check)
+    assert_check_names_key_line(doc, (table, index, key))
 
 
 @BOUNDED
@@ -452,15 +457,7 @@ def test_check_names_the_line_of_an_unknown_key(doc: Doc, data: st.DataObject) -
     key = data.draw(identifier.filter(lambda k: k not in allowed))
     value = data.draw(st.one_of(st.booleans(), st.integers(0, 9), words))
     doc.table(table, index)[key] = value
-    text, keys, _headers = render(doc)
-    line = keys[(table, index, key)]
-
-    def check(path: str) -> None:
-        lines = assert_names_file(invoke(["check", path]), path)
-        assert any(entry.startswith(f"{path}:{line}: ") and f"'{key}'" in entry
-                   for entry in lines), (key, line, lines, text)
-
-    with_file(text, ".toml", check)
+    assert_check_names_key_line(doc, (table, index, key))
 
 
 @BOUNDED
