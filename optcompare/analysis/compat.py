@@ -29,8 +29,8 @@ from optcompare.model.drivers import RELEASES, Platform
 from optcompare.model.modes import Mode
 from optcompare.model.options import combinations, format_options
 from optcompare.policies.base import Build, Frontend, Policy
-from optcompare.scenario.runner import NATIVE, Outcome
-from optcompare.scenario.spec import Scenario
+from optcompare.scenario.runner import Outcome
+from optcompare.scenario.spec import NATIVE, Scenario
 
 
 class Level(IntEnum):

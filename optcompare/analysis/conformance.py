@@ -46,7 +46,7 @@ from optcompare.model.options import format_options
 from optcompare.policies.base import Build, Frontend, Policy
 from optcompare.scenario.backend import Observation
 from optcompare.scenario.runner import Outcome, ScenarioResult, StepRecord
-from optcompare.scenario.spec import Scenario
+from optcompare.scenario.spec import LEGACY, NATIVE, Scenario
 
 __all__ = [
     "AGREE",
@@ -372,8 +372,8 @@ def _auto_clients(scenarios: Sequence[Scenario], policy: Policy) -> list[str]:
     for scenario in scenarios:
         setup = scenario.setup
         if setup.frontend == "auto" and setup.platform == Platform.POSIX.value:
-            name = policy.name if setup.client == "native" else setup.client
-            if setup.client != "legacy" and name not in names:
+            name = policy.name if setup.client == NATIVE else setup.client
+            if setup.client != LEGACY and name not in names:
                 names.append(name)
     return names
 

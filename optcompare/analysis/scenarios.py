@@ -8,8 +8,8 @@ from typing import Any
 
 from optcompare.model.modes import Behaviour
 from optcompare.policies.base import Detection, Policy, SignalKind
-from optcompare.scenario.runner import LEGACY, NATIVE, Outcome, ScenarioResult, run
-from optcompare.scenario.spec import Scenario
+from optcompare.scenario.runner import Outcome, ScenarioResult, run
+from optcompare.scenario.spec import LEGACY, NATIVE, Scenario
 
 _REPLAYS: dict[tuple[object, ...], ScenarioResult] = {}
 

@@ -22,6 +22,8 @@ from optcompare.scenario.spec import (
     COMMON_KEYS,
     FD_MODES,
     FRONTENDS,
+    LEGACY,
+    NATIVE,
     NODES,
     PLATFORMS,
     STEP_KINDS,
@@ -180,7 +182,7 @@ def _setup(raw: Any, c: _Checker) -> Setup | None:
     if "client" in values:
         from optcompare.policies import registry
 
-        clients = ["native", "legacy", *registry.by_name()]
+        clients = [NATIVE, LEGACY, *registry.by_name()]
         if values["client"] not in clients:
             c.problem(f"key 'client': expected one of {', '.join(clients)}, got "
                       f"{values['client']!r}", "setup", 0, "client")

@@ -18,10 +18,7 @@ from optcompare.model.drivers import Platform
 from optcompare.model.options import READ_ONLY
 from optcompare.policies.base import Build, Detection, Policy
 from optcompare.scenario.backend import Backend, NotApplicable, Observation, StepError
-from optcompare.scenario.spec import Scenario, Step
-
-LEGACY = "legacy"
-NATIVE = "native"
+from optcompare.scenario.spec import LEGACY, NATIVE, Scenario, Step
 
 
 class Outcome(StrEnum):

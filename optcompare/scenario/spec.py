@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FRONTENDS = ("blockdev", "drive", "auto")
+NATIVE = "native"
+"""The ``client`` of a scenario written for each build's own libvirt."""
+LEGACY = "legacy"
+"""The ``client`` that never probes and always uses ``-drive``."""
 PLATFORMS = ("posix", "windows")
 FD_MODES = ("ro", "rw", "closed")
 NODES = ("protocol", "format")
@@ -52,7 +56,7 @@ class Setup:
     frontend: str = "blockdev"
     driver: str = "file"
     platform: str = "posix"
-    client: str = "native"
+    client: str = NATIVE
     readonly: bool = False
     images: tuple[Image, ...] = ()
 
