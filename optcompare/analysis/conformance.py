@@ -497,7 +497,7 @@ def run(
         factory = partial(qemu_backend, tools=found)
     plays: list[tuple[Scenario, str | None]] = [(s, None) for s in scenarios]
     plays += [(s, c) for c in clients for s in scenarios
-              if s.setup.client == runner.NATIVE and any(st.do == "start" for st in s.steps)]
+              if s.setup.client == NATIVE and any(st.do == "start" for st in s.steps)]
     total = len(plays) + (1 if iotest else 0)
     results = []
     for number, (scenario, client) in enumerate(plays):
