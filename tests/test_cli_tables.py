@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from optcompare.cli import app
@@ -193,3 +194,15 @@ def test_the_console_script_builds_only_the_named_command() -> None:
         assert list(alone.commands) == [name]  # type: ignore[attr-defined]
         assert runner.invoke(cli.build_app([name]), [name, "--help"]).stdout == \
             runner.invoke(cli.app, [name, "--help"]).stdout
+
+
+def test_a_width_too_small_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for width in ("-3", "0", "19"):
+        result = runner.invoke(app, ["table", "qemu-3.1", "-d", "file", "--width", width])
+        assert result.exit_code == 2
+        assert "'--width'" in result.stderr and ">=20" in result.stderr
+    for columns in ("abc", "-5", "5", ""):  # an unusable $COLUMNS is ignored, not fatal
+        monkeypatch.setenv("COLUMNS", columns)
+        code, out, _ = invoke("table", "qemu-3.1", "-d", "file")
+        assert code == 0
+        assert max(len(line) for line in out.splitlines()) <= 100

@@ -22,8 +22,12 @@ OutputOption = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout."),
 ]
+MIN_WIDTH = 20
+
 WidthOption = Annotated[
-    int | None, typer.Option("--width", help="Line width (default: $COLUMNS, markdown 76).")
+    int | None,
+    typer.Option("--width", min=MIN_WIDTH,
+                 help=f"Line width, at least {MIN_WIDTH} (default: $COLUMNS, markdown 76)."),
 ]
 PlatformOption = Annotated[
     str, typer.Option("--platform", help="Build platform: posix or windows.")

@@ -19,12 +19,21 @@ def _cell_style(text: str) -> str | None:
     return _STYLES.get(head)
 
 
+DEFAULT_WIDTH = 100
+
+
+def terminal_width() -> int:
+    """``$COLUMNS`` when it is a usable width (20 or more), else 100."""
+    text = os.environ.get("COLUMNS", "").strip()
+    return int(text) if text.isdigit() and int(text) >= 20 else DEFAULT_WIDTH
+
+
 def console(width: int | None = None, *, color: bool = False, record: bool = False,
             file: io.StringIO | None = None) -> Console:
     from rich.console import Console
 
     if width is None:
-        width = int(os.environ.get("COLUMNS", "0") or 0) or 100
+        width = terminal_width()
     return Console(
         file=file or io.StringIO(),
         width=width,
