@@ -32,15 +32,12 @@ Each property of the signal is measured separately:
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Any
 
 from optcompare.errors import OptcompareError
-from optcompare.model.drivers import Driver, Platform
+from optcompare.model.drivers import Platform
 from optcompare.model.modes import Behaviour, Mode
 from optcompare.policies.base import Build, Detection, Policy, SignalKind, Target
 from optcompare.schema import conclude
@@ -114,16 +111,10 @@ class Probe:
         }
 
 
-@functools.lru_cache(maxsize=1024)
-def drivers_of(build: Build) -> Mapping[str, Driver]:
-    """``build.drivers``, computed once per build (read-only)."""
-    return MappingProxyType(build.drivers)
-
-
 def probe(build: Build) -> Probe:
     """Run the build's own client against the build."""
     target = RecordingTarget(BuildTarget(build))
-    detection = build.policy.detect(target, drivers_of(build))
+    detection = build.policy.detect(target, build.drivers)
     return Probe(
         build.name,
         detection,
@@ -149,7 +140,7 @@ class SchemaProbe:
 def schema_probe(build: Build) -> SchemaProbe:
     index = schema_index(build)
     try:
-        detection = build.policy.detect(SchemaTarget(index, build.name), drivers_of(build))
+        detection = build.policy.detect(SchemaTarget(index, build.name), build.drivers)
     except OptcompareError as error:
         adverts = conclude.build_adverts(build)
         return SchemaProbe(
@@ -161,10 +152,9 @@ def schema_probe(build: Build) -> SchemaProbe:
     return SchemaProbe(detection.dynamic, "client", (detection.evidence,))
 
 
-def truth(build: Build, driver: str, drivers: Mapping[str, Driver] | None = None) -> Mode:
+def truth(build: Build, driver: str) -> Mode:
     """The mode the policy's libvirt gets for a writable disk's protocol node."""
-    policy = build.policy
-    drivers = drivers_of(build) if drivers is None else drivers
+    policy, drivers = build.policy, build.drivers
     written = policy.storage_options(backing=False, readonly=False)
     return policy.resolve(written, drivers[driver], drivers).mode
 
@@ -348,7 +338,7 @@ def _flip(behaviour: Behaviour) -> Behaviour:
 def granularity(policy: Policy) -> tuple[Granularity, dict[str, tuple[str, ...]], bool]:
     """(granularity, moves, ever detected) measured by perturbing each POSIX driver."""
     build = policy.build(Platform.POSIX)
-    drivers = drivers_of(build)
+    drivers = build.drivers
     base = _detected(build)
     ever = bool(base) or any(_detected(policy.build(p)) for p in PLATFORMS)
     moves: dict[str, tuple[str, ...]] = {}
@@ -376,7 +366,7 @@ def _results(build: Build) -> dict[str, Any]:
 def later_release(policy: Policy, driver: str, behaviour: Behaviour) -> Later | None:
     """The POSIX build of ``policy`` against a later one where ``driver`` is ``behaviour``."""
     build = policy.build(Platform.POSIX)
-    drivers = drivers_of(build)
+    drivers = build.drivers
     if driver not in drivers:
         return None
     after = policy.later(driver, behaviour).build(Platform.POSIX)
@@ -410,12 +400,11 @@ def analyse(policy: Policy) -> PolicyVisibility:
     schema_probes = tuple(schema_probe(b) for b in builds)
     rows: list[DriverRow] = []
     for build, result in zip(builds, probes, strict=True):
-        drivers = drivers_of(build)
-        for name in drivers:
+        for name in build.drivers:
             rows.append(DriverRow(
                 name,
                 build.platform,
-                truth(build, name, drivers),
+                truth(build, name),
                 name in result.detection.dynamic,
                 name in policy.claims,
             ))

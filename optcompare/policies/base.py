@@ -240,12 +240,6 @@ class Policy:
 
 
 @functools.lru_cache(maxsize=256)
-def _build_drivers(policy: Policy, platform: Platform) -> dict[str, Driver]:
-    """What ``policy.drivers(platform)`` says, once per policy and platform."""
-    return policy.drivers(platform)
-
-
-@functools.lru_cache(maxsize=256)
 def _drivers(policy: Policy, platform: Platform) -> dict[str, Driver]:
     drivers = catalogue(policy.release, platform)
     for name, behaviour in policy.overrides:
@@ -271,7 +265,7 @@ class Build:
     @functools.cached_property
     def drivers(self) -> dict[str, Driver]:
         """The build's drivers (shared: do not change it; ``policy.drivers()`` copies)."""
-        return _build_drivers(self.policy, self.platform)
+        return self.policy.drivers(self.platform)
 
     @functools.cached_property
     def _hash(self) -> int:
