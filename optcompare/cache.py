@@ -136,21 +136,13 @@ class Store:
         path = self._path(entry)
         if path is None:
             return
-        import tempfile
+        from optcompare.render.formats import write_atomic
 
-        body = text.encode("utf-8")
-        header = f"{FORMAT} {hashlib.sha256(body).hexdigest()}\n".encode()
+        header = f"{FORMAT} {hashlib.sha256(text.encode('utf-8')).hexdigest()}\n"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
+            write_atomic(path, header + text)
         except OSError:
-            return
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(header + body)
-            os.replace(tmp, path)
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)
             return
         self._prune()
 
