@@ -20,6 +20,7 @@ never make it fail.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import sys
@@ -85,18 +86,13 @@ def tree_digest(roots: Iterable[Path], suffix: str = ".py") -> str:
     return digest.hexdigest()
 
 
-_own_source: str | None = None
-
-
+@functools.cache
 def source_digest() -> str:
     """The optcompare package's Python source, with the interpreter's version."""
-    global _own_source
-    if _own_source is None:
-        import optcompare
+    import optcompare
 
-        roots = [Path(p) for p in optcompare.__path__]
-        _own_source = key(optcompare.__version__, sys.version, tree_digest(roots))
-    return _own_source
+    roots = [Path(p) for p in optcompare.__path__]
+    return key(optcompare.__version__, sys.version, tree_digest(roots))
 
 
 class Store:
