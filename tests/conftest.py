@@ -6,18 +6,17 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-REFERENCE = SHARED / "reference"
+DATA = Path(__file__).resolve().parent / "data"
 
 # The built-in policies run with plugin discovery off unless a test turns it on.
 os.environ.setdefault("OPTCOMPARE_NO_PLUGINS", "1")
 
 
 @pytest.fixture
-def reference() -> Path:
-    assert REFERENCE.is_dir(), f"the shared reference folder is missing: {REFERENCE}"
-    return REFERENCE
+def iotest232_data() -> Path:
+    """QEMU's expected outputs of iotest 232 (provenance in its README)."""
+    return DATA / "iotest-232"
+
 
 # Reports are replayed, never served from the result cache, unless a test
 # turns the cache on (tests/test_cache.py): a test that patches the model

@@ -15,9 +15,10 @@ from qemu_required import require_qemu  # tests/ is on sys.path
 from typer.testing import CliRunner
 
 from optcompare.cli import app
+from optcompare.schema import corpus
 
 runner = CliRunner()
-SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "qemu-schemas"
+SCHEMAS = Path(str(corpus.directory()))
 FILE_FLAG = "blockdev-add/arg-type/+file/$dynamic-auto-read-only"
 QCOW2_FLAG = "blockdev-add/arg-type/+qcow2/$dynamic-auto-read-only"
 

@@ -10,6 +10,7 @@ import pytest
 
 from optcompare.model.drivers import Platform
 from optcompare.policies import option_1, option_3, registry
+from optcompare.schema import corpus
 from optcompare.schema.builder import build_schema
 from optcompare.schema.conclude import Conclusion, conclude, known_builds
 from optcompare.schema.load import load_schema
@@ -20,7 +21,7 @@ from optcompare.schema.target import (
     SchemaTarget,
 )
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "qemu-schemas"
+SCHEMAS = Path(str(corpus.directory()))
 FILE_POSIX = ["file", "host_device", "host_cdrom"]
 
 

@@ -15,16 +15,16 @@ from optcompare.policies.base import Frontend
 @pytest.mark.parametrize(
     ("filename", "policy"), [("iotest-232.out", "qemu-4.0"), ("iotest-232-v3.1.out", "qemu-3.1")]
 )
-def test_model_reproduces_iotest_232(reference: Path, filename: str, policy: str) -> None:
-    expected = iotest232.parse(reference / filename)
+def test_model_reproduces_iotest_232(iotest232_data: Path, filename: str, policy: str) -> None:
+    expected = iotest232.parse(iotest232_data / filename)
     assert len(expected) == 36
     computed = iotest232.compute(registry.get(policy).build())
     assert computed == expected
 
 
-def test_the_two_releases_differ_where_fallback_became_dynamic(reference: Path) -> None:
-    new = iotest232.parse(reference / "iotest-232.out")
-    old = iotest232.parse(reference / "iotest-232-v3.1.out")
+def test_the_two_releases_differ_where_fallback_became_dynamic(iotest232_data: Path) -> None:
+    new = iotest232.parse(iotest232_data / "iotest-232.out")
+    old = iotest232.parse(iotest232_data / "iotest-232-v3.1.out")
     changed = [(n.frontend, n.writable, dict(n.options)) for n, o in zip(new, old, strict=True)
                if n != o]
     # auto-read-only=on (given, or -drive's default) on a chmod a-w image:
@@ -39,13 +39,13 @@ def test_the_two_releases_differ_where_fallback_became_dynamic(reference: Path) 
     ]
 
 
-def test_the_3_0_model_does_not_reproduce_it(reference: Path) -> None:
-    expected = iotest232.parse(reference / "iotest-232-v3.1.out")
+def test_the_3_0_model_does_not_reproduce_it(iotest232_data: Path) -> None:
+    expected = iotest232.parse(iotest232_data / "iotest-232-v3.1.out")
     assert iotest232.compute(registry.get("qemu-3.0").build()) != expected
 
 
-def test_parse_rejects_a_truncated_file(tmp_path: Path, reference: Path) -> None:
-    text = (reference / "iotest-232.out").read_text().splitlines()
+def test_parse_rejects_a_truncated_file(tmp_path: Path, iotest232_data: Path) -> None:
+    text = (iotest232_data / "iotest-232.out").read_text().splitlines()
     broken = tmp_path / "short.out"
     broken.write_text("\n".join(text[:20]) + "\n")
     with pytest.raises(InputError, match="expected 36 results"):

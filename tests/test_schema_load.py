@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from optcompare.errors import InputError
+from optcompare.schema import corpus
 from optcompare.schema.load import load_schema, parse_schema_text
 
-SCHEMAS = Path(__file__).parents[2] / "shared" / "reference" / "qemu-schemas"
+SCHEMAS = Path(str(corpus.directory()))
 
 ENTRIES: list[dict[str, Any]] = [
     {"name": "query-status", "meta-type": "command", "arg-type": "0", "ret-type": "1"},

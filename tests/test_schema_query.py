@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from optcompare.errors import InputError
+from optcompare.schema import corpus
 from optcompare.schema.load import load_schema
 from optcompare.schema.query import (
     MAX_DEPTH,
@@ -19,7 +20,7 @@ from optcompare.schema.query import (
     path_get,
 )
 
-SCHEMAS = Path(__file__).parents[2] / "shared" / "reference" / "qemu-schemas"
+SCHEMAS = Path(str(corpus.directory()))
 VERSIONS = ("3.1.0", "4.0.0", "4.1.0-dev", "4.2.0", "5.2.0", "8.1.0")
 
 

@@ -18,6 +18,7 @@ from optcompare.commands.common import (
 )
 from optcompare.errors import InputError
 from optcompare.render.formats import Format
+from optcompare.schema.corpus import LIST
 
 if TYPE_CHECKING:
     from optcompare.schema.query import SchemaIndex
@@ -66,11 +67,23 @@ def _from_policy(name: str, platform: str | None) -> _Source:
     return _Source(schema_index(build), f"{build.name} (model build)", target.version())
 
 
-def _from_file(path: Path) -> _Source:
+def _from_file(value: str) -> _Source:
+    """A shipped reply by name (``qemu-4.0.0``), else a file."""
+    from optcompare.schema import corpus
     from optcompare.schema.load import load_schema
     from optcompare.schema.query import SchemaIndex
 
-    return _Source(SchemaIndex(load_schema(path)), str(path), None)
+    if not value:
+        raise InputError("--schema needs a file or the name of a shipped reply, got ''")
+    reply = corpus.find(value)
+    if reply is not None:
+        return _Source(SchemaIndex(reply.entries()), f"{reply.name} (real reply, {reply.qemu})",
+                       None)
+    path = Path(value)
+    if "/" not in value and not path.exists():
+        raise InputError(f"no such file, and not a shipped reply (known: "
+                         f"{', '.join(corpus.names())}; see --schema list)", path=value)
+    return _Source(SchemaIndex(load_schema(path)), value, None)
 
 
 def _from_live() -> _Source:
@@ -89,9 +102,9 @@ def _from_live() -> _Source:
     return _Source(index, label, version)
 
 
-def _source(policy: str | None, platform: str | None, schema_file: Path | None,
+def _source(policy: str | None, platform: str | None, schema_file: str | None,
             live: bool) -> _Source:
-    given = [name for name, value in (("--policy", policy), ("--schema", schema_file),
+    given = [name for name, value in (("--policy", policy), ("--schema", schema_file is not None),
                                       ("--live", live)) if value]
     if len(given) != 1:
         found = f" (got {', '.join(given)})" if given else ""
@@ -122,11 +135,13 @@ def probe(
         str | None, typer.Option("--platform", help="With --policy: posix (default) or windows.")
     ] = None,
     schema_file: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--schema",
-            help="A query-qmp-schema reply: a JSON array, a {\"return\": [...]} reply, "
-            "or a QMP transcript (one message per line).",
+            metavar="FILE|NAME",
+            help="A query-qmp-schema reply: a file (a JSON array, a {\"return\": [...]} reply, "
+            "or a QMP transcript, one message per line) or the name of a real reply "
+            "shipped with optcompare (qemu-4.0.0, ...; 'list' lists them; ./list is a file).",
         ),
     ] = None,
     live: Annotated[
@@ -138,7 +153,9 @@ def probe(
 ) -> None:
     """Evaluate libvirt path queries on a schema; with no QUERY, what a client concludes.
 
-    Exactly one source: --policy P (the model build), --schema FILE or --live.
+    Exactly one source: --policy P (the model build), --schema FILE|NAME or
+    --live. '--schema list' lists the real replies shipped with optcompare,
+    where each came from and what it contains.
     Each query prints whether it holds. With no query, probe prints which
     drivers accept auto-read-only, which are advertised dynamic and how, and
     which known builds the schema is consistent with.
@@ -147,6 +164,11 @@ def probe(
 
     for query in queries or []:
         split_query(query)  # a malformed query fails before any QEMU is started
+    if schema_file == LIST and policy is None and not live and platform is None:
+        if queries:
+            raise InputError("--schema list lists the shipped replies: it takes no QUERY")
+        _list_corpus(fmt, output, width)
+        return
     source = _source(policy, platform, schema_file, live)
     if queries:
         from optcompare.render.introspection_views import probe_view
@@ -160,6 +182,27 @@ def probe(
 
     conclusion = conclude(source.index, source.label, version=source.version)
     emit("conclusions", conclusion.to_data(), conclusions_view, fmt, output, width)
+
+
+def _list_corpus(fmt: Format, output: Path | None, width: int | None) -> None:
+    from optcompare.render.introspection_views import corpus_view
+    from optcompare.schema import corpus
+    from optcompare.schema.query import SchemaIndex, path_exists
+
+    replies = []
+    for reply in corpus.CORPUS:
+        entries = reply.entries()
+        replies.append({
+            "name": reply.name,
+            "file": reply.filename,
+            "qemu": reply.qemu,
+            "source": reply.source,
+            "entries": len(entries),
+            "dynamic_auto_read_only": path_exists(SchemaIndex(entries), corpus.FEATURE_QUERY),
+        })
+    data = {"query": corpus.FEATURE_QUERY, "libvirt_data": corpus.LIBVIRT_DATA, "replies": replies}
+    emit("schema-corpus", data, corpus_view,
+         fmt, output, width)
 
 
 @boundary

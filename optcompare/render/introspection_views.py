@@ -28,6 +28,30 @@ def schema_view(data: dict[str, Any]) -> Document:
     return doc
 
 
+# -- optcompare probe --schema list ----------------------------------------------------
+
+
+def corpus_view(data: dict[str, Any]) -> Document:
+    doc = Document("Real query-qmp-schema replies shipped with optcompare")
+    section = doc.section("Replies")
+    section.add(Paragraph(
+        f"{len(data['replies'])} replies, each the answer of a real QEMU (x86_64), cut out "
+        f"of libvirt's capability test data ({data['libvirt_data']}) with only the JSON "
+        "layout changed. "
+        "'probe --schema NAME' reads one. Entries are counted and the last column is "
+        f"{data['query']}, evaluated on each reply."
+    ))
+    section.add(Table(
+        ("name", "QEMU", "entries", "feature flag"),
+        tuple((r["name"], r["qemu"], str(r["entries"]), yes_no(r["dynamic_auto_read_only"]))
+              for r in data["replies"]),
+    ))
+    origin = doc.section("Where each came from")
+    origin.add(Table(("name", "file", "libvirt file"),
+                     tuple((r["name"], r["file"], r["source"]) for r in data["replies"])))
+    return doc
+
+
 # -- optcompare probe QUERY... ---------------------------------------------------------
 
 
