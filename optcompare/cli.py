@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "compat": "compat",
     "report": "report",
     "conformance": "qemu",
+    "explore": "explore",
 }
 """Every command, in the order ``--help`` lists them, and its module in optcompare.commands."""
 
@@ -94,6 +95,10 @@ def _module(group: str) -> ModuleType:
         from optcompare.commands import report
 
         return report
+    if group == "explore":
+        from optcompare.commands import explore
+
+        return explore
     from optcompare.commands import qemu
 
     return qemu

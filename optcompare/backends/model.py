@@ -10,7 +10,7 @@ their own mode, which is where dynamic, fallback and hard part ways.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from optcompare.model import messages
 from optcompare.model.drivers import Driver
@@ -243,8 +243,11 @@ class ModelBackend:
         targets = [base] if active or overlay is None else [base, overlay]
         restore = self._with_reopened(targets)
         if active:
-            # The mirror job is ready; the client pivots: base is the active layer.
-            self.format[base].read_only = False
+            # The mirror job is ready; the client pivots: base is the active layer,
+            # reopened with the read-only flag of the node it replaces (QEMU's
+            # mirror_exit_common), so a read-only disk stays read-only.
+            if self.format[top].read_only:
+                self._reopen_format(base, True)
             return
         assert overlay is not None
         self.format[overlay].backing = base
@@ -304,7 +307,22 @@ class ModelBackend:
             mode=proto.mode.value if proto else None,
             denials=state.denials,
             format_ro=fmt.read_only if fmt else None,
+            writers=len(proto.writers) if proto else 0,
         )
+
+    def writers(self, image: str) -> int:
+        """How many writers hold write permission on the image's protocol node."""
+        node = self.protocol.get(image)
+        return len(node.writers) if node is not None else 0
+
+    def copy(self) -> ModelBackend:
+        """An independent copy of every image and node (explore branches on it)."""
+        other = ModelBackend.__new__(ModelBackend)
+        other.build, other.driver = self.build, self.driver
+        other.images = {k: replace(v) for k, v in self.images.items()}
+        other.protocol = {k: replace(v, writers=set(v.writers)) for k, v in self.protocol.items()}
+        other.format = {k: replace(v) for k, v in self.format.items()}
+        return other
 
     def has(self, query: str) -> bool:
         from optcompare.schema.target import BuildTarget

@@ -45,6 +45,8 @@ class Observation:
     denials: int | None
     """Access denials logged for the image (None: not measurable)."""
     format_ro: bool | None = None
+    writers: int | None = None
+    """Writers holding write permission on the protocol node (None: not known)."""
 
 
 class Backend(Protocol):

@@ -18,6 +18,7 @@ from typing import Any
 from optcompare.errors import InputError
 from optcompare.model.drivers import DRIVER_NAMES
 from optcompare.scenario.files import discover
+from optcompare.scenario.properties import IMAGE_PROPERTIES
 from optcompare.scenario.spec import (
     COMMON_KEYS,
     FD_MODES,
@@ -238,6 +239,8 @@ def _steps(raw: Any, c: _Checker, setup: Setup | None) -> tuple[Step, ...] | Non
         step = _step(item, index, c, names)
         if step is not None:
             steps.append(step)
+            if step.do == "snapshot":  # later steps may name the new overlay
+                names.add(step.args["image"])
     return tuple(steps)
 
 
@@ -300,9 +303,17 @@ def _values(do: str, item: dict[str, Any], index: int, c: _Checker) -> bool:
                 c.problem(f"key '{key}': expected one of {', '.join(choices)}, got {item[key]!r}",
                           "steps", index, key)
                 ok = False
-        if not any(k in item for k in ("fd", "ro", "denials", "mode")):
-            c.problem("do = \"assert\" needs at least one of fd, ro, denials, mode", "steps",
-                      index, "do")
+        if not any(k in item for k in ("fd", "ro", "denials", "mode", "property")):
+            c.problem("do = \"assert\" needs at least one of fd, ro, denials, mode, property",
+                      "steps", index, "do")
+            ok = False
+        names = [p.value for p in IMAGE_PROPERTIES]
+        if "property" in item and item["property"] not in names:
+            c.problem(f"key 'property': expected one of {', '.join(names)}, got "
+                      f"{item['property']!r}", "steps", index, "property")
+            ok = False
+        if "holds" in item and "property" not in item:
+            c.problem("key 'holds' needs key 'property'", "steps", index, "holds")
             ok = False
         if isinstance(item.get("denials"), int) and item["denials"] < 0:
             c.problem("key 'denials': expected a count >= 0", "steps", index, "denials")

@@ -69,6 +69,8 @@ class _Run:
     detection: Detection | None = None
     actions: list[str] = field(default_factory=list)
     known: list[str] = field(default_factory=list)
+    detect: Callable[[Policy, Build], Detection] | None = None
+    """How the client's probe is memoised (default: this module's cache)."""
 
     @property
     def readonly(self) -> bool:
@@ -124,8 +126,7 @@ def run(
     state = _Run(scenario, build, chosen, client_name, engine, [i.name for i in setup.images])
     trace: list[StepRecord] = []
     try:
-        engine.create([(i.name, i.writable) for i in setup.images])
-        state.known = list(state.chain)
+        _create(state)
         for step in scenario.steps:
             record = _play(state, step)
             trace.append(record)
@@ -142,6 +143,72 @@ def run(
         engine.close()
     return replace(result, backend=engine.name, outcome=Outcome.MEETS, frontend=state.frontend,
                     detection=state.detection, trace=tuple(trace))
+
+
+def _create(state: _Run) -> None:
+    state.backend.create([(i.name, i.writable) for i in state.scenario.setup.images])
+    state.known = list(state.chain)
+
+
+class Session:
+    """A scenario replayed one step at a time, on the model; ``fork`` branches it.
+
+    ``explore`` walks every short workflow this way: the steps are the
+    runner's own, so a workflow it finds replays the same from a file.
+    """
+
+    def __init__(self, state: _Run) -> None:
+        self._state = state
+
+    @classmethod
+    def open(cls, scenario: Scenario, policy: Policy, *, client: str | None = None,
+             detect: Callable[[Policy, Build], Detection] | None = None) -> Session:
+        """The images of ``scenario.setup`` created on ``policy``'s model build.
+
+        Raises :class:`NotApplicable` when the build lacks the driver.
+        """
+        from optcompare.backends.model import ModelBackend
+
+        setup = scenario.setup
+        build = policy.build(Platform(setup.platform))
+        client_name = client or setup.client
+        engine = ModelBackend(build, setup.driver)
+        state = _Run(scenario, build, client_for(client_name, build), client_name, engine,
+                     [i.name for i in setup.images])
+        if detect is not None:
+            state.detect = detect
+        _create(state)
+        return cls(state)
+
+    @property
+    def chain(self) -> tuple[str, ...]:
+        """The disk's backing chain, base first."""
+        return tuple(self._state.chain)
+
+    @property
+    def known(self) -> tuple[str, ...]:
+        """Every image created so far, in order of creation."""
+        return tuple(self._state.known)
+
+    @property
+    def frontend(self) -> str | None:
+        return self._state.frontend
+
+    @property
+    def backend(self) -> Any:
+        """The :class:`~optcompare.backends.model.ModelBackend` it runs on."""
+        return self._state.backend
+
+    def play(self, step: Step) -> StepRecord:
+        """Play one step; :class:`NotApplicable` when the build lacks what it needs."""
+        return _play(self._state, step)
+
+    def fork(self) -> Session:
+        """An independent copy: steps played on it leave this one as it is."""
+        state = self._state
+        backend = self.backend.copy()
+        return Session(replace(state, backend=backend, chain=list(state.chain), actions=[],
+                               known=list(state.known)))
 
 
 def _play(state: _Run, step: Step) -> StepRecord:
@@ -199,6 +266,13 @@ def _judge_assert(state: _Run, step: Step) -> tuple[bool, str | None]:
         wrong.append(f"{seen.denials} denials logged, expected {args['denials']}")
     if "mode" in args and seen.mode is not None and seen.mode != args["mode"]:
         wrong.append(f"mode is {seen.mode}, expected {args['mode']}")
+    if "property" in args:
+        from optcompare.scenario.properties import Property, holds_on
+
+        holds, wanted = holds_on(Property(args["property"]), seen), args.get("holds", True)
+        if holds != wanted:
+            wrong.append(f"{args['property']} {'holds' if holds else 'is violated'}, expected "
+                         f"it {'to hold' if wanted else 'violated'}")
     if wrong:
         return False, f"{args['image']}: " + "; ".join(wrong)
     return True, None
@@ -212,7 +286,7 @@ def _start(state: _Run, args: Mapping[str, Any]) -> None:
     if state.client is None:
         frontend = "drive"
     elif frontend == "auto":
-        state.detection = _detect(state.client, state.build)
+        state.detection = (state.detect or _detect)(state.client, state.build)
         frontend = state.client.pick_frontend(state.detection, setup.driver).value
         dynamic = setup.driver in state.detection.dynamic
         state.actions.append(f"probe: {state.detection.evidence} -> "

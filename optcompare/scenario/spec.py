@@ -38,7 +38,8 @@ STEP_KINDS: dict[str, StepKind] = {
     "probe": StepKind({"query": str}),
     "assert": StepKind(
         {"image": str},
-        {"node": str, "fd": str, "ro": bool, "denials": int, "mode": str},
+        {"node": str, "fd": str, "ro": bool, "denials": int, "mode": str, "property": str,
+         "holds": bool},
         needs_image=("image",),
     ),
 }

@@ -1,0 +1,543 @@
+"""Every short workflow: a bounded, exhaustive breadth-first search on the model.
+
+The workflows are built from the scenario steps (start, relabel, block-commit,
+block-stream, snapshot, guest-write, attach/detach-writer) on chains of 1 to
+K images with every labelling at start, and on a read/write and a read-only
+disk. States are deduplicated by a canonical form (images by their place in
+the chain, nodes by their mode, descriptor, flags and writers; access denials
+are counted on the steps, not kept in the state), so the search visits
+states, not sequences. Breadth first, the first violation of a property is a
+shortest one; the first step on which two policies differ is found by a
+breadth-first walk of the two explored graphs side by side.
+
+All memoised work (the explored graphs, the client probes, replays of a
+workflow) lives in a :class:`Context` that the caller passes along.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from optcompare.policies.base import Build, Detection, Policy
+from optcompare.scenario.backend import NotApplicable, Observation
+from optcompare.scenario.properties import MODEL_PROPERTIES, Property, violations
+from optcompare.scenario.runner import ScenarioResult, Session, StepRecord
+from optcompare.scenario.spec import NATIVE, Image, Scenario, Setup, Step
+
+DEFAULT_DEPTH = 5
+DEFAULT_IMAGES = 3
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What is searched: workflows of at most ``depth`` steps on 1..``images`` images."""
+
+    depth: int = DEFAULT_DEPTH
+    images: int = DEFAULT_IMAGES
+    driver: str = "file"
+    frontend: str = "blockdev"
+    client: str = NATIVE
+    platform: str = "posix"
+
+
+@dataclass(frozen=True)
+class Start:
+    """One root of the search: the chain's labels at start, base first."""
+
+    labels: tuple[bool, ...]
+    readonly: bool
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return chain_names(len(self.labels))
+
+
+def chain_names(count: int) -> tuple[str, ...]:
+    if count == 1:
+        return ("top",)
+    if count == 2:
+        return ("base", "top")
+    middle = ("mid",) if count == 3 else tuple(f"mid{i}" for i in range(1, count - 1))
+    return ("base", *middle, "top")
+
+
+def starts(images: int) -> list[Start]:
+    """Every labelling of every chain length, the usual libvirt setup first (active layer
+    writable, backing images not), on a read/write disk, then on a read-only one."""
+    found = []
+    for readonly in (False, True):
+        for count in range(1, images + 1):
+            labellings = sorted(itertools.product((False, True), repeat=count),
+                                key=lambda ls: (not ls[-1], sum(ls[:-1]), ls))
+            found += [Start(tuple(labels), readonly) for labels in labellings]
+    return found
+
+
+@dataclass(frozen=True)
+class Action:
+    """A step by the places of its images in the chain (not by their names)."""
+
+    do: str
+    top: int | None = None
+    base: int | None = None
+    writable: bool | None = None
+
+
+def actions(chain_labels: Sequence[bool]) -> list[Action]:
+    """Every step that can follow ``start`` on a chain with these labels."""
+    n = len(chain_labels)
+    found = [Action("relabel", i, writable=not chain_labels[i]) for i in range(n)]
+    found += [Action("block-commit", j, i) for j in range(n) for i in range(j)]
+    # Streaming into the base image copies nothing: it has no backing file.
+    found += [Action("block-stream", j, i) for j in range(1, n) for i in [None, *range(j)]]
+    found += [Action("snapshot"), Action("guest-write")]
+    found += [Action("attach-writer", i) for i in range(n)]
+    found += [Action("detach-writer", i) for i in range(n)]
+    return found
+
+
+def to_step(action: Action, index: int, chain: Sequence[str], known: Sequence[str]) -> Step:
+    """The scenario step ``action`` is on a chain with these image names."""
+    args: dict[str, Any] = {}
+    if action.do == "relabel":
+        args = {"image": chain[_at(action.top)], "writable": action.writable}
+    elif action.do == "block-commit":
+        args = {"top": chain[_at(action.top)], "base": chain[_at(action.base)]}
+    elif action.do == "block-stream":
+        args = {"top": chain[_at(action.top)]}
+        if action.base is not None:
+            args["base"] = chain[action.base]
+    elif action.do == "snapshot":
+        number = 1
+        while (name := "snap" if number == 1 else f"snap{number}") in known:
+            number += 1
+        args = {"image": name}
+    elif action.do in ("attach-writer", "detach-writer"):
+        args = {"image": chain[_at(action.top)]}
+    return Step(index, action.do, args)
+
+
+def _at(place: int | None) -> int:
+    assert place is not None
+    return place
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A workflow found by the search: where it starts and its steps."""
+
+    start: Start
+    steps: tuple[Step, ...]
+
+    def images(self) -> tuple[Image, ...]:
+        return tuple(Image(n, w) for n, w in zip(self.start.names, self.start.labels,
+                                                   strict=True))
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    property: Property
+    workflow: Workflow
+    image: str | None
+    """The image the violation concerns (None: the step itself)."""
+    trace: tuple[StepRecord, ...]
+    """The workflow replayed on the policy, one record per step."""
+
+
+@dataclass(frozen=True)
+class PropertyResult:
+    property: Property
+    counterexample: Counterexample | None
+    """The shortest violating workflow; None: it holds up to the search's depth."""
+
+
+@dataclass(frozen=True)
+class PolicySearch:
+    policy: str
+    states: int
+    """Distinct states reached (roots included)."""
+    transitions: int
+    """Steps played."""
+    results: tuple[PropertyResult, ...]
+    not_applicable: str | None = None
+    """Why the build could not be searched (it lacks the driver)."""
+
+    def result(self, prop: Property) -> PropertyResult:
+        return next(r for r in self.results if r.property is prop)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """The shortest workflow on which two policies differ, if any up to the depth."""
+
+    first: str
+    second: str
+    pairs: int
+    """Pairs of states walked side by side."""
+    workflow: Workflow | None
+    first_trace: tuple[StepRecord, ...] = ()
+    second_trace: tuple[StepRecord, ...] = ()
+
+    def what(self) -> tuple[tuple[str | None, str, Any, Any], ...]:
+        """What the last step shows differently: (image or None, field, first, second)."""
+        if not self.first_trace or not self.second_trace:
+            return ()
+        a, b = self.first_trace[-1], self.second_trace[-1]
+        if a.result != b.result:
+            return ((None, "result", a.result, b.result),)
+        found: list[tuple[str | None, str, Any, Any]] = []
+        for name, seen in a.state.items():
+            other = b.state.get(name)
+            if other is None:
+                continue
+            left, right = _state_data(seen), _state_data(other)
+            found += [(name, key, left[key], right[key]) for key in _COMPARED
+                      if left[key] != right[key]]
+        return tuple(found)
+
+
+_COMPARED = ("label", "fd", "ro", "format_ro", "denials")
+
+
+@dataclass(frozen=True)
+class Exploration:
+    bounds: Bounds
+    searches: tuple[PolicySearch, ...]
+    differences: tuple[Difference, ...]
+
+    @property
+    def states(self) -> int:
+        return sum(s.states for s in self.searches)
+
+    @property
+    def transitions(self) -> int:
+        return sum(s.transitions for s in self.searches)
+
+
+# -- the search -------------------------------------------------------------------
+
+Output = Hashable
+"""What a step shows a client: its result and every image of the chain after it."""
+
+
+@dataclass
+class Graph:
+    """One policy's explored states: parents for the workflows, edges for differences."""
+
+    roots: dict[Start, int] = field(default_factory=dict)
+    parent: list[tuple[int, Action] | None] = field(default_factory=list)
+    start_of: list[Start] = field(default_factory=list)
+    edges: list[dict[Action, tuple[int, Output]]] = field(default_factory=list)
+    found: dict[Property, tuple[int, Action, str | None]] = field(default_factory=dict)
+    transitions: int = 0
+    not_applicable: str | None = None
+
+    @property
+    def states(self) -> int:
+        return len(self.parent)
+
+    def path(self, state: int) -> list[Action]:
+        steps: list[Action] = []
+        link = self.parent[state]
+        while link is not None:
+            state, action = link
+            steps.append(action)
+            link = self.parent[state]
+        return steps[::-1]
+
+
+def _canonical(session: Session) -> Hashable:
+    backend = session.backend
+    chain = session.chain
+    place = {name: i for i, name in enumerate(chain)}
+
+    def image(name: str) -> Hashable:
+        proto = backend.protocol.get(name)
+        fmt = backend.format.get(name)
+        return (
+            backend.images[name].label,
+            None if proto is None else (proto.mode, proto.fd, proto.ro, proto.implicit,
+                                        tuple(sorted(proto.writers))),
+            None if fmt is None else (fmt.read_only, place.get(fmt.backing, fmt.backing),
+                                      fmt.implicit),
+        )
+
+    off = tuple(sorted(repr(image(n)) for n in session.known if n not in place
+                       and (n in backend.protocol or n in backend.format)))
+    return (session.frontend, tuple(image(n) for n in chain), off)
+
+
+def _output(record: StepRecord, chain: Sequence[str], before: dict[str, Observation]
+            ) -> Output:
+    def image(name: str) -> Hashable:
+        seen = record.state[name]
+        old = before.get(name)
+        denied = (seen.denials or 0) - ((old.denials or 0) if old else 0)
+        return (seen.label, seen.fd, seen.ro, seen.format_ro, denied)
+
+    return (record.result, tuple(image(n) for n in chain))
+
+
+def _scenario(bounds: Bounds, start: Start, steps: tuple[Step, ...] = ()) -> Scenario:
+    setup = Setup(frontend=bounds.frontend, driver=bounds.driver, platform=bounds.platform,
+                  client=bounds.client, readonly=start.readonly,
+                  images=tuple(Image(n, w) for n, w in zip(start.names, start.labels,
+                                                             strict=True)))
+    return Scenario("explore", "", "", setup, steps, "", "")
+
+
+class Context:
+    """Explicit state of a search: the explored graphs, the client probes, replays."""
+
+    def __init__(self) -> None:
+        self._graphs: dict[tuple[Policy, Bounds], Graph] = {}
+        self._detections: dict[tuple[Policy, Build], Detection] = {}
+        self._replays: dict[tuple[Policy, Bounds, Start, tuple[str, ...]], ScenarioResult] = {}
+
+    def detect(self, client: Policy, build: Build) -> Detection:
+        key = (client, build)
+        if key not in self._detections:
+            from optcompare.schema.target import BuildTarget
+
+            self._detections[key] = client.detect(BuildTarget(build), build.drivers)
+        return self._detections[key]
+
+    def session(self, policy: Policy, bounds: Bounds, start: Start) -> Session:
+        return Session.open(_scenario(bounds, start), policy, detect=self.detect)
+
+    def graph(self, policy: Policy, bounds: Bounds) -> Graph:
+        key = (policy, bounds)
+        if key not in self._graphs:
+            self._graphs[key] = _search(self, policy, bounds)
+        return self._graphs[key]
+
+    def replay(self, policy: Policy, bounds: Bounds, workflow: Workflow) -> ScenarioResult:
+        """The workflow as a scenario, run by the runner on the policy's model."""
+        key = (policy, bounds, workflow.start, tuple(s.describe() for s in workflow.steps))
+        if key not in self._replays:
+            from optcompare.scenario.runner import run
+
+            self._replays[key] = run(_scenario(bounds, workflow.start, workflow.steps), policy)
+        return self._replays[key]
+
+
+def _search(context: Context, policy: Policy, bounds: Bounds) -> Graph:
+    graph = Graph()
+    seen: dict[Hashable, int] = {}
+    frontier: list[tuple[int, Session, dict[str, Observation]]] = []
+    for start in starts(bounds.images):
+        try:
+            session = context.session(policy, bounds, start)
+        except NotApplicable as error:
+            graph.not_applicable = error.reason
+            return graph
+        state = len(graph.parent)
+        graph.roots[start] = state
+        graph.parent.append(None)
+        graph.start_of.append(start)
+        graph.edges.append({})
+        before = {n: session.backend.observe(n) for n in session.known}
+        frontier.append((state, session, before))
+    for depth in range(bounds.depth):
+        following: list[tuple[int, Session, dict[str, Observation]]] = []
+        for state, session, before in frontier:
+            chain = session.chain
+            if session.frontend is None:
+                choices = [Action("start")]
+            else:
+                choices = actions([before[n].label for n in chain])
+            start = graph.start_of[state]
+            for action in choices:
+                child = session.fork()
+                step = to_step(action, depth, chain, session.known)
+                try:
+                    record = child.play(step)
+                except NotApplicable:
+                    continue
+                graph.transitions += 1
+                after = dict(record.state)
+                for violation in violations(step.do, step.args, record.result,
+                                            readonly=start.readonly, chain=chain,
+                                            before=before, after=after):
+                    if violation.property not in graph.found:
+                        graph.found[violation.property] = (state, action, violation.image)
+                key = (start.readonly, _canonical(child))
+                target = seen.get(key)
+                if target is None:
+                    target = len(graph.parent)
+                    seen[key] = target
+                    graph.parent.append((state, action))
+                    graph.start_of.append(start)
+                    graph.edges.append({})
+                    failed_start = action.do == "start" and record.result == "error"
+                    if depth + 1 < bounds.depth and not failed_start:
+                        following.append((target, child, after))
+                graph.edges[state][action] = (target, _output(record, child.chain, before))
+        frontier = following
+    return graph
+
+
+def _play_path(context: Context, policy: Policy, bounds: Bounds, start: Start,
+               path: Sequence[Action]) -> tuple[Workflow, tuple[StepRecord, ...]]:
+    """The named steps of ``path``, each expecting what it gave, and their records."""
+    session = context.session(policy, bounds, start)
+    steps, records = [], []
+    for index, action in enumerate(path):
+        step = to_step(action, index, session.chain, session.known)
+        record = session.play(step)
+        steps.append(replace(step, expect=record.result,
+                             error=record.message if record.result == "error" else None))
+        records.append(record)
+    return Workflow(start, tuple(steps)), tuple(records)
+
+
+def search(context: Context, policy: Policy, bounds: Bounds) -> PolicySearch:
+    """The shortest violation of every property on ``policy``, or none up to the depth."""
+    graph = context.graph(policy, bounds)
+    results = []
+    for prop in MODEL_PROPERTIES:
+        hit = graph.found.get(prop)
+        example = None
+        if hit is not None:
+            state, action, image = hit
+            workflow, trace = _play_path(context, policy, bounds, graph.start_of[state],
+                                         [*graph.path(state), action])
+            example = Counterexample(prop, workflow, image, trace)
+        results.append(PropertyResult(prop, example))
+    return PolicySearch(policy.name, graph.states, graph.transitions, tuple(results),
+                        graph.not_applicable)
+
+
+def difference(context: Context, first: Policy, second: Policy, bounds: Bounds) -> Difference:
+    """The shortest workflow after which the two policies show a client different results."""
+    a, b = context.graph(first, bounds), context.graph(second, bounds)
+    if a.not_applicable or b.not_applicable:
+        return Difference(first.name, second.name, 0, None)
+    parent: dict[tuple[int, int], tuple[tuple[int, int], Action] | None] = {}
+    frontier = []
+    for start, ia in a.roots.items():
+        pair = (ia, b.roots[start])
+        parent[pair] = None
+        frontier.append(pair)
+    hit: tuple[tuple[int, int], Action] | None = None
+    while frontier and hit is None:
+        following = []
+        for pair in frontier:
+            edges_b = b.edges[pair[1]]
+            for action, (na, out_a) in a.edges[pair[0]].items():
+                other = edges_b.get(action)
+                if other is None:
+                    continue
+                nb, out_b = other
+                if out_a != out_b:
+                    hit = (pair, action)
+                    break
+                if (na, nb) not in parent:
+                    parent[(na, nb)] = (pair, action)
+                    following.append((na, nb))
+            if hit is not None:
+                break
+        frontier = following
+    if hit is None:
+        return Difference(first.name, second.name, len(parent), None)
+    pair, last = hit
+    path = [last]
+    link = parent[pair]
+    while link is not None:
+        pair, action = link
+        path.append(action)
+        link = parent[pair]
+    start = a.start_of[pair[0]]
+    path.reverse()
+    workflow, first_trace = _play_path(context, first, bounds, start, path)
+    _, second_trace = _play_path(context, second, bounds, start, path)
+    return Difference(first.name, second.name, len(parent), workflow, first_trace,
+                      second_trace)
+
+
+def explore(policies: Sequence[Policy], bounds: Bounds, context: Context | None = None, *,
+            pairs: bool = True) -> Exploration:
+    """Search every policy, then every pair of them."""
+    context = context if context is not None else Context()
+    searches = tuple(search(context, p, bounds) for p in policies)
+    differences: Iterable[Difference] = ()
+    if pairs:
+        differences = tuple(difference(context, p, q, bounds)
+                            for p, q in itertools.combinations(policies, 2))
+    return Exploration(bounds, searches, tuple(differences))
+
+
+# -- JSON ---------------------------------------------------------------------------
+
+
+def _state_data(seen: Observation) -> dict[str, Any]:
+    return {"label": "writable" if seen.label else "read-only", "fd": seen.fd.value,
+            "ro": seen.ro, "format_ro": seen.format_ro, "mode": seen.mode,
+            "denials": seen.denials}
+
+
+def record_data(record: StepRecord) -> dict[str, Any]:
+    return {"index": record.index, "step": record.step, "result": record.result,
+            "message": record.message, "actions": list(record.actions),
+            "state": {name: _state_data(seen) for name, seen in record.state.items()}}
+
+
+def workflow_data(workflow: Workflow, trace: Sequence[StepRecord]) -> dict[str, Any]:
+    return {
+        "images": [{"name": i.name, "writable": i.writable} for i in workflow.images()],
+        "readonly": workflow.start.readonly,
+        "steps": [s.describe() for s in workflow.steps],
+        "trace": [record_data(r) for r in trace],
+    }
+
+
+def bounds_data(bounds: Bounds) -> dict[str, Any]:
+    return {"depth": bounds.depth, "images": bounds.images, "driver": bounds.driver,
+            "frontend": bounds.frontend, "client": bounds.client,
+            "platform": bounds.platform}
+
+
+def to_data(exploration: Exploration) -> dict[str, Any]:
+    searches = []
+    for found in exploration.searches:
+        searches.append({
+            "policy": found.policy,
+            "states": found.states,
+            "transitions": found.transitions,
+            "not_applicable": found.not_applicable,
+            "properties": [
+                {"property": r.property.value,
+                 "holds": r.counterexample is None,
+                 "image": r.counterexample.image if r.counterexample else None,
+                 "workflow": workflow_data(r.counterexample.workflow, r.counterexample.trace)
+                 if r.counterexample else None}
+                for r in found.results
+            ],
+        })
+    differences = []
+    for d in exploration.differences:
+        differences.append({
+            "first": d.first, "second": d.second, "pairs": d.pairs,
+            "differ": d.workflow is not None,
+            "workflow": workflow_data(d.workflow, d.first_trace) if d.workflow else None,
+            "second_trace": [record_data(r) for r in d.second_trace],
+            "what": [{"image": image, "field": what, "first": one, "second": other}
+                     for image, what, one, other in d.what()],
+        })
+    violated = sum(1 for s in exploration.searches for r in s.results if r.counterexample)
+    return {
+        "bounds": bounds_data(exploration.bounds),
+        "summary": {
+            "policies": len(exploration.searches),
+            "states": exploration.states,
+            "transitions": exploration.transitions,
+            "violations": violated,
+            "pairs": len(exploration.differences),
+            "pairs_differing": sum(1 for d in exploration.differences if d.workflow),
+        },
+        "searches": searches,
+        "differences": differences,
+    }

@@ -1,0 +1,92 @@
+"""``optcompare explore``: every short workflow on the model, the shortest findings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from optcompare.commands.common import (
+    FormatOption,
+    OutputOption,
+    PlatformOption,
+    WidthOption,
+    boundary,
+    emit,
+)
+from optcompare.render.formats import Format
+
+MAX_IMAGES = 5
+
+
+@boundary
+def explore(
+    policy: Annotated[
+        list[str] | None,
+        typer.Option("--policy", "-p", help="Policy to search (repeatable; default: all)."),
+    ] = None,
+    depth: Annotated[int, typer.Option("--depth", "-n", min=1, max=12,
+                                       help="Longest workflow, in steps.")] = 5,
+    images: Annotated[int, typer.Option("--images", "-k", min=1, max=MAX_IMAGES,
+                                        help="Longest chain at start.")] = 3,
+    driver: Annotated[str, typer.Option("--driver", "-d", help="Protocol driver.")] = "file",
+    frontend: Annotated[str, typer.Option(
+        "--frontend", help="blockdev, drive or auto (the client decides).")] = "blockdev",
+    client: Annotated[str, typer.Option(
+        "--client", help="native, legacy, or a policy name (its libvirt).")] = "native",
+    platform: PlatformOption = "posix",
+    emit_dir: Annotated[Path | None, typer.Option(
+        "--emit", help="Write each finding as a scenario file into this directory.")] = None,
+    fmt: FormatOption = Format.TEXT,
+    output: OutputOption = None,
+    width: WidthOption = None,
+) -> None:
+    """Search every workflow up to a depth: shortest counterexamples and differences.
+
+    A breadth-first search over workflows built from the scenario steps, on
+    chains of 1 to K images with every labelling at start, states deduplicated.
+    For each policy and property it prints the shortest violating workflow or
+    that the property holds up to the depth; for each pair of policies the
+    shortest workflow on which they differ.
+    """
+    from optcompare.analysis import explore as analysis
+    from optcompare.commands.common import platform_of
+    from optcompare.errors import UnknownNameError
+    from optcompare.model.drivers import DRIVER_NAMES
+    from optcompare.policies import registry
+    from optcompare.render.explore_views import explore_view
+    from optcompare.scenario.spec import FRONTENDS, LEGACY, NATIVE
+
+    policies = registry.select(policy or [])
+    if driver not in DRIVER_NAMES:
+        raise UnknownNameError(f"unknown driver {driver!r}; known: {', '.join(DRIVER_NAMES)}")
+    if frontend not in FRONTENDS:
+        raise UnknownNameError(f"unknown frontend {frontend!r}; known: {', '.join(FRONTENDS)}")
+    if client not in (NATIVE, LEGACY):
+        registry.get(client)
+    bounds = analysis.Bounds(depth, images, driver, frontend, client,
+                             platform_of(platform).value)
+    files: list[tuple[str, str]] = []
+    result = analysis.explore(policies, bounds, analysis.Context())
+    if emit_dir is not None:
+        from optcompare.render.explore_files import emitted_files
+
+        files = emitted_files(result)
+    data = analysis.to_data(result)
+    if emit_dir is not None:
+        _write_all(emit_dir, files)
+        data["emitted"] = [name for name, _ in files]
+    emit("explore", data, explore_view, fmt, output, width)
+
+
+def _write_all(directory: Path, files: list[tuple[str, str]]) -> None:
+    from optcompare.errors import OptcompareError
+    from optcompare.render.formats import write_atomic
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, text in files:
+            write_atomic(directory / name, text)
+    except OSError as error:
+        raise OptcompareError(f"{directory}: cannot write: {error.strerror}") from None

@@ -1,0 +1,119 @@
+"""The search (``optcompare explore``) as a Document.
+
+Only lays out the data of :func:`optcompare.analysis.explore.to_data`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from optcompare.render.document import ERR, Document, Paragraph, Preformatted, Table
+
+__all__ = ["PROPERTY_TITLES", "explore_view", "start_text", "trace_lines"]
+
+PROPERTY_TITLES = {
+    "readonly-disks": "a read-only disk refuses guest writes",
+    "block-commit": "block-commit into a base labelled writable succeeds",
+    "block-stream": "block-stream into an image labelled writable succeeds",
+    "no-denials": "no access denial at start (active layer writable)",
+    "no-write-fd": "no write descriptor on a read-only-labelled image no writer holds",
+    "no-crash": "QEMU does not crash",
+}
+
+
+def bounds_text(bounds: dict[str, Any]) -> str:
+    images = "1 image" if bounds["images"] == 1 else f"1 to {bounds['images']} images"
+    return (f"every workflow of up to {bounds['depth']} steps on chains of {images} "
+            f"(every labelling at start; read/write and read-only disks), driver "
+            f"{bounds['driver']}, -{bounds['frontend']}, {bounds['client']} client")
+
+
+def start_text(workflow: dict[str, Any]) -> str:
+    labels = ", ".join(f"{i['name']} {'writable' if i['writable'] else 'read-only'}"
+                       for i in workflow["images"])
+    disk = "read-only disk" if workflow["readonly"] else "read/write disk"
+    return f"{disk}; labels at start: {labels}"
+
+
+def _state(name: str, state: dict[str, Any]) -> str:
+    parts = [f"label {state['label']}", f"fd {state['fd']}"]
+    if state["ro"] is not None:
+        parts.append("node ro" if state["ro"] else "node rw")
+    if state["denials"]:
+        parts.append(f"denials {state['denials']}")
+    return f"      {name}: " + ", ".join(parts)
+
+
+def trace_lines(trace: list[dict[str, Any]], focus: str | None = None) -> list[str]:
+    """One line per step; the images after the last step (or only ``focus``)."""
+    lines = []
+    for record in trace:
+        verdict = ERR if record["result"] == "error" else record["result"]
+        message = f" {record['message']}" if record["message"] else ""
+        lines.append(f"  {record['index'] + 1}. {record['step']} -> {verdict}{message}")
+    if trace:
+        state = trace[-1]["state"]
+        lines += [_state(n, s) for n, s in state.items() if focus is None or n == focus]
+    return lines
+
+
+def _cell(prop: dict[str, Any]) -> str:
+    if prop["holds"]:
+        return "holds"
+    steps = len(prop["workflow"]["steps"])
+    return f"no: {steps} step{'s' if steps != 1 else ''}"
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "(no node)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def difference_text(diff: dict[str, Any]) -> str:
+    if not diff["differ"]:
+        return f"none up to the depth ({diff['pairs']} state pairs)"
+    steps = diff["workflow"]["steps"]
+    parts = []
+    for item in diff["what"]:
+        where = f"{item['image']} {item['field']}" if item["image"] else item["field"]
+        parts.append(f"{where} {_value(item['first'])} vs {_value(item['second'])}")
+    return f"after {len(steps)}: {'; '.join(steps)} -> {', '.join(parts)}"
+
+
+def explore_view(data: dict[str, Any]) -> Document:
+    bounds, summary = data["bounds"], data["summary"]
+    doc = Document(f"Explore: every workflow up to {bounds['depth']} steps")
+    doc.section("Search").add(Paragraph(
+        f"Searched {bounds_text(bounds)}: {summary['states']} distinct states, "
+        f"{summary['transitions']} steps played, over {summary['policies']} policies. "
+        f"{summary['violations']} shortest counterexamples; "
+        f"{summary['pairs_differing']} of {summary['pairs']} pairs of policies differ."))
+    searches = data["searches"]
+    names = [p["property"] for p in searches[0]["properties"]] if searches else []
+    rows = []
+    for found in searches:
+        if found["not_applicable"]:
+            rows.append((found["policy"], *("n/a" for _ in names), "-"))
+            continue
+        rows.append((found["policy"], *(_cell(p) for p in found["properties"]),
+                     str(found["states"])))
+    section = doc.section("Properties: the shortest counterexample, or holds up to the depth")
+    section.add(Table(("policy", *names, "states"), tuple(rows), notes=tuple(
+        f"{n}: {PROPERTY_TITLES[n]}" for n in names)))
+    for found in searches:
+        for prop in found["properties"]:
+            if prop["holds"]:
+                continue
+            workflow = prop["workflow"]
+            section.add(Paragraph(f"{found['policy']}, {prop['property']}: "
+                                  f"{start_text(workflow)}"))
+            section.add(Preformatted(tuple(trace_lines(workflow["trace"], prop["image"]))))
+    if data["differences"]:
+        diffs = doc.section("Where two policies differ: the shortest workflow")
+        diffs.add(Table(("policies", "shortest difference"), tuple(
+            (f"{d['first']} / {d['second']}", difference_text(d))
+            for d in data["differences"])))
+    return doc

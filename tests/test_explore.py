@@ -1,0 +1,203 @@
+"""explore: the bounded search, its shortest findings, emitted files, the command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from optcompare.analysis import explore as ex
+from optcompare.cli import build_app
+from optcompare.policies import registry
+from optcompare.scenario import load
+from optcompare.scenario.properties import Property
+
+runner = CliRunner()
+SMALL = ex.Bounds(depth=3, images=2)
+
+
+def steps_of(found: ex.PolicySearch, prop: Property) -> list[str]:
+    example = found.result(prop).counterexample
+    assert example is not None, f"{found.policy}: {prop} holds"
+    return [s.describe() for s in example.workflow.steps]
+
+
+def test_qemu_3_1_shortest_commit_counterexample_is_start_relabel_commit() -> None:
+    found = ex.search(ex.Context(), registry.get("qemu-3.1"), ex.Bounds())
+    example = found.result(Property.BLOCK_COMMIT).counterexample
+    assert example is not None
+    assert [s.do for s in example.workflow.steps] == ["start", "relabel", "block-commit"]
+    assert example.workflow.steps[1].args == {"image": "base", "writable": True}
+    assert example.trace[-1].result == "error"
+    assert example.trace[-1].message == "Block node is read-only"
+    assert example.workflow.start.labels[0] is False  # base unwritable at start
+
+
+def test_qemu_4_1_has_no_block_job_counterexample_up_to_the_default_depth() -> None:
+    found = ex.search(ex.Context(), registry.get("qemu-4.1"), ex.Bounds())
+    for prop in (Property.BLOCK_COMMIT, Property.BLOCK_STREAM):
+        assert found.result(prop).counterexample is None
+    assert found.states > 100
+    assert found.transitions > found.states
+
+
+def test_qemu_3_1_other_counterexamples() -> None:
+    found = ex.search(ex.Context(), registry.get("qemu-3.1"), ex.Bounds())
+    assert steps_of(found, Property.NO_DENIALS) == ["start"]
+    assert found.result(Property.NO_DENIALS).counterexample.image == "base"  # type: ignore[union-attr]
+    assert steps_of(found, Property.NO_WRITE_FD) == ["start", "snapshot image=snap"]
+    assert found.result(Property.READONLY_DISKS).counterexample is None
+
+
+def _brute_force_shortest(policy: str, bounds: ex.Bounds) -> dict[Property, int]:
+    """Every sequence, no deduplication: the length of the shortest violation."""
+    from optcompare.scenario.backend import NotApplicable
+    from optcompare.scenario.properties import violations
+
+    context = ex.Context()
+    best: dict[Property, int] = {}
+
+    def walk(session: ex.Session, start: ex.Start, before: dict, depth: int) -> None:
+        if depth == bounds.depth:
+            return
+        chain = session.chain
+        choices = ([ex.Action("start")] if session.frontend is None
+                   else ex.actions([before[n].label for n in chain]))
+        for action in choices:
+            child = session.fork()
+            step = ex.to_step(action, depth, chain, session.known)
+            try:
+                record = child.play(step)
+            except NotApplicable:
+                continue
+            for v in violations(step.do, step.args, record.result, readonly=start.readonly,
+                                chain=chain, before=before, after=dict(record.state)):
+                best[v.property] = min(best.get(v.property, 99), depth + 1)
+            if not (action.do == "start" and record.result == "error"):
+                walk(child, start, dict(record.state), depth + 1)
+
+    for start in ex.starts(bounds.images):
+        session = context.session(registry.get(policy), bounds, start)
+        walk(session, start, {n: session.backend.observe(n) for n in session.known}, 0)
+    return best
+
+
+@pytest.mark.parametrize("policy", ["qemu-3.0", "qemu-3.1", "qemu-4.1"])
+def test_deduplication_keeps_every_shortest_violation(policy: str) -> None:
+    bounds = ex.Bounds(depth=3, images=2)
+    found = ex.search(ex.Context(), registry.get(policy), bounds)
+    searched = {r.property: len(r.counterexample.workflow.steps)
+                for r in found.results if r.counterexample is not None}
+    assert searched == _brute_force_shortest(policy, bounds)
+
+
+def test_states_not_sequences() -> None:
+    graph = ex.Context().graph(registry.get("qemu-4.1"), ex.Bounds(depth=4))
+    assert graph.states < graph.transitions / 5
+
+
+def test_context_memoises_graphs_and_probes() -> None:
+    context = ex.Context()
+    policy = registry.get("qemu-4.1")
+    assert context.graph(policy, SMALL) is context.graph(policy, SMALL)
+    build = policy.build()
+    assert context.detect(policy, build) is context.detect(policy, build)
+
+
+def test_shortest_differences() -> None:
+    context = ex.Context()
+    get = registry.get
+    same = ex.difference(context, get("qemu-4.0"), get("option-2"), ex.Bounds())
+    assert same.workflow is None and same.pairs > 100
+    apart = ex.difference(context, get("qemu-3.1"), get("qemu-4.1"), SMALL)
+    assert apart.workflow is not None
+    assert [s.do for s in apart.workflow.steps] == ["start"]
+    assert apart.what()
+
+
+def test_emitted_files_pass_check_and_replay_as_meets(tmp_path: Path) -> None:
+    app = build_app()
+    result = runner.invoke(app, ["explore", "-p", "qemu-3.0", "-p", "qemu-3.1", "-p",
+                                 "qemu-4.1", "--depth", "4", "--emit", str(tmp_path),
+                                 "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    emitted = data["emitted"]
+    assert "explore-qemu-3-1-block-commit.toml" in emitted
+    assert "explore-qemu-3-1-vs-qemu-4-1.toml" in emitted
+    paths = sorted(tmp_path.glob("*.toml"))
+    assert [p.name for p in paths] == sorted(emitted)
+    checked = runner.invoke(app, ["check", *map(str, paths)])
+    assert checked.exit_code == 0, checked.output
+    for path in paths:
+        scenario = load.load(path)
+        policy = path.stem.removeprefix("explore-").split("-vs-")[0]
+        name = next(p.name for p in registry.all_policies()
+                    if policy.startswith(p.name.replace(".", "-")))
+        run = runner.invoke(app, ["run", str(path), "--policy", name, "-f", "json"])
+        assert run.exit_code == 0, run.output
+        assert json.loads(run.stdout)["results"][0]["outcome"] == "meets", scenario.name
+    other = runner.invoke(app, ["run", str(tmp_path / "explore-qemu-3-1-vs-qemu-4-1.toml"),
+                                "--policy", "qemu-4.1", "-f", "json"])
+    assert json.loads(other.stdout)["results"][0]["outcome"] == "fails"
+
+
+def test_write_fd_property_in_a_scenario_assert() -> None:
+    from optcompare.scenario.runner import Outcome, run
+
+    text = ('[scenario]\nname = "t"\nsummary = "s"\nsource = "x"\n[setup]\n'
+            '[[setup.images]]\nname = "top"\nwritable = true\n'
+            '[[steps]]\ndo = "start"\n[[steps]]\ndo = "snapshot"\nimage = "snap"\n'
+            '[[steps]]\ndo = "assert"\nimage = "top"\nproperty = "no-write-fd"\n')
+    scenario = load.parse(text, "t.toml")
+    assert run(scenario, registry.get("qemu-4.1")).outcome is Outcome.MEETS
+    failed = run(scenario, registry.get("qemu-3.1"))
+    assert failed.outcome is Outcome.FAILS
+    assert failed.reason == "top: no-write-fd is violated, expected it to hold"
+    # a relabel may name the overlay a snapshot created
+    later = text + '[[steps]]\ndo = "relabel"\nimage = "snap"\nwritable = false\n'
+    assert load.parse(later, "t.toml").steps[-1].args["image"] == "snap"
+
+
+def test_unknown_property_is_a_load_error_with_its_line() -> None:
+    text = ('[scenario]\nname = "t"\nsummary = "s"\nsource = "x"\n[setup]\n'
+            '[[setup.images]]\nname = "top"\n'
+            '[[steps]]\ndo = "assert"\nimage = "top"\nproperty = "fast"\n')
+    problems = load.check_text(text, "t.toml")
+    assert isinstance(problems, list)
+    assert str(problems[0]) == ("t.toml:11: key 'property': expected one of no-write-fd, "
+                                "no-denials, got 'fast'")
+
+
+def test_text_output_and_bad_input() -> None:
+    app = build_app()
+    result = runner.invoke(app, ["explore", "-p", "qemu-3.1", "-p", "qemu-4.1",
+                                 "--depth", "3", "--images", "2"])
+    assert result.exit_code == 0
+    assert "qemu-3.1, block-commit: read/write disk; labels at start: base read-only, " \
+        "top writable" in result.stdout
+    assert "  3. block-commit top=top base=base -> ERR Block node is read-only" in result.stdout
+    again = runner.invoke(app, ["explore", "-p", "qemu-3.1", "-p", "qemu-4.1",
+                                "--depth", "3", "--images", "2"])
+    assert again.stdout == result.stdout
+    bad = runner.invoke(app, ["explore", "--driver", "floppy"])
+    assert bad.exit_code == 2
+    assert bad.stderr.strip().startswith("optcompare: error: unknown driver 'floppy'")
+    assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_console_script_json() -> None:
+    env = {**os.environ, "OPTCOMPARE_NO_PLUGINS": "1"}
+    done = subprocess.run([sys.executable, "-m", "optcompare", "explore", "--depth", "2",
+                           "-p", "qemu-4.1", "-f", "json"], capture_output=True, text=True,
+                          env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["kind"] == "explore"
+    assert data["summary"]["violations"] == 0
+    assert data["bounds"]["depth"] == 2
