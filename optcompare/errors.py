@@ -28,3 +28,16 @@ class UnknownNameError(InputError):
 
 class BackendError(OptcompareError):
     """The real QEMU backend could not run (missing binary, daemon died, ...)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """A terminating signal (SIGINT, SIGTERM, SIGHUP) arrived: unwind, clean up, exit 128+n.
+
+    A KeyboardInterrupt, so that everything that already cleans up after a
+    Ctrl-C (the real backend's daemons and servers, atomic writes) does the
+    same after a SIGTERM or a SIGHUP.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from optcompare.errors import OptcompareError
+from optcompare.errors import OptcompareError, Terminated
 from optcompare.render.formats import Format
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,19 +36,52 @@ PlatformOption = Annotated[
 ]
 
 
+TERMINATING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def terminating_signals_raise() -> Iterator[None]:
+    """While the block runs, SIGINT, SIGTERM and SIGHUP raise :class:`Terminated`.
+
+    Only the first one raises: one that arrives while we are already
+    unwinding is ignored, so that it cannot cut the cleanup short.
+    """
+    fired: list[int] = []
+
+    def handler(signum: int, frame: object) -> None:
+        if not fired:
+            fired.append(signum)
+            raise Terminated(signum)
+
+    try:
+        previous = {number: signal.signal(number, handler) for number in TERMINATING_SIGNALS}
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for number, action in previous.items():
+            signal.signal(number, action)
+
+
 def boundary(func: F) -> F:
-    """Turn domain errors into one line on stderr and their exit code."""
+    """Turn domain errors into one line on stderr and their exit code; a
+    terminating signal into a cleanup and exit 128+n."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with terminating_signals_raise():
+                return func(*args, **kwargs)
         except OptcompareError as error:
             typer.echo(f"optcompare: error: {error}", err=True)
             raise typer.Exit(error.exit_code) from None
-        except KeyboardInterrupt:
-            typer.echo("optcompare: interrupted", err=True)
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as interrupt:
+            number = interrupt.signum if isinstance(interrupt, Terminated) else signal.SIGINT
+            how = "" if number == signal.SIGINT else f" by {signal.Signals(number).name}"
+            typer.echo(f"optcompare: interrupted{how}", err=True)
+            raise typer.Exit(128 + number) from None
 
     return wrapper  # type: ignore[return-value]
 

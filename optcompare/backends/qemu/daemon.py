@@ -1,11 +1,13 @@
 """A real ``qemu-storage-daemon`` driven over QMP, for checking the model.
 
-The daemon runs as an unprivileged user (uid/gid 65534 when we are root,
-else as ourselves) because file modes stand in for SELinux labels and root
-ignores modes. Everything it touches lives in a private temp dir owned by
-that user. :class:`QemuDaemon` always cleans up: QMP disconnected, process
-group killed and reaped, temp dir removed, whatever way the ``with`` block
-is left (normal exit, exception, KeyboardInterrupt, daemon crash).
+The daemon runs as an unprivileged user, bound to die with us, in a temp
+dir of its own (see :mod:`optcompare.backends.qemu.process`).
+:class:`QemuDaemon` always cleans up: QMP disconnected, process group
+killed and reaped, temp dir removed, whatever way the ``with`` block is
+left (normal exit, exception, KeyboardInterrupt or a terminating signal,
+daemon crash). The ``-drive`` emulator
+(:mod:`optcompare.backends.qemu.emulator`) is the same QMP process with
+another command line.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Collection, Coroutine
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from typing import Any, Literal, NamedTuple, TypeVar
 
 from qemu.qmp import ExecuteError, QMPClient, QMPError
 
+from optcompare.backends.qemu import process
+from optcompare.backends.qemu.process import UNPRIVILEGED_GID, UNPRIVILEGED_UID
 from optcompare.errors import BackendError
 
 __all__ = [
@@ -41,8 +44,6 @@ __all__ = [
     "find_qemu",
 ]
 
-UNPRIVILEGED_UID = 65534
-UNPRIVILEGED_GID = 65534
 DEBIAN_PACKAGES = "qemu-system-common (qemu-storage-daemon) and qemu-utils (qemu-img)"
 
 FdMode = Literal["ro", "rw", "closed"]
@@ -66,7 +67,8 @@ class QmpTimeout(BackendError):
 class DaemonDied(BackendError):
     """The daemon process exited (or was killed) while we were using it."""
 
-    def __init__(self, returncode: int, stderr_tail: str = "") -> None:
+    def __init__(self, returncode: int, stderr_tail: str = "",
+                 program: str = "qemu-storage-daemon") -> None:
         self.returncode = returncode
         #: the signal number when killed by a signal, else None
         self.signal: int | None = -returncode if returncode < 0 else None
@@ -78,7 +80,7 @@ class DaemonDied(BackendError):
                 how = f"killed by signal {self.signal}"
         else:
             how = f"exited with status {returncode}"
-        msg = f"qemu-storage-daemon {how}"
+        msg = f"{program} {how}"
         if stderr_tail:
             msg += f": {stderr_tail}"
         super().__init__(msg)
@@ -109,27 +111,10 @@ def find_qemu() -> QemuTools:
             f"{' and '.join(missing)} not found: install the Debian packages {DEBIAN_PACKAGES}"
         )
     setpriv = shutil.which("setpriv")
-    if os.geteuid() == 0 and setpriv is None:
-        raise BackendError(
-            "setpriv not found (Debian package util-linux): needed to run QEMU "
-            "as an unprivileged user when running as root"
-        )
+    if os.geteuid() == 0:
+        process.identity(Path(setpriv) if setpriv else None)  # raises without setpriv
     assert qsd is not None and img is not None
     return QemuTools(Path(qsd), Path(img), Path(setpriv) if setpriv else None)
-
-
-def _identity(tools: QemuTools) -> tuple[list[str], int, int]:
-    """Command prefix, uid and gid to run QEMU as."""
-    if os.geteuid() != 0:
-        return [], os.getuid(), os.getgid()
-    assert tools.setpriv is not None
-    prefix = [
-        str(tools.setpriv),
-        f"--reuid={UNPRIVILEGED_UID}",
-        f"--regid={UNPRIVILEGED_GID}",
-        "--clear-groups",
-    ]
-    return prefix, UNPRIVILEGED_UID, UNPRIVILEGED_GID
 
 
 class QemuDaemon:
@@ -141,10 +126,16 @@ class QemuDaemon:
     raced against a deadline and against the daemon process exiting.
     """
 
+    kind = "qsd"
+    """The temp dir's name part (``optcompare-qsd-*``)."""
+    program = "qemu-storage-daemon"
+
     def __init__(self, tools: QemuTools | None = None, *, start_timeout: float = 10.0) -> None:
         self.tools = tools if tools is not None else find_qemu()
         self.start_timeout = start_timeout
-        self._prefix, self.uid, self.gid = _identity(self.tools)
+        self.identity = process.identity(self.tools.setpriv)
+        self._prefix = list(self.identity.prefix)
+        self.uid, self.gid = self.identity.uid, self.identity.gid
         self._tmp: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: Any = None
@@ -183,35 +174,18 @@ class QemuDaemon:
             raise
 
     def _start(self) -> None:
-        tmp = Path(tempfile.mkdtemp(prefix="optcompare-qsd-"))
+        tmp = process.make_dir(self.kind, self.identity)
         self._tmp = tmp
-        os.chown(tmp, self.uid, self.gid)
-        os.chmod(tmp, 0o700)
         sock = tmp / "qmp.sock"
         self._log = open(tmp / "daemon.log", "wb")  # noqa: SIM115 - closed in close()
-        cmd = [
-            *self._prefix,
-            str(self.tools.storage_daemon),
-            "--chardev",
-            f"socket,id=m,path={sock},server=on,wait=off",
-            "--monitor",
-            "chardev=m",
-        ]
         t0 = time.monotonic()
-        self._proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            cwd=tmp,
-            process_group=0,  # own group: we kill it whole, Ctrl-C does not reach it
-        )
+        self._proc = process.spawn([*self._prefix, *self.command(sock)], cwd=tmp, log=self._log)
         self._loop = asyncio.new_event_loop()
         deadline = t0 + self.start_timeout
         while not sock.exists():
             self._check_alive()
             if time.monotonic() > deadline:
-                raise QmpTimeout(f"qemu-storage-daemon did not create {sock}")
+                raise QmpTimeout(f"{self.program} did not create {sock}")
             time.sleep(0.005)
         # QMPClient.connect() reads the greeting and runs qmp_capabilities.
         while True:
@@ -229,9 +203,18 @@ class QemuDaemon:
             break
         self.start_seconds = time.monotonic() - t0
 
-    @staticmethod
-    async def _make_client() -> QMPClient:
-        return QMPClient("optcompare-qsd")
+    def command(self, sock: Path) -> list[str]:
+        """The command line, with its QMP monitor on ``sock``."""
+        return [
+            str(self.tools.storage_daemon),
+            "--chardev",
+            f"socket,id=m,path={sock},server=on,wait=off",
+            "--monitor",
+            "chardev=m",
+        ]
+
+    async def _make_client(self) -> QMPClient:
+        return QMPClient(f"optcompare-{self.kind}")
 
     def close(self) -> None:
         """Disconnect, kill and reap the process group, remove the temp dir.
@@ -258,7 +241,7 @@ class QemuDaemon:
                     if self._log is not None:
                         self._log.close()
                     if self._tmp is not None:
-                        shutil.rmtree(self._tmp, ignore_errors=True)
+                        process.remove_dir(self._tmp)
 
     def _cancel_tasks(self, tasks: Collection[asyncio.Task[Any]]) -> None:
         """Cancel tasks left pending by an interrupted call (KeyboardInterrupt)."""
@@ -278,18 +261,8 @@ class QemuDaemon:
             self._loop.run_until_complete(asyncio.wait_for(client.disconnect(), 2.0))
 
     def _kill(self) -> None:
-        proc = self._proc
-        if proc is None:
-            return
-        pgid = proc.pid  # process_group=0: the group id is the leader's pid
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=2.0)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGKILL)  # stragglers, or a daemon ignoring SIGTERM
-        proc.wait()
+        if self._proc is not None:
+            process.kill_group(self._proc)
 
     # -------------------------------------------------------------- plumbing
 
@@ -323,7 +296,7 @@ class QemuDaemon:
         rc = self._proc.poll()
         if rc is not None:
             lines = self.stderr.strip().splitlines()
-            self._died = DaemonDied(rc, lines[-1] if lines else "")
+            self._died = DaemonDied(rc, lines[-1] if lines else "", self.program)
             raise self._died
 
     def _run_bare(self, coro: Coroutine[Any, Any, _T]) -> _T:
@@ -358,7 +331,7 @@ class QemuDaemon:
                     break
                 self._check_alive()
                 if self._loop.time() >= deadline:
-                    raise QmpTimeout(f"{what}: no answer from qemu-storage-daemon in {timeout} s")
+                    raise QmpTimeout(f"{what}: no answer from {self.program} in {timeout} s")
         finally:
             if not task.done():
                 task.cancel()

@@ -1,0 +1,201 @@
+"""What every real component shares: its temp dir, its process, and how neither outlives us.
+
+- A component runs as an unprivileged user (uid/gid 65534 when we are
+  root, else as ourselves: root ignores file modes, which stand in for
+  SELinux labels) in its own process group, so that we kill it whole and a
+  Ctrl-C on the terminal does not reach it before we clean up.
+- It gets a parent-death signal (``PR_SET_PDEATHSIG``, SIGKILL): if we are
+  killed outright (SIGKILL, no cleanup), the kernel kills it.
+- Its temp dir is named ``optcompare-<kind>-*`` and holds an ``owner``
+  file: our pid and process start time. :func:`sweep` (run before every
+  new temp dir) removes the dirs whose owner is gone, which is what a
+  SIGKILL leaves behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from optcompare.errors import BackendError
+
+__all__ = [
+    "DIR_PREFIX",
+    "OWNER_FILE",
+    "UNPRIVILEGED_GID",
+    "UNPRIVILEGED_UID",
+    "Identity",
+    "identity",
+    "kill_group",
+    "make_dir",
+    "owner_alive",
+    "remove_dir",
+    "spawn",
+    "sweep",
+]
+
+UNPRIVILEGED_UID = 65534
+UNPRIVILEGED_GID = 65534
+DIR_PREFIX = "optcompare-"
+OWNER_FILE = "owner"
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a component runs as: the command prefix that gets it there, uid, gid."""
+
+    prefix: tuple[str, ...]
+    uid: int
+    gid: int
+
+
+def identity(setpriv: Path | None) -> Identity:
+    """65534 through ``setpriv`` as root (which then sets the death signal again:
+    a change of credentials clears it), else ourselves."""
+    if os.geteuid() != 0:
+        return Identity((), os.getuid(), os.getgid())
+    if setpriv is None:
+        raise BackendError(
+            "setpriv not found (Debian package util-linux): needed to run QEMU "
+            "as an unprivileged user when running as root"
+        )
+    prefix = (
+        str(setpriv),
+        f"--reuid={UNPRIVILEGED_UID}",
+        f"--regid={UNPRIVILEGED_GID}",
+        "--clear-groups",
+        "--pdeathsig=KILL",
+    )
+    return Identity(prefix, UNPRIVILEGED_UID, UNPRIVILEGED_GID)
+
+
+def _die_with_parent(parent: int) -> None:
+    """In the child, before exec: SIGKILL when the parent goes; gone already, exit."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def spawn(
+    command: Sequence[str],
+    *,
+    cwd: Path,
+    log: IO[bytes] | int | None = subprocess.DEVNULL,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start ``command`` in its own process group, bound to die with us."""
+    parent = os.getpid()
+    return subprocess.Popen(
+        list(command),
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT if log is not subprocess.DEVNULL else subprocess.DEVNULL,
+        cwd=cwd,
+        env=env,
+        process_group=0,
+        preexec_fn=lambda: _die_with_parent(parent),  # no threads here: safe
+    )
+
+
+def kill_group(proc: subprocess.Popen[Any], grace: float = 2.0) -> None:
+    """SIGTERM the group, wait up to ``grace``, then SIGKILL what is left; reap."""
+    pgid = proc.pid  # process_group=0: the group id is the leader's pid
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)  # stragglers, or one that ignores SIGTERM
+    proc.wait()
+
+
+# -- temp dirs ------------------------------------------------------------------------
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks (field 22 of /proc/PID/stat)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2:].split()
+    if fields and fields[0] in ("Z", "X"):
+        return None  # a zombie has finished
+    return fields[19] if len(fields) > 19 else None
+
+
+def _owner_record() -> str:
+    pid = os.getpid()
+    return f"{pid} {_start_time(pid)}\n"
+
+
+def owner_alive(directory: Path) -> bool | None:
+    """Whether the process that made ``directory`` still runs (None: no owner file)."""
+    try:
+        text = (directory / OWNER_FILE).read_text()
+    except OSError:
+        return None
+    parts = text.split()
+    if len(parts) != 2 or not parts[0].isdigit():
+        return None
+    return _start_time(int(parts[0])) == parts[1]
+
+
+def sweep(root: Path | None = None) -> list[Path]:
+    """Remove the temp dirs under ``root`` (default: the temp dir) whose owner is gone."""
+    base = Path(root if root is not None else tempfile.gettempdir())
+    removed: list[Path] = []
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(DIR_PREFIX) or entry.is_symlink() or not entry.is_dir():
+            continue
+        if owner_alive(entry) is False:
+            shutil.rmtree(entry, ignore_errors=True)
+            if not entry.exists():
+                removed.append(entry)
+    return removed
+
+
+def make_dir(kind: str, who: Identity) -> Path:
+    """A fresh ``optcompare-<kind>-*`` temp dir with our owner record, for ``who`` (0700)."""
+    sweep()
+    path = Path(tempfile.mkdtemp(prefix=f"{DIR_PREFIX}{kind}-"))
+    try:
+        (path / OWNER_FILE).write_text(_owner_record())
+        os.chown(path, who.uid, who.gid)
+        os.chmod(path, 0o700)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    return path
+
+
+def remove_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def wait_for(path: Path, proc: subprocess.Popen[Any], timeout: float, what: str) -> None:
+    """Wait until ``path`` exists while ``proc`` runs."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None:
+            raise BackendError(f"{what} exited with status {proc.returncode} before {path.name}")
+        if time.monotonic() > deadline:
+            raise BackendError(f"{what} did not create {path.name} in {timeout} s")
+        time.sleep(0.005)

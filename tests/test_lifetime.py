@@ -1,0 +1,218 @@
+"""Nothing the real backend starts outlives the tool, however it ends.
+
+SIGINT, SIGTERM, SIGHUP: the command cleans up (QEMU stopped, temp dir
+removed) and exits 128+n. SIGKILL: QEMU gets its parent-death signal, and
+the next run removes the temp dir that was left. Each test runs the real
+command line in a subprocess with its own ``TMPDIR``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from qemu_required import require_qemu  # tests/ is on sys.path
+
+from optcompare.backends.qemu import process
+
+pytestmark = pytest.mark.qemu
+
+
+@pytest.fixture
+def tmpdir_root() -> Iterator[Path]:
+    """A fresh TMPDIR that the unprivileged QEMU can traverse."""
+    root = Path(tempfile.mkdtemp(prefix="optcompare-test-"))
+    root.chmod(0o755)
+    try:
+        yield root
+    finally:
+        for line in running_under(root):
+            os.kill(int(line.split()[0]), signal.SIGKILL)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def running_under(root: Path) -> list[str]:
+    """Live (not zombie) processes whose command line mentions ``root``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if str(root) in cmd and state not in ("Z", "X"):
+            found.append(f"{entry.name} {cmd}")
+    return found
+
+
+def start(root: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "TMPDIR": str(root), "OPTCOMPARE_NO_PLUGINS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "optcompare", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+
+
+def wait_for_qemu(root: Path, child: subprocess.Popen[str]) -> Path:
+    """The temp dir of the first QEMU the child starts, once QEMU listens."""
+    deadline = time.monotonic() + 30
+    while True:
+        socks = list(root.glob(f"{process.DIR_PREFIX}*/qmp.sock"))
+        if socks and running_under(root):
+            return socks[0].parent
+        assert child.poll() is None, child.communicate()
+        assert time.monotonic() < deadline, "no QEMU started"
+        time.sleep(0.01)
+
+
+def wait_gone(root: Path, timeout: float = 5.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while (left := running_under(root)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return left
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
+                         ids=lambda s: s.name)
+def test_a_signal_stops_qemu_removes_the_temp_dir_and_exits_128_plus_n(
+    tmpdir_root: Path, sig: signal.Signals
+) -> None:
+    require_qemu()
+    child = start(tmpdir_root, "conformance", "-f", "json")
+    try:
+        wait_for_qemu(tmpdir_root, child)
+        child.send_signal(sig)
+        stdout, stderr = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 128 + sig
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("optcompare: interrupted")
+    assert stdout == "", "no half-written output"
+    assert not running_under(tmpdir_root), "QEMU outlived the tool"
+    assert list(tmpdir_root.iterdir()) == [], "a temp dir outlived the tool"
+
+
+def test_sigkill_qemu_dies_with_us_and_the_next_run_removes_the_temp_dir(
+    tmpdir_root: Path,
+) -> None:
+    require_qemu()
+    child = start(tmpdir_root, "conformance")
+    try:
+        left = wait_for_qemu(tmpdir_root, child)
+        child.kill()
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert not wait_gone(tmpdir_root), "QEMU outlived a SIGKILLed tool"
+    assert left.exists() and process.owner_alive(left) is False
+    again = start(tmpdir_root, "run", "blockdev-commit-selinux", "--backend", "qemu")
+    again.communicate(timeout=60)
+    assert again.returncode == 0
+    assert not left.exists(), "the next run did not remove the dead run's temp dir"
+    assert list(tmpdir_root.iterdir()) == []
+
+
+def test_timeout_1_leaves_nothing(tmpdir_root: Path) -> None:
+    """The issue's reproducer: ``timeout 1 optcompare conformance``."""
+    require_qemu()
+    timeout = shutil.which("timeout")
+    assert timeout is not None
+    env = {**os.environ, "TMPDIR": str(tmpdir_root), "OPTCOMPARE_NO_PLUGINS": "1"}
+    done = subprocess.run(
+        [timeout, "1", sys.executable, "-m", "optcompare", "conformance"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )
+    assert done.returncode in (124, 0)  # 124: timeout sent SIGTERM; 0: finished in time
+    assert not wait_gone(tmpdir_root, 1.0)
+    assert list(tmpdir_root.iterdir()) == []
+
+
+# -- the sweep, without QEMU ------------------------------------------------------------
+
+
+def dead_pid() -> int:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    return gone.pid
+
+
+def owned(root: Path, name: str, record: str | None) -> Path:
+    directory = root / name
+    directory.mkdir()
+    if record is not None:
+        (directory / process.OWNER_FILE).write_text(record)
+    (directory / "image.qcow2").write_bytes(b"x")
+    return directory
+
+
+def test_sweep_removes_only_dirs_whose_owner_is_gone(tmp_path: Path) -> None:
+    mine = process._owner_record()
+    pid, started = mine.split()
+    dead = owned(tmp_path, "optcompare-qsd-dead", f"{dead_pid()} {started}\n")
+    restarted = owned(tmp_path, "optcompare-qsd-reused", f"{pid} {int(started) - 1}\n")
+    alive = owned(tmp_path, "optcompare-qsd-alive", mine)
+    unowned = owned(tmp_path, "optcompare-qsd-unowned", None)
+    foreign = owned(tmp_path, "someone-else", f"{dead_pid()} 1\n")
+    removed = process.sweep(tmp_path)
+    assert sorted(removed) == sorted([dead, restarted])
+    assert not dead.exists() and not restarted.exists()
+    assert alive.exists() and unowned.exists() and foreign.exists()
+
+
+def test_make_dir_records_its_owner_and_sweeps_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stale = owned(tmp_path, "optcompare-nbd-stale", f"{dead_pid()} 1\n")
+    me = process.Identity((), os.getuid(), os.getgid())
+    made = process.make_dir("qsd", me)
+    try:
+        assert not stale.exists()
+        assert made.name.startswith("optcompare-qsd-")
+        assert process.owner_alive(made) is True
+        assert made.stat().st_mode & 0o777 == 0o700
+    finally:
+        process.remove_dir(made)
+
+
+def test_spawned_process_dies_with_its_parent(tmp_path: Path) -> None:
+    """The parent-death signal, without QEMU: a parent that spawns ``sleep`` is killed."""
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from optcompare.backends.qemu import process\n"
+        "who = process.identity(process.shutil.which('setpriv') and "
+        "Path(process.shutil.which('setpriv')))\n"
+        "child = process.spawn([*who.prefix, 'sleep', '60', sys.argv[1]], cwd=Path('/'))\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    marker = str(tmp_path / "marker")
+    parent = subprocess.Popen([sys.executable, "-c", script, marker],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        int(parent.stdout.readline())
+        deadline = time.monotonic() + 5
+        while not running_under(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert running_under(tmp_path)
+    finally:
+        parent.kill()
+        parent.wait()
+    assert not wait_gone(tmp_path), "the child outlived its SIGKILLed parent"
