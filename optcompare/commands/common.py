@@ -44,7 +44,9 @@ def terminating_signals_raise() -> Iterator[None]:
     """While the block runs, SIGINT, SIGTERM and SIGHUP raise :class:`Terminated`.
 
     Only the first one raises: one that arrives while we are already
-    unwinding is ignored, so that it cannot cut the cleanup short.
+    unwinding is ignored, so that it cannot cut the cleanup short. A block
+    that ends normally after a signal (its exception was swallowed where
+    Python ignores exceptions) raises it at the end.
     """
     fired: list[int] = []
 
@@ -60,9 +62,26 @@ def terminating_signals_raise() -> Iterator[None]:
         return
     try:
         yield
+        if fired:
+            raise Terminated(fired[0])
     finally:
         for number, action in previous.items():
             signal.signal(number, action)
+
+
+_PROCESS_MODULE = "optcompare.backends.qemu.process"
+
+
+def _components() -> frozenset[int]:
+    process = sys.modules.get(_PROCESS_MODULE)
+    return process.live() if process is not None else frozenset()
+
+
+def _stop_components(before: frozenset[int]) -> None:
+    """Stop what the command started and a signal kept from being stopped."""
+    process = sys.modules.get(_PROCESS_MODULE)
+    if process is not None:
+        process.stop_all(keep=before)
 
 
 def boundary(func: F) -> F:
@@ -73,7 +92,11 @@ def boundary(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             with terminating_signals_raise():
-                return func(*args, **kwargs)
+                before = _components()
+                try:
+                    return func(*args, **kwargs)
+                finally:
+                    _stop_components(before)
         except OptcompareError as error:
             typer.echo(f"optcompare: error: {error}", err=True)
             raise typer.Exit(error.exit_code) from None

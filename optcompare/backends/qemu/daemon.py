@@ -117,6 +117,14 @@ def find_qemu() -> QemuTools:
     return QemuTools(Path(qsd), Path(img), Path(setpriv) if setpriv else None)
 
 
+def _quiet_about_interrupts(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """An interrupt raised inside a task propagates out of the loop (and is
+    reported there); its copy left on the task is not news."""
+    if isinstance(context.get("exception"), KeyboardInterrupt):
+        return
+    loop.default_exception_handler(context)
+
+
 class QemuDaemon:
     """``with QemuDaemon() as d: d.execute("query-version")``.
 
@@ -181,6 +189,7 @@ class QemuDaemon:
         t0 = time.monotonic()
         self._proc = process.spawn([*self._prefix, *self.command(sock)], cwd=tmp, log=self._log)
         self._loop = asyncio.new_event_loop()
+        self._loop.set_exception_handler(_quiet_about_interrupts)
         deadline = t0 + self.start_timeout
         while not sock.exists():
             self._check_alive()
@@ -495,7 +504,7 @@ class QemuDaemon:
             cmd += ["-F", backing_fmt, "-b", str(self.path(backing))]
         cmd += [str(path), size]
         try:
-            res = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False)
+            res = process.run(cmd, timeout=10)
         except subprocess.TimeoutExpired as err:
             raise BackendError(f"qemu-img create {name} timed out") from err
         if res.returncode != 0:

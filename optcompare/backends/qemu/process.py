@@ -10,10 +10,15 @@
   file: our pid and process start time. :func:`sweep` (run before every
   new temp dir) removes the dirs whose owner is gone, which is what a
   SIGKILL leaves behind.
+- Every process and temp dir made here is remembered until it is stopped
+  or removed; :func:`stop_all` (the command boundary's last step, and at
+  exit) ends what a signal caught between a start and its owner's
+  ``with`` block would otherwise leave.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import os
@@ -22,7 +27,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -37,11 +42,15 @@ __all__ = [
     "Identity",
     "identity",
     "kill_group",
+    "live",
     "make_dir",
     "owner_alive",
     "remove_dir",
+    "run",
     "spawn",
+    "stop_all",
     "sweep",
+    "wait_for",
 ]
 
 UNPRIVILEGED_UID = 65534
@@ -49,6 +58,9 @@ UNPRIVILEGED_GID = 65534
 DIR_PREFIX = "optcompare-"
 OWNER_FILE = "owner"
 _PR_SET_PDEATHSIG = 1
+
+_live_processes: list[subprocess.Popen[Any]] = []
+_live_dirs: list[Path] = []
 
 
 @dataclass(frozen=True)
@@ -80,8 +92,12 @@ def identity(setpriv: Path | None) -> Identity:
     return Identity(prefix, UNPRIVILEGED_UID, UNPRIVILEGED_GID)
 
 
+_DEFERRED = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
 def _die_with_parent(parent: int) -> None:
     """In the child, before exec: SIGKILL when the parent goes; gone already, exit."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _DEFERRED)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
     if os.getppid() != parent:
@@ -97,6 +113,40 @@ def spawn(
 ) -> subprocess.Popen[bytes]:
     """Start ``command`` in its own process group, bound to die with us."""
     parent = os.getpid()
+    with _signals_wait():
+        started = _popen(command, cwd, log, env, parent)
+    _live_processes.append(started)
+    return started
+
+
+@contextlib.contextmanager
+def _signals_wait() -> Iterator[None]:
+    """A terminating signal waits until the fork is over: raised inside an
+    at-fork hook, its exception would be swallowed."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+def run(command: Sequence[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """A short command (``qemu-img``) to its end; killed when interrupted or late."""
+    with _signals_wait():
+        child = subprocess.Popen(list(command), stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 preexec_fn=lambda: _die_with_parent(os.getppid()))
+    try:
+        out, err = child.communicate(timeout=timeout)
+    except BaseException:
+        child.kill()
+        child.wait()
+        raise
+    return subprocess.CompletedProcess(child.args, child.returncode, out, err)
+
+
+def _popen(command: Sequence[str], cwd: Path, log: IO[bytes] | int | None,
+           env: dict[str, str] | None, parent: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         list(command),
         stdin=subprocess.DEVNULL,
@@ -120,6 +170,8 @@ def kill_group(proc: subprocess.Popen[Any], grace: float = 2.0) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)  # stragglers, or one that ignores SIGTERM
     proc.wait()
+    with contextlib.suppress(ValueError):
+        _live_processes.remove(proc)
 
 
 # -- temp dirs ------------------------------------------------------------------------
@@ -176,18 +228,38 @@ def make_dir(kind: str, who: Identity) -> Path:
     """A fresh ``optcompare-<kind>-*`` temp dir with our owner record, for ``who`` (0700)."""
     sweep()
     path = Path(tempfile.mkdtemp(prefix=f"{DIR_PREFIX}{kind}-"))
+    _live_dirs.append(path)
     try:
         (path / OWNER_FILE).write_text(_owner_record())
         os.chown(path, who.uid, who.gid)
         os.chmod(path, 0o700)
     except BaseException:
-        shutil.rmtree(path, ignore_errors=True)
+        remove_dir(path)
         raise
     return path
 
 
 def remove_dir(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(ValueError):
+        _live_dirs.remove(path)
+
+
+def live() -> frozenset[int]:
+    """Identities of the processes and temp dirs made here and still there."""
+    return frozenset(map(id, [*_live_processes, *_live_dirs]))
+
+
+def stop_all(keep: frozenset[int] = frozenset()) -> None:
+    """Stop every process and remove every temp dir made here and still there,
+    but those in ``keep`` (from :func:`live`)."""
+    for started in [p for p in _live_processes if id(p) not in keep]:
+        kill_group(started, grace=0.5)
+    for path in [d for d in _live_dirs if id(d) not in keep]:
+        remove_dir(path)
+
+
+atexit.register(stop_all)
 
 
 def wait_for(path: Path, proc: subprocess.Popen[Any], timeout: float, what: str) -> None:
