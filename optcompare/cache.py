@@ -58,8 +58,11 @@ def key(*parts: str) -> str:
     return digest.hexdigest()
 
 
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def file_digest(path: Path, limit: int) -> str:
+    """The sha256 of a regular file of at most ``limit`` bytes (else an InputError)."""
+    from optcompare.inputs import read_bytes
+
+    return hashlib.sha256(read_bytes(path, limit)).hexdigest()
 
 
 def tree_digest(roots: Iterable[Path], suffix: str = ".py") -> str:

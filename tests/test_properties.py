@@ -11,6 +11,11 @@
   ``probe --schema FILE QUERY`` with random schema files (not JSON, JSON but
   no schema, small valid schemas) and random path queries: exit 0 or 2, an
   error is one line, never a traceback.
+- Hostile shapes (issue 13): a multi-line string holding a bracket and
+  thousands of spaces checks and runs; integers of thousands of digits or
+  outside 64 bits and nesting far past 64 levels, in any table, are one
+  line naming the file; alternates chained 20-60 deep (some looping back,
+  some naming a missing type) answer or fail with one line, in linear work.
 
 Bounded: few examples each, no deadline; the whole file runs in seconds.
 """
@@ -743,5 +748,108 @@ def test_a_schema_file_that_is_no_schema_is_named_in_the_error(content: tuple[st
         if not schema_like:
             assert result.exit_code == 2
             assert path in one_error_line(result)
+
+    with_file(text, ".json", check)
+
+
+# -- hostile shapes: bounded work, one line -----------------------------------------------
+
+@FEW
+@given(doc=valid_docs(), spaces=st.integers(1000, 9000), bracket=st.sampled_from("[{\"'"))
+@example(doc=Doc({"name": "a", "summary": "", "source": ""}, {}, [{"name": "base"}],
+                 [{"do": "start"}]), spaces=8000, bracket="[")
+def test_a_long_line_inside_a_multiline_string_checks_quickly(doc: Doc, spaces: int,
+                                                              bracket: str) -> None:
+    """The old line locator backtracked cubically on ``[`` and spaces (149 s at 8000)."""
+    assert doc.scenario is not None
+    doc.scenario["summary"] = Raw('"""\n' + bracket + " " * spaces + '\n"""')
+    check_and_run(render(doc)[0])
+
+
+hostile_integers = st.one_of(
+    st.integers(20, 6000).map(lambda n: "9" * n),
+    st.integers(20, 6000).map(lambda n: "-" + "9" * n),
+    st.integers(17, 30000).map(lambda n: "0x" + "f" * n),
+    st.sampled_from(("9223372036854775808", "-9223372036854775809")),
+)
+hostile_nesting = st.one_of(
+    st.integers(65, 3000).map(lambda n: "[" * n + "]" * n),
+    st.integers(65, 2000).map(lambda n: "{ a = " * n + "1" + " }" * n),
+)
+
+
+@FEW
+@given(doc=valid_docs(), data=st.data(), value=st.one_of(hostile_integers, hostile_nesting))
+def test_huge_integers_and_deep_nesting_in_a_scenario_are_one_line(
+    doc: Doc, data: st.DataObject, value: str
+) -> None:
+    tables = [("scenario", 0), ("setup", 0)] + [("steps", i) for i in range(len(doc.steps))]
+    table, index = data.draw(st.sampled_from(tables))
+    doc.table(table, index)[data.draw(st.sampled_from(("denials", "x-extra")))] = Raw(value)
+    text = render(doc)[0]
+
+    def check(path: str) -> None:
+        for command in ("check", "run"):
+            result = invoke([command, path])
+            assert result.exit_code == 2
+            line = one_error_line(result)
+            assert path in line
+            assert "integer out of range" in line or "nested deeper than 64" in line, line
+
+    with_file(text, ".toml", check)
+
+
+@st.composite
+def alternate_chains(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """Alternates 20-60 deep, each naming the next 2-3 times; maybe a loop at the end."""
+    depth, width = draw(st.integers(20, 60)), draw(st.integers(2, 3))
+    entries: list[dict[str, Any]] = [
+        {"name": "cmd", "meta-type": "command", "arg-type": "a0", "ret-type": "a0"}]
+    for i in range(depth):
+        members = [{"type": f"a{i + 1}"}] * width
+        if draw(st.integers(0, 4)) == 0:
+            members.insert(draw(st.integers(0, width)), {"type": draw(st.sampled_from(
+                ("a0", f"a{i}", "missing", "s")))})
+        entries.append({"name": f"a{i}", "meta-type": "alternate", "members": members})
+    end = draw(st.sampled_from(("int", "loop", "object")))
+    if end == "loop":
+        entries.append({"name": f"a{depth}", "meta-type": "array", "element-type": "a0"})
+    elif end == "object":
+        entries.append({"name": f"a{depth}", "meta-type": "object",
+                        "members": [{"name": "m", "type": "s"}]})
+    else:
+        entries.append({"name": f"a{depth}", "meta-type": "builtin", "json-type": "int"})
+    entries.append({"name": "s", "meta-type": "builtin", "json-type": "string"})
+    return entries
+
+
+@st.composite
+def hostile_schema_texts(draw: st.DrawFn) -> str:
+    kind = draw(st.sampled_from(("chain", "integer", "nesting")))
+    if kind == "chain":
+        return json.dumps(draw(alternate_chains()))
+    entry = '{"name": "n", "meta-type": "builtin", "json-type": "int", "x": %s}'
+    if kind == "integer":
+        digits = draw(st.integers(21, 6000))
+        return "[" + entry % ("9" * digits) + "]"
+    depth = draw(st.integers(65, 50000))
+    inner = "[" * depth + "]" * depth
+    return draw(st.sampled_from(("[" + entry % inner + "]", inner,
+                                 '{"QMP": {}}\n{"return": ' + inner + "}\n")))
+
+
+@FEW
+@given(text=hostile_schema_texts(),
+       query=st.sampled_from(("cmd/arg-type/!string", "cmd/arg-type/!int", "cmd/ret-type/m",
+                              "cmd/arg-type/m/!string", "query-version")))
+def test_hostile_schemas_answer_or_fail_with_one_line(text: str, query: str) -> None:
+    def check(path: str) -> None:
+        result = invoke(["probe", "--schema", path, "--format", "json", "--", query])
+        assert result.exit_code in (0, 2), (result.exit_code, result.stderr)
+        if result.exit_code == 2:
+            line = one_error_line(result)
+            assert line.startswith("optcompare: error: ") and path in line
+        else:
+            assert isinstance(json.loads(result.stdout)["queries"][0]["holds"], bool)
 
     with_file(text, ".json", check)

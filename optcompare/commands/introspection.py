@@ -160,7 +160,7 @@ def probe(
     drivers accept auto-read-only, which are advertised dynamic and how, and
     which known builds the schema is consistent with.
     """
-    from optcompare.schema.query import path_exists, split_query
+    from optcompare.schema.query import QueryError, split_query
 
     for query in queries or []:
         split_query(query)  # a malformed query fails before any QEMU is started
@@ -170,6 +170,18 @@ def probe(
         _list_corpus(fmt, output, width)
         return
     source = _source(policy, platform, schema_file, live)
+    try:
+        _probe(source, queries or [], fmt, output, width)
+    except QueryError as error:  # the schema cannot answer: name the file it came from
+        if schema_file is None:
+            raise
+        raise InputError(error.detail, path=str(schema_file)) from None
+
+
+def _probe(source: _Source, queries: list[str], fmt: Format, output: Path | None,
+           width: int | None) -> None:
+    from optcompare.schema.query import path_exists
+
     if queries:
         from optcompare.render.introspection_views import probe_view
 

@@ -103,6 +103,7 @@ def _inputs(store: cache.Store, names: list[str], scenarios_dir: Path | None,
     An unreadable part is left to the analysis, which reports it properly.
     """
     from optcompare import cache
+    from optcompare.inputs import SCENARIO_LIMIT
     from optcompare.policies import discovery
     from optcompare.scenario import files
 
@@ -111,7 +112,8 @@ def _inputs(store: cache.Store, names: list[str], scenarios_dir: Path | None,
         return None
     try:
         paths = files.discover(scenarios_dir)
-        scenario_parts = [part for path in paths for part in (str(path), cache.file_digest(path))]
+        scenario_parts = [part for path in paths
+                          for part in (str(path), cache.file_digest(path, SCENARIO_LIMIT))]
     except (OptcompareError, OSError):
         return None
     return [cache.source_digest(), f"full={full}", f"policies={len(names)}", *names,

@@ -16,6 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from optcompare.errors import InputError
+from optcompare.inputs import (
+    INTEGER_TOO_LONG,
+    NESTED_TOO_DEEPLY,
+    SCENARIO_LIMIT,
+    TOML_INT_MAX,
+    bounds_problem,
+    read_text,
+)
 from optcompare.model.drivers import DRIVER_NAMES
 from optcompare.scenario.files import discover
 from optcompare.scenario.properties import IMAGE_PROPERTIES
@@ -35,15 +43,27 @@ from optcompare.scenario.spec import (
 )
 
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=")
+# A table header on one line: ``[name]`` or ``[[name]]``, then nothing but a comment.
+_HEADER = re.compile(r"[ \t]*(\[\[?)([^\]\n]*)\]\]?[ \t]*(?:#.*)?$")
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+_KEY = re.compile(r"[ \t]*([A-Za-z0-9_\-]+|\"[^\"\n]*\")[ \t]*=")
+# Outside strings, what the locator must see: line ends, the start of each
+# string and comment (their content holds no keys), and brackets (a line
+# that starts inside an array is not a header or key). Every alternative
+# ends at a character the others cannot start with: no backtracking.
+_LEXEME = re.compile(r'\n|"""|\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]')
+_MULTILINE_BASIC_END = re.compile(r'\\.|"""', re.DOTALL)
 _TOML_POS = re.compile(r"\(at line (\d+), column \d+\)")
 _MODES = ("hard-rw", "hard-ro", "dynamic-ro", "fallback-ro", "sticky-ro", "error")
 
 
 @dataclass
 class Locator:
-    """Line numbers of tables (``[[steps]]`` #n) and of keys inside them."""
+    """Line numbers of tables (``[[steps]]`` #n) and of keys inside them.
+
+    Runs on text that tomllib accepted, in one pass: a line that starts
+    inside a multi-line string or an array is neither a header nor a key.
+    """
 
     tables: dict[str, list[int]] = field(default_factory=dict)
     keys: dict[tuple[str, int], dict[str, int]] = field(default_factory=dict)
@@ -53,19 +73,38 @@ class Locator:
         loc = cls()
         current: tuple[str, int] = ("", 0)
         loc.keys[current] = {}
-        for number, line in enumerate(text.splitlines(), 1):
-            header = _HEADER.match(line)
-            if header:
-                name = header.group(2).replace('"', "").replace(" ", "")
-                lines = loc.tables.setdefault(name, [])
-                lines.append(number)
-                current = (name, len(lines) - 1)
-                loc.keys[current] = {}
-                continue
-            key = _KEY.match(line)
-            if key:
-                loc.keys.setdefault(current, {}).setdefault(key.group(1).strip('"'), number)
-        return loc
+        number, position, depth, line_start = 1, 0, 0, True
+        while True:
+            if line_start and depth == 0:
+                end = text.find("\n", position)
+                line = text[position:end if end >= 0 else len(text)].rstrip("\r")
+                header = _HEADER.match(line)
+                name = header.group(2).replace('"', "").replace(" ", "") if header else ""
+                if header and _TABLE_NAME.fullmatch(name):
+                    lines = loc.tables.setdefault(name, [])
+                    lines.append(number)
+                    current = (name, len(lines) - 1)
+                    loc.keys[current] = {}
+                    position += len(line)  # its brackets open no array
+                else:
+                    key = _KEY.match(line)
+                    if key:
+                        loc.keys[current].setdefault(key.group(1).strip('"'), number)
+            line_start = False
+            found = _LEXEME.search(text, position)
+            if found is None:
+                return loc
+            lexeme, position = found.group(), found.end()
+            if lexeme == "\n":
+                number, line_start = number + 1, True
+            elif lexeme in ('"""', "\'\'\'"):
+                end = _multiline_end(text, position, lexeme)
+                number += text.count("\n", position, end)
+                position = end
+            elif lexeme in "[{":
+                depth += 1
+            elif lexeme in "]}":
+                depth = max(0, depth - 1)
 
     def line(self, table: str, index: int = 0, key: str | None = None) -> int | None:
         keys = self.keys.get((table, index), {})
@@ -94,6 +133,22 @@ class _Checker:
             self.problem(f"key '{key}': expected {_type_name(kind)}, got {_toml_type(value)}",
                          table, index, key)
         return ok
+
+
+def _multiline_end(text: str, position: int, quotes: str) -> int:
+    """Where the multi-line string opened just before ``position`` ends."""
+    if quotes == '"""':
+        found = _MULTILINE_BASIC_END.search(text, position)
+        while found is not None and found.group() != quotes:  # an escape
+            found = _MULTILINE_BASIC_END.search(text, found.end())
+        end = found.end() if found is not None else len(text)
+    else:
+        close = text.find(quotes, position)
+        end = close + 3 if close >= 0 else len(text)
+    extra = 0  # up to two quotes right before the closing three belong to the string
+    while extra < 2 and text.startswith(quotes[0], end + extra):
+        extra += 1
+    return end + extra
 
 
 def _type_name(kind: type | tuple[type, ...]) -> str:
@@ -126,6 +181,13 @@ def check_text(text: str, path: str) -> Scenario | list[InputError]:
         message = _TOML_POS.sub("", str(error)).strip()
         return [InputError(f"not valid TOML: {message}", path=path,
                            line=int(found.group(1)) if found else None)]
+    except RecursionError:
+        return [InputError(f"not a scenario: {NESTED_TOO_DEEPLY}", path=path)]
+    except ValueError:  # an integer of more digits than Python converts
+        return [InputError(f"not a scenario: {INTEGER_TOO_LONG}", path=path)]
+    problem = bounds_problem(data, TOML_INT_MAX)
+    if problem is not None:
+        return [InputError(f"not a scenario: {problem}", path=path)]
     checker = _Checker(path, Locator.scan(text))
     scenario = _validate(data, checker, text)
     if checker.problems or scenario is None:
@@ -339,23 +401,22 @@ def _values(do: str, item: dict[str, Any], index: int, c: _Checker) -> bool:
     return ok
 
 
+def read(path: Path) -> str:
+    """A scenario file's text: a regular file of at most SCENARIO_LIMIT bytes of UTF-8."""
+    return read_text(path, SCENARIO_LIMIT)
+
+
 def load(path: Path) -> Scenario:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise InputError(f"cannot read: {reason}", path=str(path)) from None
-    return parse(text, str(path))
+    return parse(read(path), str(path))
 
 
 def check_files(paths: Iterable[Path]) -> list[InputError]:
     problems: list[InputError] = []
     for path in paths:
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-            problems.append(InputError(f"cannot read: {reason}", path=str(path)))
+            text = read(path)
+        except InputError as error:
+            problems.append(error)
             continue
         result = check_text(text, str(path))
         if not isinstance(result, Scenario):

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from optcompare.errors import InputError
+from optcompare.inputs import INTEGER_TOO_LONG, NESTED_TOO_DEEPLY, SCHEMA_LIMIT, bounds_problem
+from optcompare.inputs import read_text as read_bounded
 from optcompare.schema.query import SchemaIndex
 
 _JSON_VALUE_START = re.compile(r"[^ \t\n\r]")
@@ -28,14 +30,11 @@ class _Message(NamedTuple):
 
 
 def load_schema(path: Path) -> list[dict[str, Any]]:
-    """The SchemaInfo entries stored in ``path``; raises InputError on any problem."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InputError(f"not UTF-8 text (byte {error.start})", path=str(path)) from error
-    except OSError as error:
-        raise InputError(f"cannot read: {error.strerror or error}", path=str(path)) from error
-    return parse_schema_text(text, str(path))
+    """The SchemaInfo entries stored in ``path``; raises InputError on any problem.
+
+    Only a regular file of at most :data:`~optcompare.inputs.SCHEMA_LIMIT` bytes is read.
+    """
+    return parse_schema_text(read_bounded(path, SCHEMA_LIMIT, "utf-8-sig"), str(path))
 
 
 def parse_schema_text(text: str, source: str) -> list[dict[str, Any]]:
@@ -59,7 +58,7 @@ def _schema_from_document(document: Any, source: str) -> list[dict[str, Any]]:
 
 def _decode_messages(text: str, source: str) -> list[_Message]:
     """Every JSON value in ``text``, in order, with the line it starts on."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_int=_bounded_int)
     messages: list[_Message] = []
     line, scanned, position = 1, 0, 0
     while True:
@@ -67,16 +66,31 @@ def _decode_messages(text: str, source: str) -> list[_Message]:
         if start is None:
             return messages
         position = start.start()
+        line += text.count("\n", scanned, position)
+        scanned = position
         try:
             value, end = decoder.raw_decode(text, position)
         except json.JSONDecodeError as error:
             raise InputError(
                 f"not JSON: {error.msg} (column {error.colno})", path=source, line=error.lineno
             ) from error
-        line += text.count("\n", scanned, position)
-        scanned = position
+        except RecursionError:
+            raise InputError(f"not a schema: {NESTED_TOO_DEEPLY}", path=source,
+                             line=line) from None
+        except ValueError:  # from _bounded_int
+            raise InputError(f"not a schema: {INTEGER_TOO_LONG}", path=source, line=line) from None
+        problem = bounds_problem(value)
+        if problem is not None:
+            raise InputError(f"not a schema: {problem}", path=source, line=line)
         messages.append(_Message(line, value))
         position = end
+
+
+def _bounded_int(digits: str) -> int:
+    """A JSON integer, refused before conversion when it has more digits than 64 bits need."""
+    if len(digits.lstrip("-")) > 20:
+        raise ValueError(INTEGER_TOO_LONG)
+    return int(digits)
 
 
 def _schema_from_transcript(messages: list[_Message], source: str) -> list[dict[str, Any]]:

@@ -137,28 +137,62 @@ def _find(entry: Entry, field: str, key: str, name: str) -> Entry | None:
     return None
 
 
-@dataclass(frozen=True)
-class _Cursor:
-    """A type to visit and the index of the next step to apply to it."""
+_Key = tuple[str, int]
+"""A type to visit and the index of the next step to apply to it."""
 
-    type_name: str
-    position: int
-    depth: int
+#: The height of a traversal that never ends (a loop of arrays or alternates).
+_ENDLESS = 1 << 62
+
+
+@dataclass(frozen=True)
+class _Result:
+    """What visiting a type at a step gives once everything below it is known.
+
+    ``height`` is how far below the type libvirt's depth-first walk goes
+    before it stops with this result; the walk ends in the loop error when
+    the type's own depth plus its height passes :data:`MAX_DEPTH`.
+    """
+
+    answer: Entry | None
+    error: QueryError | None
+    height: int
+
+    @property
+    def not_found(self) -> bool:
+        return self.answer is None and self.error is None and self.height < _ENDLESS
+
+
+@dataclass
+class _Frame:
+    """A type whose candidates (alternate members, array element) are being tried."""
+
+    key: _Key
+    candidates: list[_Key]
+    tried: int = 0
+    height: int = 0
 
 
 # What visiting one entry gives: the answer (an entry), "not found" (None),
-# or the cursors to visit next, in order of preference.
-_Outcome = Entry | list[_Cursor] | None
+# or the (type, step) pairs to try next, in order of preference.
+_Outcome = Entry | list[_Key] | None
 
 
 class _Traversal:
-    """One evaluation of one query; an explicit stack stands in for recursion."""
+    """One evaluation of one query, the way libvirt's recursive walk evaluates it.
+
+    libvirt tries alternate members depth first, in order, and stops at the
+    first answer or error. The result of a type at a step does not depend on
+    the path that reached it, so each (type, step) is visited once and its
+    result reused: chained alternates cost linear time, not exponential. The
+    depth at which libvirt reports a loop is kept exact through each result's
+    height. An explicit stack stands in for recursion.
+    """
 
     def __init__(self, index: SchemaIndex, query: str, steps: list[str]) -> None:
         self.index = index
         self.query = query
         self.steps = steps
-        self.visitors: dict[str, Callable[[Entry, _Cursor], _Outcome]] = {
+        self.visitors: dict[str, Callable[[Entry, int], _Outcome]] = {
             "object": self.visit_object,
             "array": self.visit_array,
             "command": self.visit_command,
@@ -167,32 +201,77 @@ class _Traversal:
             "builtin": self.visit_builtin,
             "alternate": self.visit_alternate,
         }
+        self.known: dict[_Key, _Result] = {}
+        self.active: set[_Key] = set()
 
     def run(self) -> Entry | None:
-        pending = [_Cursor(self.steps[0], 1, 0)]
-        while pending:
-            outcome = self.visit(pending.pop())
-            if isinstance(outcome, list):
-                pending.extend(reversed(outcome))
-            elif outcome is not None:
-                return outcome
+        result = self.solve((self.steps[0], 1))
+        if result.height > MAX_DEPTH:
+            raise self.malformed("possible loop in QMP schema")
+        if result.error is not None:
+            raise result.error
+        return result.answer
+
+    def solve(self, root: _Key) -> _Result:
+        stack: list[_Frame] = []
+        result = self.open(root, stack)
+        while stack:
+            frame = stack[-1]
+            if result is not None:  # the result of the candidate tried last
+                frame.height = min(_ENDLESS, max(frame.height, result.height + 1))
+                if not result.not_found:
+                    result = self.close(stack, _Result(result.answer, result.error, frame.height))
+                    continue
+            if frame.tried == len(frame.candidates):
+                result = self.close(stack, _Result(None, None, frame.height))
+                continue
+            frame.tried += 1
+            result = self.open(frame.candidates[frame.tried - 1], stack)
+        assert result is not None
+        return result
+
+    def open(self, key: _Key, stack: list[_Frame]) -> _Result | None:
+        """The result of ``key`` if known at once; else its frame is pushed and None."""
+        known = self.known.get(key)
+        if known is not None:
+            return known
+        if key in self.active:  # it leads back to itself: libvirt recurses until MAX_DEPTH
+            return _Result(None, None, _ENDLESS)
+        try:
+            outcome = self.visit(key)
+        except QueryError as error:
+            return self.remember(key, _Result(None, error, 0))
+        if not isinstance(outcome, list):
+            return self.remember(key, _Result(outcome, None, 0))
+        if not outcome:
+            return self.remember(key, _Result(None, None, 0))
+        self.active.add(key)
+        stack.append(_Frame(key, outcome))
         return None
 
-    def visit(self, cursor: _Cursor) -> _Outcome:
-        if cursor.depth > MAX_DEPTH:
-            raise self.malformed("possible loop in QMP schema")
-        entry = self.index.get(cursor.type_name)
+    def close(self, stack: list[_Frame], result: _Result) -> _Result:
+        frame = stack.pop()
+        self.active.discard(frame.key)
+        return self.remember(frame.key, result)
+
+    def remember(self, key: _Key, result: _Result) -> _Result:
+        self.known[key] = result
+        return result
+
+    def visit(self, key: _Key) -> _Outcome:
+        type_name, position = key
+        entry = self.index.get(type_name)
         if entry is None:
-            raise self.malformed(f"type {cursor.type_name!r} does not exist")
-        if cursor.position == len(self.steps):
+            raise self.malformed(f"type {type_name!r} does not exist")
+        if position == len(self.steps):
             return entry
         visitor = self.visitors.get(entry["meta-type"])
         if visitor is None:
             return None
-        return visitor(entry, cursor)
+        return visitor(entry, position)
 
-    def visit_object(self, entry: Entry, cursor: _Cursor) -> _Outcome:
-        modifier, name = _split_modifier(self.steps[cursor.position])
+    def visit_object(self, entry: Entry, position: int) -> _Outcome:
+        modifier, name = _split_modifier(self.steps[position])
         if modifier in ("^", "!"):
             return None
         if modifier == "$":
@@ -205,10 +284,10 @@ class _Traversal:
                 return None
         if member is None:
             return None
-        return [self.enter(cursor, member.get("type"))]
+        return [self.enter(position, member.get("type"))]
 
-    def visit_command(self, entry: Entry, cursor: _Cursor) -> _Outcome:
-        modifier, name = _split_modifier(self.steps[cursor.position])
+    def visit_command(self, entry: Entry, position: int) -> _Outcome:
+        modifier, name = _split_modifier(self.steps[position])
         if modifier in ("^", "!", "+", "*"):
             return None
         if modifier == "$":
@@ -216,30 +295,30 @@ class _Traversal:
         type_name = entry.get(name) if name in COMMAND_FIELDS else None
         if not isinstance(type_name, str):
             return None
-        return [self.enter(cursor, type_name)]
+        return [self.enter(position, type_name)]
 
-    def visit_array(self, entry: Entry, cursor: _Cursor) -> _Outcome:
+    def visit_array(self, entry: Entry, position: int) -> _Outcome:
         element_type = entry.get("element-type")
         if not isinstance(element_type, str):
             raise self.malformed(f"array {entry['name']!r} has no element-type")
-        return [_Cursor(element_type, cursor.position, cursor.depth + 1)]
+        return [(element_type, position)]
 
-    def visit_alternate(self, entry: Entry, cursor: _Cursor) -> _Outcome:
+    def visit_alternate(self, entry: Entry, position: int) -> _Outcome:
         members = entry.get("members")
         if not isinstance(members, list):
             raise self.malformed(f"alternate {entry['name']!r} has no members")
         return [
-            _Cursor(member["type"], cursor.position, cursor.depth + 1)
+            (member["type"], position)
             for member in members
             if isinstance(member, dict) and isinstance(member.get("type"), str)
         ]
 
-    def visit_enum(self, entry: Entry, cursor: _Cursor) -> _Outcome:
-        step = self.steps[cursor.position]
+    def visit_enum(self, entry: Entry, position: int) -> _Outcome:
+        step = self.steps[position]
         if step[0] != "^":
             return None
         value = step[1:]
-        feature = self.enum_feature_step(cursor)
+        feature = self.enum_feature_step(position)
         members = entry.get("members")
         if isinstance(members, list):  # QEMU 6.2+: supersedes "values"
             member = self.enum_member(members, value)
@@ -255,8 +334,8 @@ class _Traversal:
             raise self.malformed(f"enum {entry['name']!r} has neither members nor values")
         return entry if value in (v for v in values if isinstance(v, str)) else None
 
-    def visit_builtin(self, entry: Entry, cursor: _Cursor) -> _Outcome:
-        step = self.steps[cursor.position]
+    def visit_builtin(self, entry: Entry, position: int) -> _Outcome:
+        step = self.steps[position]
         if step[0] != "!":
             return None
         json_type = entry.get("json-type")
@@ -264,9 +343,9 @@ class _Traversal:
             raise self.malformed(f"builtin {entry['name']!r} has no json-type")
         return entry if json_type == step[1:] else None
 
-    def enum_feature_step(self, cursor: _Cursor) -> str | None:
+    def enum_feature_step(self, position: int) -> str | None:
         """The feature name of a trailing ``$feature`` after ``^value``, if any."""
-        following = cursor.position + 1
+        following = position + 1
         if following == len(self.steps):
             return None
         return self.steps[following][1:]
@@ -291,11 +370,11 @@ class _Traversal:
                 return True
         return False
 
-    def enter(self, cursor: _Cursor, type_name: object) -> _Cursor:
+    def enter(self, position: int, type_name: object) -> _Key:
         """Step into ``type_name``, consuming the current step."""
         if not isinstance(type_name, str):
             raise self.malformed("member without a string type")
-        return _Cursor(type_name, cursor.position + 1, cursor.depth + 1)
+        return type_name, position + 1
 
     def malformed(self, detail: str) -> QueryError:
         return QueryError(f"malformed QAPI schema when querying {self.query!r}: {detail}")
