@@ -39,18 +39,20 @@ def of(name: str, platform: Platform = Platform.POSIX) -> Conclusion:
 @pytest.mark.parametrize("version", ["3.1.0", "4.0.0"])
 def test_real_3_1_and_4_0_cannot_be_told_apart(version: str) -> None:
     c = conclude(real(version), version)
-    assert c.consistent_with == ("qemu-3.1", "qemu-4.0")
+    # qemu-4.0.0 differs from qemu-4.0 in behaviour only, never in the schema.
+    assert c.consistent_with == ("qemu-3.1", "qemu-4.0", "qemu-4.0.0")
     assert c.indistinguishable
     assert c.adverts == ()
     assert c.base_options == ("auto-read-only",)
-    assert "qemu-3.1 and qemu-4.0: no auto-read-only signal tells them apart" in c.summary
+    assert "qemu-3.1, qemu-4.0 and qemu-4.0.0: no auto-read-only signal tells them apart" \
+        in c.summary
     (reopen,) = c.other_differences
     assert reopen.name == "x-blockdev-reopen"
-    assert reopen.builds_with == ("qemu-4.0",)
+    assert reopen.builds_with == ("qemu-4.0", "qemu-4.0.0")
     assert reopen.builds_without == ("qemu-3.1",)
     assert reopen.in_schema is (version == "4.0.0")
-    expected = "qemu-4.0" if version == "4.0.0" else "qemu-3.1"
-    assert reopen.agrees_with == (expected,)
+    expected = ("qemu-4.0", "qemu-4.0.0") if version == "4.0.0" else ("qemu-3.1",)
+    assert reopen.agrees_with == expected
     assert f"x-blockdev-reopen is {'present' if reopen.in_schema else 'absent'}" in c.summary
 
 
@@ -89,8 +91,10 @@ def test_posix_builds_with_a_signal_are_unique(name: str) -> None:
 
 
 def test_generated_3_1_and_4_0_look_the_same() -> None:
-    assert of("qemu-3.1").consistent_with == ("qemu-3.1", "qemu-4.0")
-    assert of("qemu-4.0").consistent_with == ("qemu-3.1", "qemu-4.0")
+    same = ("qemu-3.1", "qemu-4.0", "qemu-4.0.0")
+    assert of("qemu-3.1").consistent_with == same
+    assert of("qemu-4.0").consistent_with == same
+    assert of("qemu-4.0.0").consistent_with == same
 
 
 def test_windows_builds_without_a_signal_cannot_be_told_apart() -> None:
@@ -149,7 +153,7 @@ def test_conclusion_data_is_json_ready_and_deterministic() -> None:
     one = conclude(real("4.0.0"), "4.0").to_data()
     two = conclude(real("4.0.0"), "4.0").to_data()
     assert json.dumps(one) == json.dumps(two)
-    assert one["consistent_with"] == ["qemu-3.1", "qemu-4.0"]
+    assert one["consistent_with"] == ["qemu-3.1", "qemu-4.0", "qemu-4.0.0"]
     assert one["indistinguishable"] is True
     assert len(one["builds"]) == 2 * len(registry.all_policies())
 

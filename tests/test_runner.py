@@ -142,6 +142,34 @@ def test_snapshot_then_commit_leaves_no_write_fd_on_dynamic_builds_only() -> Non
     assert old.reason == "top: fd is rw, expected ro"
 
 
+def test_4_0_0_as_released_keeps_the_write_fd_after_the_last_writer() -> None:
+    # file-posix.c:2802, 899 @v4.0.0: raw_set_perm never reopened read-only.
+    shipped = run(builtin("snapshot-then-commit"), registry.get("qemu-4.0.0"))
+    assert shipped.outcome is Outcome.FAILS
+    assert shipped.step_text == "assert image=top fd=ro"
+    assert shipped.reason == "top: fd is rw, expected ro"
+    assert run(builtin("snapshot-then-commit"), registry.get("qemu-4.0")).outcome is (
+        Outcome.MEETS)
+
+
+def test_4_0_0_differs_from_the_thread_s_4_0_only_in_the_downgrade() -> None:
+    shipped, intended = registry.get("qemu-4.0.0"), registry.get("qemu-4.0")
+    assert not shipped.downgrades and intended.downgrades
+    assert shipped.build().drivers == intended.build().drivers
+    from optcompare.policies.base import Frontend
+
+    for frontend in Frontend:
+        for options in ({}, {"read-only": False, "auto-read-only": True}):
+            assert shipped.build().resolve(options, "file", frontend) == (
+                intended.build().resolve(options, "file", frontend))
+
+
+def test_the_report_leaves_4_0_0_out_unless_named() -> None:
+    names = [p.name for p in registry.reported([])]
+    assert "qemu-4.0.0" not in names and "qemu-4.0" in names
+    assert [p.name for p in registry.reported(["qemu-4.0.0"])] == ["qemu-4.0.0"]
+
+
 def test_intermediate_stream() -> None:
     result = run(builtin("intermediate-block-stream"), registry.get("qemu-4.1"))
     assert result.outcome is Outcome.MEETS, result.reason

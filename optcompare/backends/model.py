@@ -146,7 +146,7 @@ class ModelBackend:
     def _detach(self, image: str, writer: str) -> None:
         node = self.protocol[image]
         node.writers.discard(writer)
-        if node.mode is Mode.DYNAMIC_RO and not node.writers:
+        if node.mode is Mode.DYNAMIC_RO and not node.writers and self.build.policy.downgrades:
             node.fd = Fd.RO
 
     def attach_writer(self, image: str) -> None:

@@ -91,7 +91,7 @@ def _analyse(names: list[str], scenarios_dir: Path | None,
     from optcompare.policies import registry
     from optcompare.scenario import files, load
 
-    policies = registry.select(names)
+    policies = registry.reported(names)
     scenarios = load.load_all(files.discover(scenarios_dir))
     return build_report(policies, scenarios, full=full), bool(registry.plugin_problems())
 

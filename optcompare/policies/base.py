@@ -121,6 +121,9 @@ class Policy:
     """``-drive`` defaults the auto option on (QEMU does from 3.1)."""
     has_reopen: bool = True
     """``x-blockdev-reopen`` is in the schema (from 4.0)."""
+    downgrades: bool = True
+    """A dynamic node goes back to a read-only descriptor when its last writer
+    leaves (094e363944, 4.1; 4.0.0 kept the read/write one)."""
     claims: tuple[str, ...] = ()
     """The drivers its signal promises are dynamic, where it promises any."""
     signal: SignalKind = SignalKind.NONE
