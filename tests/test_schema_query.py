@@ -458,3 +458,13 @@ def test_real_file_struct_names_per_version() -> None:
 def test_real_malformed_query_still_raises(version: str) -> None:
     with pytest.raises(QueryError):
         path_exists(real(version), f"{FILE}/$dynamic-auto-read-only/x")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_real_replies_answer_the_shipped_libvirt_s_queries(version: str) -> None:
+    from optcompare.policies import libvirt
+
+    index = real(version)
+    assert path_exists(index, libvirt.FILE_PROBE) is (version not in ("3.1.0", "4.0.0"))
+    assert path_exists(index, libvirt.SAVEVM_QUERY) is (
+        version in ("4.2.0", "5.2.0", "8.1.0"))

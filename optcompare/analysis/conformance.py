@@ -381,14 +381,15 @@ def _auto_clients(scenarios: Sequence[Scenario], policy: Policy) -> list[str]:
 def compare_probes(build: Build, clients: Sequence[str], daemon: Any
                    ) -> tuple[ProbeComparison, ...]:
     """Each client's detection on the model build and on the live ``daemon``."""
-    from optcompare.policies import registry
+    from optcompare.scenario.runner import client_for
     from optcompare.schema.target import BuildTarget, LiveTarget
 
     live = LiveTarget(daemon)
     model = BuildTarget(build)
     result = []
     for name in clients:
-        client = build.policy if name == build.policy.name else registry.get(name)
+        client = build.policy if name == build.policy.name else client_for(name, build)
+        assert client is not None  # _auto_clients leaves out the legacy client
         on_model = client.detect(model, build.drivers)
         on_qemu = client.detect(live, build.drivers)
         result.append(ProbeComparison(name, on_model.evidence, tuple(sorted(on_model.dynamic)),

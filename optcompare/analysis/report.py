@@ -48,6 +48,7 @@ QUESTIONS = (
     Question("no-silent", "no silent change of meaning", "derived"),
     Question("later-dynamic", "survives another driver going dynamic", "derived"),
     Question("later-fallback", "shows a driver going hard to fallback", "derived"),
+    Question("shipped-libvirt", "(shipped libvirt) right under -blockdev", "derived"),
     Question("no-denials", "(sVirt) no access denials at start", "derived"),
     Question("no-write-fd", "(sVirt) no write fd left after a job", "derived"),
     Question("cost", "interface cost (options, valid/all, semantics)", "derived"),
@@ -175,11 +176,28 @@ def verdict_row(policy: Policy, vis: dict[str, Any], index: dict[tuple[str, str]
         _cell("yes" if hard["visible"] else "no", hard["visible"],
               src_vis + f": {hard['driver']} hard to fallback")
         if hard else _cell("n/a", None, src_vis))
+    cells["shipped-libvirt"] = _shipped_cell(vis["shipped_client"][0], src_vis)
     cells["no-denials"] = _scenario_cell(index, name, ["deep-chain-start-denials"])
     cells["no-write-fd"] = _scenario_cell(index, name, ["snapshot-then-commit",
                                                         "blockdev-commit-selinux"])
     cells["cost"], cells["facade"] = interface_cost(policy)
     return cells
+
+
+def _shipped_cell(found: dict[str, Any], source: str) -> dict[str, Any]:
+    """The shipped libvirt on the POSIX build: right, latent misreads, or never on -blockdev."""
+    source += ": shipped libvirt"
+    if not found["file_probe"]:
+        return _cell("n/a (-drive throughout: its +file probe fails)", None, source)
+    wrong = [m["driver"] for m in found["wrongly_dynamic"]]
+    bad = wrong + found["missed"] + found["rejected"]
+    frontend = f"-{found['frontend']}"
+    if found["missing"]:
+        frontend += f" until {', '.join(found['missing'])}"
+    if not bad:
+        return _cell(f"yes ({frontend})", True, source)
+    return _cell(f"no: {len(wrong)} protocol(s) taken for dynamic ({', '.join(wrong)}); "
+                 f"{frontend}", False, source)
 
 
 def verdict_paragraph(matrix: list[dict[str, Any]]) -> str:

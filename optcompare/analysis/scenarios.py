@@ -42,6 +42,10 @@ class SkewCell:
     evidence: str
     fragile: bool
     results: tuple[ScenarioResult, ...]
+    blockdev: bool | None = None
+    """The frontend a client that decides for the whole binary picks (None: per driver)."""
+    missing: tuple[str, ...] = ()
+    """What that client found missing for -blockdev."""
 
     @property
     def false_positives(self) -> frozenset[str]:
@@ -73,11 +77,12 @@ def skew(scenarios: Sequence[Scenario], policies: Sequence[Policy]) -> list[Skew
     The workflows are the scenarios written for the native client; each runs
     with the client of the row instead.
     """
+    from optcompare.policies import libvirt
     from optcompare.schema.target import BuildTarget
 
     native = [s for s in scenarios if s.setup.client == NATIVE]
     cells = []
-    for client in [*policies, None]:
+    for client in [*policies, libvirt.CLIENT, None]:
         name = client.name if client is not None else LEGACY
         for policy in policies:
             build = policy.build()
@@ -87,7 +92,8 @@ def skew(scenarios: Sequence[Scenario], policies: Sequence[Policy]) -> list[Skew
                 found = client.detect(BuildTarget(build), build.drivers)
             results = tuple(replay(s, policy, client=name) for s in native)
             cells.append(SkewCell(name, policy.name, found.dynamic, truth(policy),
-                                  found.evidence, found.fragile, results))
+                                  found.evidence, found.fragile, results, found.blockdev,
+                                  found.missing))
     return cells
 
 
@@ -158,6 +164,8 @@ def skew_data(cells: Sequence[SkewCell]) -> list[dict[str, Any]]:
             "false_negatives": sorted(c.false_negatives),
             "evidence": c.evidence,
             "fragile": c.fragile,
+            "blockdev": c.blockdev,
+            "missing": list(c.missing),
             "met": c.met,
             "ran": c.ran,
             "workflows": {r.scenario: r.outcome.value for r in c.results},

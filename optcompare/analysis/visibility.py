@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from optcompare.analysis import shipped
+from optcompare.analysis.shipped import ShippedConclusion
 from optcompare.errors import OptcompareError
 from optcompare.model.drivers import Platform
 from optcompare.model.modes import Behaviour, Mode
@@ -78,6 +80,10 @@ class RecordingTarget(Target):
     def version(self) -> tuple[int, int, int]:
         self.version_asked = True
         return self.inner.version()
+
+    def device_properties(self, typename: str) -> tuple[str, ...]:
+        self.commands.append("device-list-properties")
+        return self.inner.device_properties(typename)
 
 
 @dataclass(frozen=True)
@@ -257,6 +263,8 @@ class PolicyVisibility:
     dynamic_anywhere: bool
     gluster: Later | None
     hard_to_fallback: Later | None
+    shipped: tuple[ShippedConclusion, ...] = ()
+    """What the shipped libvirt concludes on each platform's build."""
 
     @property
     def needs_extra_command(self) -> bool:
@@ -310,6 +318,7 @@ class PolicyVisibility:
                 for probe, s in zip(self.probes, self.schema_probes, strict=True)
             ],
             "drivers": [r.to_data() for r in self.rows],
+            "shipped_client": [c.to_data() for c in self.shipped],
         }
 
 
@@ -437,6 +446,7 @@ def analyse(policy: Policy) -> PolicyVisibility:
         hard_to_fallback=(
             later_release(policy, hard, Behaviour.FALLBACK) if hard is not None else None
         ),
+        shipped=tuple(shipped.conclude(b) for b in builds),
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from optcompare.model import messages
+from optcompare.model import capabilities, messages
 from optcompare.model.drivers import Driver, Platform, catalogue
 from optcompare.model.messages import Wording
 from optcompare.model.modes import Behaviour, Mode
@@ -83,6 +83,11 @@ class Detection:
     signal: SignalKind
     evidence: str
     fragile: bool = False
+    blockdev: bool | None = None
+    """The frontend for the whole binary (True: -blockdev), where the client
+    picks one (the shipped libvirt); None: it picks per driver."""
+    missing: tuple[str, ...] = ()
+    """What the build lacks that the client needs before it uses -blockdev."""
 
 
 class Target:
@@ -94,6 +99,10 @@ class Target:
         return Detection(found, SignalKind.SCHEMA, pattern)
 
     def has(self, query: str) -> bool:
+        raise NotImplementedError
+
+    def device_properties(self, typename: str) -> tuple[str, ...]:
+        """The property names ``device-list-properties`` gives for ``typename``."""
         raise NotImplementedError
 
     def execute(self, command: str) -> Any:
@@ -215,6 +224,14 @@ class Policy:
         """QAPI features on a driver options struct (from 4.1)."""
         return []
 
+    def command_features(self, command: str, platform: Platform) -> tuple[str, ...]:
+        """QAPI features of a common command (``human-monitor-command``'s, from 4.2)."""
+        return capabilities.command_features(self.release, command)
+
+    def device_properties(self, typename: str, platform: Platform) -> tuple[str, ...]:
+        """What ``device-list-properties`` gives for a device (the names libvirt asks about)."""
+        return capabilities.device_properties(self.release, typename)
+
     def commands(self, platform: Platform) -> list[Command]:
         """Extra QMP commands beyond the common block commands."""
         return []
@@ -229,7 +246,10 @@ class Policy:
         return Detection(frozenset(), SignalKind.NONE, "no probe")
 
     def pick_frontend(self, detection: Detection, driver: str) -> Frontend:
-        """``frontend = "auto"``: -blockdev only when the probe found ``driver`` dynamic."""
+        """``frontend = "auto"``: -blockdev only when the probe found ``driver`` dynamic,
+        or, for a client that decides for the whole binary, when it said so."""
+        if detection.blockdev is not None:
+            return Frontend.BLOCKDEV if detection.blockdev else Frontend.DRIVE
         return Frontend.BLOCKDEV if driver in detection.dynamic else Frontend.DRIVE
 
     def storage_options(self, backing: bool, readonly: bool) -> dict[str, bool]:

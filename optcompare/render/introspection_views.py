@@ -195,6 +195,12 @@ def _verdict(policies: list[dict[str, Any]]) -> list[str]:
         g: [p["policy"] for p in policies if p["granularity"] == g]
         for g in dict.fromkeys(p["granularity"] for p in policies)
     }
+    shipped = [c for p in policies for c in p["shipped_client"]]
+    on_blockdev = [c["build"] for c in shipped if c["frontend"] == "blockdev"]
+    misread = [
+        f"{c['build']} ({', '.join(m['driver'] for m in c['wrongly_dynamic'])})"
+        for c in shipped if c["wrongly_dynamic"]
+    ]
     return [
         f"Visible in query-qmp-schema alone: {_names_where(policies, 'visible_in_schema')}.",
         f"Detectable only with fragile means (version): {_join(fragile)}.",
@@ -203,6 +209,8 @@ def _verdict(policies: list[dict[str, Any]]) -> list[str]:
         f"False positives: {_join(with_fp)}. False negatives: {_join(with_fn)}.",
         f"An unchanged client learns that gluster became dynamic: {_join(gluster)}.",
         f"A hard driver moving to fallback changes anything a client sees: {_join(moved)}.",
+        f"The shipped libvirt uses -blockdev on: {_join(on_blockdev)}; under -blockdev it "
+        f"would take for dynamic drivers that are not: {_join(misread)}.",
     ]
 
 
@@ -255,6 +263,8 @@ def visibility_view(data: dict[str, Any]) -> Document:
     else:
         wrong.add(Paragraph("Nowhere: every client's answer matches the truth."))
 
+    _shipped_section(doc, policies)
+
     later = doc.section("Later releases (posix)")
     later.add(Table(
         ("policy", "gluster dynamic", "client learns", "hard to fallback", "seen"),
@@ -270,6 +280,39 @@ def visibility_view(data: dict[str, Any]) -> Document:
         ),
     ))
     return doc
+
+
+def _by_mode(misreads: list[dict[str, Any]]) -> str:
+    groups: dict[str, list[str]] = {}
+    for m in misreads:
+        groups.setdefault(m["mode"], []).append(m["driver"])
+    return "; ".join(f"{mode}: {', '.join(names)}" for mode, names in groups.items()) or "-"
+
+
+def _shipped_section(doc: Document, policies: list[dict[str, Any]]) -> None:
+    section = doc.section("What the shipped libvirt concludes")
+    section.add(Paragraph(
+        "The libvirt that shipped asks one query, blockdev-add/arg-type/+file/"
+        "$dynamic-auto-read-only, and takes the answer for every protocol; it uses -blockdev "
+        "for the whole binary only when the build also has scsi-disk's device_id and "
+        "savevm-monitor-nodes (QEMU 4.2 on), -drive otherwise. The last columns say what it "
+        "would get wrong under -blockdev: each protocol it takes for dynamic, by the mode "
+        "the build really gives auto-read-only=on, and each dynamic one it misses."
+    ))
+    section.add(Table(
+        ("build", "frontend", "lacks for -blockdev", "taken for dynamic, but is", "missed"),
+        tuple(
+            (
+                c["build"],
+                f"-{c['frontend']}",
+                _join(c["missing"], "-"),
+                _by_mode(c["wrongly_dynamic"]),
+                _join(c["missed"], "-"),
+            )
+            for p in policies
+            for c in p["shipped_client"]
+        ),
+    ))
 
 
 def _later_cells(value: dict[str, Any] | None, key: str) -> tuple[str, str]:

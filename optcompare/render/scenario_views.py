@@ -103,6 +103,15 @@ def detection_mark(cell: dict[str, Any]) -> str:
     return "+".join(name for name, bad in (("FP", fp), ("FN", fn)) if bad)
 
 
+def _signal(cell: dict[str, Any]) -> str:
+    text = str(cell["evidence"]) + (" (fragile)" if cell["fragile"] else "")
+    if cell.get("blockdev") is False:
+        text += f"; -drive throughout (lacks {', '.join(cell['missing'])})"
+    elif cell.get("blockdev"):
+        text += "; -blockdev throughout"
+    return text
+
+
 def skew_view(data: dict[str, Any]) -> Document:
     doc = Document("Version skew: libvirt written for a policy x QEMU build")
     cells = data["cells"]
@@ -115,16 +124,17 @@ def skew_view(data: dict[str, Any]) -> Document:
     )
     section = doc.section("Matrix")
     section.add(Paragraph(
-        "Rows: the libvirt written for a policy (legacy: always -drive, no probing). "
-        "Columns: the QEMU build. Each cell: whether the client's detection matched the "
-        "build's dynamic drivers (ok, FP: claims a driver that is not dynamic, FN: misses "
-        "one), then workflows met / run."
+        "Rows: the libvirt written for a policy (legacy: always -drive, no probing; "
+        "libvirt: the libvirt that shipped, which takes its one +file probe for every "
+        "protocol and uses -blockdev for the whole binary only when the build has every "
+        "capability it needs). Columns: the QEMU build. Each cell: whether the client's "
+        "detection matched the build's dynamic drivers (ok, FP: claims a driver that is not "
+        "dynamic, FN: misses one), then workflows met / run."
     ))
     section.add(Table(("client \\ build", *builds), rows))
     wrong = tuple(
         (c["client"], c["build"], ", ".join(c["false_positives"]) or "-",
-         ", ".join(c["false_negatives"]) or "-", c["evidence"] + (" (fragile)" if c["fragile"]
-                                                                    else ""))
+         ", ".join(c["false_negatives"]) or "-", _signal(c))
         for c in cells if c["false_positives"] or c["false_negatives"]
     )
     if wrong:

@@ -243,9 +243,9 @@ def _setup(raw: Any, c: _Checker) -> Setup | None:
         c.problem(f"key 'driver': unknown driver {values['driver']!r}; known: "
                   f"{', '.join(DRIVER_NAMES)}", "setup", 0, "driver")
     if "client" in values:
-        from optcompare.policies import registry
+        from optcompare.policies import libvirt, registry
 
-        clients = [NATIVE, LEGACY, *registry.by_name()]
+        clients = [NATIVE, LEGACY, libvirt.NAME, *registry.by_name()]
         if values["client"] not in clients:
             c.problem(f"key 'client': expected one of {', '.join(clients)}, got "
                       f"{values['client']!r}", "setup", 0, "client")

@@ -96,12 +96,14 @@ def model_backend(build: Build, driver: str) -> Backend:
 
 
 def client_for(name: str, build: Build) -> Policy | None:
-    from optcompare.policies import registry
+    from optcompare.policies import libvirt, registry
 
     if name == NATIVE:
         return build.policy
     if name == LEGACY:
         return None
+    if name == libvirt.NAME:
+        return libvirt.CLIENT
     return registry.get(name)
 
 

@@ -113,6 +113,7 @@ _OBJECTS: dict[str, tuple[_Field, ...]] = {
         "backing_file_depth:int", "encrypted:bool", "detect_zeroes:BlockdevDetectZeroesOptions",
     ),
     "BlockExportOptionsNbd": _fields("*name:str", "*description:str", "*bitmaps:[str]"),
+    "ObjectPropertyInfo": _fields("name:str", "type:str", "*description:str"),
 }
 
 _ALTERNATES: dict[str, tuple[str, ...]] = {
@@ -208,6 +209,9 @@ COMMON_COMMANDS: tuple[tuple[str, _Args, str | None], ...] = (
     ("job-dismiss", _fields("id:str"), None),
     ("query-named-block-nodes", _fields("*flat:bool"), "[BlockDeviceInfo]"),
     ("block-export-add", "BlockExportOptions", None),
+    # What the shipped libvirt asks before it uses -blockdev (model.capabilities).
+    ("human-monitor-command", _fields("command-line:str", "*cpu-index:int"), "str"),
+    ("device-list-properties", _fields("typename:str"), "[ObjectPropertyInfo]"),
 )
 
 REOPEN_COMMAND = "x-blockdev-reopen"
@@ -258,6 +262,8 @@ class Shape:
     structs: tuple[_Struct, ...]
     """Each struct once, in the order of its first driver."""
     commands: tuple[Command, ...]
+    command_features: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(common command, its QAPI features) where it has any."""
 
     @classmethod
     def of(cls, build: Build) -> Shape:
@@ -276,8 +282,12 @@ class Shape:
                         options.append(option)
             features = policy.struct_features(struct, group, build.platform)
             structs.append(_Struct(struct, tuple(options), tuple(features or ())))
+        command_features = tuple(
+            (name, found) for name, _, _ in COMMON_COMMANDS
+            if (found := tuple(policy.command_features(name, build.platform)))
+        )
         return cls(build.platform, tuple(policy.base_options()), policy.has_reopen, variants,
-                   tuple(structs), tuple(policy.commands(build.platform)))
+                   tuple(structs), tuple(policy.commands(build.platform)), command_features)
 
 
 class _Generator:
@@ -388,12 +398,16 @@ class _Generator:
         return self.ref("q_empty", _empty) if ret is None else self.ref(ret)
 
     def command(self, name: str, args: _Args, ret: str | None) -> Entry:
-        return {
+        entry: Entry = {
             "name": name,
             "meta-type": "command",
             "arg-type": self.arguments(name, args),
             "ret-type": self.returns(ret),
         }
+        features = dict(self.shape.command_features).get(name)
+        if features:
+            entry["features"] = list(features)
+        return entry
 
     def extra_command(self, command: Command) -> Entry:
         arguments = _policy_fields(command.arguments)

@@ -70,6 +70,9 @@ class BuildTarget(Target):
     def has(self, query: str) -> bool:
         return path_exists(self.index, query)
 
+    def device_properties(self, typename: str) -> tuple[str, ...]:
+        return self.build.policy.device_properties(typename, self.build.platform)
+
     def execute(self, command: str) -> Any:
         policy, platform = self.build.policy, self.build.platform
         if any(c.name == command for c in policy.commands(platform)):
@@ -113,6 +116,12 @@ class SchemaTarget(Target):
             f"a schema dump does not say which QEMU version it came from ({self.source})"
         )
 
+    def device_properties(self, typename: str) -> tuple[str, ...]:
+        raise NotRunnable(
+            f"a schema dump does not list device properties: device-list-properties needs a "
+            f"running QEMU ({self.source})"
+        )
+
     def __repr__(self) -> str:
         return f"SchemaTarget({self.source})"
 
@@ -141,14 +150,31 @@ class LiveTarget(Target):
         return path_exists(self.index, query)
 
     def execute(self, command: str) -> Any:
+        return self._execute(command)
+
+    def _execute(self, command: str, arguments: dict[str, Any] | None = None) -> Any:
         from optcompare.backends.qemu.daemon import QmpCommandError
 
         try:
-            return self.qemu.execute(command)
+            if arguments is None:
+                return self.qemu.execute(command)
+            return self.qemu.execute(command, arguments)
         except QmpCommandError as error:
             if error.error_class == "CommandNotFound":
                 raise CommandNotFound(command) from None
             raise
+
+    def device_properties(self, typename: str) -> tuple[str, ...]:
+        """Nothing where QEMU has no such command or device (qemu-storage-daemon has neither)."""
+        from optcompare.backends.qemu.daemon import QmpCommandError
+
+        if not has_command(self.index, "device-list-properties"):
+            return ()
+        try:
+            reply = self._execute("device-list-properties", {"typename": typename})
+        except QmpCommandError:
+            return ()
+        return tuple(str(p["name"]) for p in reply if isinstance(p, dict) and "name" in p)
 
     def version(self) -> tuple[int, int, int]:
         reply = self.qemu.execute("query-version")
