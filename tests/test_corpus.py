@@ -50,7 +50,7 @@ def test_the_readme_tour_command_concludes_on_the_4_0_reply() -> None:
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["entries"] == 803
-    assert data["consistent_with"] == ["qemu-3.1", "qemu-4.0"]
+    assert data["consistent_with"] == ["qemu-3.1", "qemu-4.0", "qemu-4.0.0"]
 
 
 LISTING = """\
