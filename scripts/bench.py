@@ -44,6 +44,11 @@ What it measures, each in the same run against its baseline:
   less than wall time, which the notes give too). Targets: 2x input -> at
   most 2.2x time, and the 40-policy analysis under 3 s; the peak memory
   (``ru_maxrss``) of the largest child is printed;
+- ``optcompare explore`` with its defaults (every built-in policy, ``file``,
+  3 images, depth 5) through the CLI: under 10 s (issue 18); then the search
+  alone in a fresh child: states per second (CPU time) and peak memory, and
+  how the state count grows for depth 3 to 7 (3 images) and 1 to 4 images
+  (depth 5) (``--no-explore``, ``--no-explore-growth``);
 - ``optcompare conformance`` wall time (issue 7: under 20 s), when the
   command exists and QEMU (``qemu-storage-daemon``, ``qemu-img``) is
   installed; otherwise the line says why it was skipped.
@@ -598,6 +603,78 @@ def conformance_line(env: Mapping[str, str]) -> Line:
                 ("PASS" if elapsed < 20 else "FAIL") + note)
 
 
+EXPLORE_LIMIT = 10.0
+"""Issue 18: the default explore under 10 s on a 2-core machine."""
+EXPLORE_DEPTHS = (3, 4, 5, 6, 7)
+EXPLORE_IMAGES = (1, 2, 3, 4)
+
+
+def explore_child(depth: int, images: int) -> None:
+    """One search of every built-in policy, in this (fresh) process."""
+    from optcompare.analysis import explore
+    from optcompare.policies import registry
+
+    clock, wall = time.process_time(), time.perf_counter()
+    found = explore.explore(registry.BUILTIN, explore.Bounds(depth=depth, images=images),
+                            explore.Context())
+    cpu, wall = time.process_time() - clock, time.perf_counter() - wall
+    print(json.dumps({
+        "depth": depth, "images": images, "states": found.states,
+        "transitions": found.transitions, "cpu": cpu, "wall": wall,
+        "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }))
+
+
+def _explore_run(depth: int, images: int, env: Mapping[str, str]) -> dict[str, Any]:
+    argv = [sys.executable, str(Path(__file__).resolve()), "--explore-child", str(depth),
+            str(images)]
+    done = subprocess.run(argv, capture_output=True, text=True, env=dict(env), check=False)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        raise RuntimeError(last)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def explore_lines(rounds: int, env: Mapping[str, str], growth: bool
+                  ) -> tuple[list[Line], list[str]]:
+    """The default ``explore`` through the CLI, then the search in a child per size."""
+    oc = optcompare_argv()
+    command = Timing([*oc, "explore"])
+    measure({"floor": Timing([sys.executable, "-c", FLOOR_CODE]), "explore": command},
+            rounds, env, {})
+    name = "optcompare explore (7 policies, file, 3 images, depth 5)"
+    if command.error is not None:
+        return [Line(name, "-", "-", "-", f"< {EXPLORE_LIMIT:.0f} s",
+                     f"SKIP ({command.error})")], []
+    lines = [Line(name, f"{command.best:.2f} s", "-", f"cpu {command.best_cpu:.2f} s",
+                  f"< {EXPLORE_LIMIT:.0f} s",
+                  "PASS" if command.best < EXPLORE_LIMIT else "FAIL")]
+    notes: list[str] = []
+    try:
+        default = min((_explore_run(5, 3, env) for _ in range(rounds)),
+                      key=lambda d: float(d["cpu"]))
+    except RuntimeError as error:
+        return [*lines, Line("explore search", "-", "-", "-", "-", f"ERROR ({error})")], notes
+    lines.append(Line("explore search: states per second (depth 5, 3 images)",
+                      f"{default['cpu']:.2f} s", "-",
+                      f"{default['states'] / default['cpu']:.0f} states/s", "info", "-"))
+    lines.append(Line("explore search: peak memory (ru_maxrss)", "-", "-",
+                      f"{default['maxrss_kb'] / 1024:.1f} MiB", "info", "-"))
+    notes.append(f"explore depth 5, 3 images: {default['states']} states, "
+                 f"{default['transitions']} steps played "
+                 f"({default['transitions'] / default['cpu']:.0f} steps/s), CPU time")
+    if growth:
+        sizes = [(d, 3) for d in EXPLORE_DEPTHS] + [(5, k) for k in EXPLORE_IMAGES if k != 3]
+        for depth, images in sizes:
+            data = default if (depth, images) == (5, 3) else _explore_run(depth, images, env)
+            lines.append(Line(f"explore growth: depth {depth}, {images} image(s)",
+                              f"{data['cpu']:.2f} s", "-",
+                              f"{data['states']} states, {data['transitions']} steps",
+                              "info", f"{data['maxrss_kb'] / 1024:.0f} MiB"))
+    return lines, notes
+
+
 def compile_bytecode() -> str:
     """Bytecode for optcompare, as an installed package has it.
 
@@ -625,11 +702,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling test")
     parser.add_argument("--no-conformance", action="store_true",
                         help="skip optcompare conformance")
+    parser.add_argument("--no-explore", action="store_true", help="skip optcompare explore")
+    parser.add_argument("--no-explore-growth", action="store_true",
+                        help="skip the explore state counts for depth 3-7 and 1-4 images")
     parser.add_argument("--scale-child", nargs=2, metavar=("POLICIES", "DIR"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--explore-child", nargs=2, metavar=("DEPTH", "IMAGES"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.scale_child:
         scale_child(int(args.scale_child[0]), Path(args.scale_child[1]))
+        return 0
+    if args.explore_child:
+        explore_child(int(args.explore_child[0]), int(args.explore_child[1]))
         return 0
     print(compile_bytecode(), flush=True)
     cache = tempfile.TemporaryDirectory(prefix="optcompare-bench-cache-")
@@ -645,6 +730,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         more, scaling_notes = scaling_lines(max(1, args.scale_rounds), env)
         lines += more
         notes += scaling_notes
+    if not args.no_explore:
+        more, explore_notes = explore_lines(max(1, min(args.rounds, 3)), env,
+                                            not args.no_explore_growth)
+        lines += more
+        notes += explore_notes
     if not args.no_conformance:
         lines.append(conformance_line(env))
     print_table(lines)
@@ -660,7 +750,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 if __name__ == "__main__":
-    if "--scale-child" in sys.argv:
+    if "--scale-child" in sys.argv or "--explore-child" in sys.argv:
         sys.exit(main())
     signal.signal(signal.SIGTERM, _interrupt)  # clean up the temporary directory too
     try:
