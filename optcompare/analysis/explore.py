@@ -41,6 +41,8 @@ class Bounds:
     frontend: str = "blockdev"
     client: str = NATIVE
     platform: str = "posix"
+    guest: bool = True
+    """Guest writes are among the steps (a real daemon runs no guest)."""
 
 
 @dataclass(frozen=True)
@@ -86,14 +88,14 @@ class Action:
     writable: bool | None = None
 
 
-def actions(chain_labels: Sequence[bool]) -> list[Action]:
+def actions(chain_labels: Sequence[bool], guest: bool = True) -> list[Action]:
     """Every step that can follow ``start`` on a chain with these labels."""
     n = len(chain_labels)
     found = [Action("relabel", i, writable=not chain_labels[i]) for i in range(n)]
     found += [Action("block-commit", j, i) for j in range(n) for i in range(j)]
     # Streaming into the base image copies nothing: it has no backing file.
     found += [Action("block-stream", j, i) for j in range(1, n) for i in [None, *range(j)]]
-    found += [Action("snapshot"), Action("guest-write")]
+    found += [Action("snapshot"), *([Action("guest-write")] if guest else [])]
     found += [Action("attach-writer", i) for i in range(n)]
     found += [Action("detach-writer", i) for i in range(n)]
     return found
@@ -281,7 +283,7 @@ def _output(record: StepRecord, chain: Sequence[str], before: dict[str, Observat
     return (record.result, tuple(image(n) for n in chain))
 
 
-def _scenario(bounds: Bounds, start: Start, steps: tuple[Step, ...] = ()) -> Scenario:
+def scenario_of(bounds: Bounds, start: Start, steps: tuple[Step, ...] = ()) -> Scenario:
     setup = Setup(frontend=bounds.frontend, driver=bounds.driver, platform=bounds.platform,
                   client=bounds.client, readonly=start.readonly,
                   images=tuple(Image(n, w) for n, w in zip(start.names, start.labels,
@@ -306,7 +308,7 @@ class Context:
         return self._detections[key]
 
     def session(self, policy: Policy, bounds: Bounds, start: Start) -> Session:
-        return Session.open(_scenario(bounds, start), policy, detect=self.detect)
+        return Session.open(scenario_of(bounds, start), policy, detect=self.detect)
 
     def graph(self, policy: Policy, bounds: Bounds) -> Graph:
         key = (policy, bounds)
@@ -320,7 +322,7 @@ class Context:
         if key not in self._replays:
             from optcompare.scenario.runner import run
 
-            self._replays[key] = run(_scenario(bounds, workflow.start, workflow.steps), policy)
+            self._replays[key] = run(scenario_of(bounds, workflow.start, workflow.steps), policy)
         return self._replays[key]
 
 
@@ -348,7 +350,7 @@ def _search(context: Context, policy: Policy, bounds: Bounds) -> Graph:
             if session.frontend is None:
                 choices = [Action("start")]
             else:
-                choices = actions([before[n].label for n in chain])
+                choices = actions([before[n].label for n in chain], bounds.guest)
             start = graph.start_of[state]
             for action in choices:
                 child = session.fork()
@@ -380,7 +382,7 @@ def _search(context: Context, policy: Policy, bounds: Bounds) -> Graph:
     return graph
 
 
-def _play_path(context: Context, policy: Policy, bounds: Bounds, start: Start,
+def play_path(context: Context, policy: Policy, bounds: Bounds, start: Start,
                path: Sequence[Action]) -> tuple[Workflow, tuple[StepRecord, ...]]:
     """The named steps of ``path``, each expecting what it gave, and their records."""
     session = context.session(policy, bounds, start)
@@ -403,7 +405,7 @@ def search(context: Context, policy: Policy, bounds: Bounds) -> PolicySearch:
         example = None
         if hit is not None:
             state, action, image = hit
-            workflow, trace = _play_path(context, policy, bounds, graph.start_of[state],
+            workflow, trace = play_path(context, policy, bounds, graph.start_of[state],
                                          [*graph.path(state), action])
             example = Counterexample(prop, workflow, image, trace)
         results.append(PropertyResult(prop, example))
@@ -452,8 +454,8 @@ def difference(context: Context, first: Policy, second: Policy, bounds: Bounds) 
         link = parent[pair]
     start = a.start_of[pair[0]]
     path.reverse()
-    workflow, first_trace = _play_path(context, first, bounds, start, path)
-    _, second_trace = _play_path(context, second, bounds, start, path)
+    workflow, first_trace = play_path(context, first, bounds, start, path)
+    _, second_trace = play_path(context, second, bounds, start, path)
     return Difference(first.name, second.name, len(parent), workflow, first_trace,
                       second_trace)
 

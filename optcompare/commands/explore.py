@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,11 @@ from optcompare.commands.common import (
 from optcompare.render.formats import Format
 
 MAX_IMAGES = 5
+
+
+class Backend(StrEnum):
+    MODEL = "model"
+    QEMU = "qemu"
 
 
 @boundary
@@ -38,6 +44,12 @@ def explore(
     platform: PlatformOption = "posix",
     emit_dir: Annotated[Path | None, typer.Option(
         "--emit", help="Write each finding as a scenario file into this directory.")] = None,
+    backend: Annotated[Backend, typer.Option(
+        "--backend", help="model (search), or qemu: replay the released policy's workflows "
+        "on a real qemu-storage-daemon and compare each step.")] = Backend.MODEL,
+    budget: Annotated[float | None, typer.Option(
+        "--budget", min=0, help="With --backend qemu: start no workflow after this many "
+        "seconds.")] = None,
     fmt: FormatOption = Format.TEXT,
     output: OutputOption = None,
     width: WidthOption = None,
@@ -52,19 +64,25 @@ def explore(
     """
     from optcompare.analysis import explore as analysis
     from optcompare.commands.common import platform_of
-    from optcompare.errors import UnknownNameError
+    from optcompare.errors import InputError, UnknownNameError
     from optcompare.model.drivers import DRIVER_NAMES
     from optcompare.policies import registry
     from optcompare.render.explore_views import explore_view
     from optcompare.scenario.spec import FRONTENDS, LEGACY, NATIVE
 
-    policies = registry.select(policy or [])
     if driver not in DRIVER_NAMES:
         raise UnknownNameError(f"unknown driver {driver!r}; known: {', '.join(DRIVER_NAMES)}")
     if frontend not in FRONTENDS:
         raise UnknownNameError(f"unknown frontend {frontend!r}; known: {', '.join(FRONTENDS)}")
     if client not in (NATIVE, LEGACY):
         registry.get(client)
+    if backend is Backend.QEMU:
+        _differential(policy or [], depth, images, driver, frontend, client, platform, budget,
+                      emit_dir, fmt, output, width)
+        return
+    if budget is not None:
+        raise InputError("--budget goes with --backend qemu")
+    policies = registry.select(policy or [])
     bounds = analysis.Bounds(depth, images, driver, frontend, client,
                              platform_of(platform).value)
     files: list[tuple[str, str]] = []
@@ -90,3 +108,43 @@ def _write_all(directory: Path, files: list[tuple[str, str]]) -> None:
             write_atomic(directory / name, text)
     except OSError as error:
         raise OptcompareError(f"{directory}: cannot write: {error.strerror}") from None
+
+
+def _differential(policy: list[str], depth: int, images: int, driver: str, frontend: str,
+                  client: str, platform: str, budget: float | None, emit_dir: Path | None,
+                  fmt: Format, output: Path | None, width: int | None) -> None:
+    from functools import partial
+
+    from optcompare.analysis import differential
+    from optcompare.analysis.explore import Context
+    from optcompare.backends.qemu.backend import qemu_backend, released_policy
+    from optcompare.backends.qemu.daemon import find_qemu
+    from optcompare.commands.qemu import progress_display
+    from optcompare.errors import InputError
+    from optcompare.render.explore_views import differential_view
+    from optcompare.scenario.spec import NATIVE
+
+    released = released_policy()
+    if any(name != "qemu-4.1" for name in policy):
+        raise InputError("--backend qemu replays the released policy (qemu-4.1) only")
+    bounds = differential.BOUNDS
+    wanted = {"--driver": (driver, bounds.driver), "--frontend": (frontend, bounds.frontend),
+              "--client": (client, NATIVE), "--platform": (platform, bounds.platform)}
+    for flag, (given, supported) in wanted.items():
+        if given != supported:
+            raise InputError(f"{flag} {given}: the real backend supports {supported} only")
+    tools = find_qemu()
+    with progress_display("differential") as progress:
+        result = differential.run(released, Context(), depth=depth, images=images,
+                                  budget=budget, factory=partial(qemu_backend, tools=tools),
+                                  progress=progress)
+    files: list[tuple[str, str]] = []
+    if emit_dir is not None:
+        from optcompare.render.explore_files import disagreement_files
+
+        files = disagreement_files(result)
+    data = differential.to_data(result)
+    if emit_dir is not None:
+        _write_all(emit_dir, files)
+        data["emitted"] = [name for name, _ in files]
+    emit("explore-differential", data, differential_view, fmt, output, width)

@@ -7,6 +7,7 @@ Every step expects what it gave on the policy it was found on, and a last
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from optcompare.render.explore_views import PROPERTY_TITLES
@@ -15,6 +16,7 @@ from optcompare.scenario.spec import Image, Setup, Step
 from optcompare.scenario.write import scenario_text
 
 if TYPE_CHECKING:
+    from optcompare.analysis.differential import Differential
     from optcompare.analysis.explore import Bounds, Exploration, Workflow
     from optcompare.scenario.runner import StepRecord
 
@@ -84,8 +86,27 @@ def difference_files(exploration: Exploration) -> list[tuple[str, str]]:
     return files
 
 
+def disagreement_files(result: Differential) -> list[tuple[str, str]]:
+    """Each shrunk disagreement; its expectations are the model's, so it meets on the
+    model and shows the disagreement on ``run --backend qemu``."""
+    files = []
+    for number, found in enumerate(result.found, 1):
+        comparison = found.comparison
+        step = comparison.disagreements[0].step if comparison.disagreements else "the run"
+        name = _slug(f"differential-{number}-{step.split(' ', 1)[0]}")
+        summary = (f"found by explore --backend qemu: the model of {result.policy} and the "
+                   f"real daemon disagree at {step}; the expectations are the model's")
+        # No error texts: the model runs here with the daemon's (5.2+) wording, which
+        # `run --policy qemu-4.1` does not use.
+        steps = [replace(s, error=None) for s in found.workflow.steps]
+        files.append((f"{name}.toml", scenario_text(
+            name, summary, _source(result.bounds) + " --backend qemu",
+            _setup(result.bounds, found.workflow), steps)))
+    return files
+
+
 def emitted_files(exploration: Exploration) -> list[tuple[str, str]]:
     return counterexample_files(exploration) + difference_files(exploration)
 
 
-__all__ = ["counterexample_files", "difference_files", "emitted_files"]
+__all__ = ["counterexample_files", "difference_files", "disagreement_files", "emitted_files"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from optcompare.render.document import ERR, Document, Paragraph, Preformatted, Table
 
-__all__ = ["PROPERTY_TITLES", "explore_view", "start_text", "trace_lines"]
+__all__ = ["PROPERTY_TITLES", "differential_view", "explore_view", "start_text", "trace_lines"]
 
 PROPERTY_TITLES = {
     "readonly-disks": "a read-only disk refuses guest writes",
@@ -116,4 +116,42 @@ def explore_view(data: dict[str, Any]) -> Document:
         diffs.add(Table(("policies", "shortest difference"), tuple(
             (f"{d['first']} / {d['second']}", difference_text(d))
             for d in data["differences"])))
+    return doc
+
+
+KNOWN_DEPARTURES: dict[str, str] = {}
+"""What each known departure of the model means (none so far)."""
+
+
+def differential_view(data: dict[str, Any]) -> Document:
+    s = data["summary"]
+    doc = Document(f"Differential: the explored workflows of {data['policy']} on a real QEMU")
+    stopped = ""
+    if s["interrupted"]:
+        stopped = " Interrupted: what was found so far."
+    elif s["out_of_budget"]:
+        stopped = " The budget ran out before the longest workflows."
+    doc.section("Verdict").add(Paragraph(
+        f"Replayed {s['workflows']} of {s['planned']} workflows ({bounds_text(data['bounds'])}) "
+        f"on the model and on qemu-storage-daemon, compared step by step as conformance "
+        f"does: {s['agreements']} of {s['steps']} steps agree, {s['disagreements']} "
+        f"disagree; {s['backend_failures']} backend failures (QEMU crashed). "
+        f"{s['shrunk']} distinct disagreements after shrinking, {s['unexplained']} "
+        f"unexplained.{stopped}"))
+    if data["found"]:
+        section = doc.section("Disagreements, each shrunk to a minimal workflow")
+        for found in data["found"]:
+            comparison = found["comparison"]
+            known = (f" Known departure: {KNOWN_DEPARTURES.get(found['known'], found['known'])}."
+                     if found["known"] else " Unexplained.")
+            section.add(Paragraph(
+                f"{start_text(found)}; {len(found['steps'])} steps (from a workflow of "
+                f"{len(found['original'])}; {found['seen']} workflows shrank to it).{known}"))
+            lines = []
+            for step in comparison["steps"]:
+                mark = "" if step["agree"] else "   <-- " + "; ".join(step["differences"])
+                lines.append(f"  {step['index'] + 1}. {step['step']}{mark}")
+            if comparison["reason"]:
+                lines.append(f"  {comparison['reason']}")
+            section.add(Preformatted(tuple(lines)))
     return doc

@@ -1,0 +1,276 @@
+"""Differential testing: the explored workflows of the released policy on a real QEMU.
+
+The search's workflows on the model of the released behaviour (every one that
+the daemon can express: ``-blockdev``, driver ``file``, no guest) are
+replayed on the model and on a real ``qemu-storage-daemon``, and compared
+step by step as ``conformance`` compares a scenario: one workflow for every
+step the search played (the path to a state, then that step), shortest
+first, so a budget cuts the longest ones. Each disagreement is
+shrunk (cut after the first step that disagrees, then one step left out at
+a time while the disagreement stays) to a minimal workflow. A disagreement
+that matches a known departure of the model is counted apart; the rest are
+unexplained. A daemon that dies is a violation of ``no-crash``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from optcompare.analysis.conformance import ScenarioComparison, StepComparison, compare_scenario
+from optcompare.analysis.explore import Bounds, Context, Workflow, scenario_of
+from optcompare.backends.qemu.backend import BackendFactory, Progress, run_one
+from optcompare.policies.base import Policy
+from optcompare.scenario.backend import NotApplicable
+from optcompare.scenario.spec import Step
+
+BOUNDS = Bounds(frontend="blockdev", driver="file", guest=False)
+"""What the daemon can express: -blockdev, local files, no guest."""
+
+
+@dataclass(frozen=True)
+class KnownDeparture:
+    """A way the model departs from QEMU on purpose, recognised in a step's differences."""
+
+    id: str
+    step: str
+    """The step kind it shows on."""
+    field: str
+    """The compared field (``result``, ``fd``, ``denials``...) that differs."""
+
+    def matches(self, comparison: StepComparison) -> bool:
+        do = comparison.step.split(" ", 1)[0]
+        return do == self.step and all(
+            self.field in _field(d) for d in comparison.differences)
+
+
+def _field(difference: str) -> str:
+    return difference.split(":", 1)[0]
+
+
+KNOWN_DEPARTURES: tuple[KnownDeparture, ...] = ()
+"""None so far: every disagreement found has been fixed in the model."""
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    workflow: Workflow
+    """The shrunk workflow, each step expecting what the model gave."""
+    original: Workflow
+    comparison: ScenarioComparison
+    """The shrunk workflow on both sides."""
+    known: str | None
+    """The known departure it is, None: unexplained."""
+    seen: int = 1
+    """Replayed workflows that shrank to it."""
+
+
+@dataclass(frozen=True)
+class Differential:
+    policy: str
+    bounds: Bounds
+    planned: int
+    """Workflows the search gave."""
+    workflows: int
+    """Workflows replayed on both sides."""
+    steps: int
+    agreements: int
+    disagreements: int
+    """Steps that disagree (before shrinking)."""
+    backend_failures: int
+    found: tuple[Disagreement, ...]
+    interrupted: bool = False
+    out_of_budget: bool = False
+
+    @property
+    def unexplained(self) -> int:
+        return sum(1 for d in self.found if d.known is None)
+
+
+def _names(step: Step) -> list[str]:
+    return [str(step.args[k]) for k in ("image", "top", "base") if k in step.args]
+
+
+def _expecting(context: Context, policy: Policy, bounds: Bounds, workflow: Workflow
+               ) -> Workflow | None:
+    """The workflow with each step expecting what the model gives, None when a step names
+    an image that is not there at that point (a shrunk workflow can)."""
+    session = context.session(policy, bounds, workflow.start)
+    steps = []
+    for index, step in enumerate(workflow.steps):
+        names = _names(step)
+        if step.do == "snapshot":
+            if names[0] in session.known:
+                return None
+        elif step.do != "start" and any(n not in session.chain for n in names):
+            return None
+        try:
+            record = session.play(replace(step, index=index))
+        except NotApplicable:
+            return None
+        steps.append(replace(step, index=index, expect=record.result,
+                             error=record.message if record.result == "error" else None))
+    return Workflow(workflow.start, tuple(steps))
+
+
+def _compare(context: Context, policy: Policy, bounds: Bounds, workflow: Workflow,
+             factory: BackendFactory | None) -> ScenarioComparison:
+    scenario = replace(scenario_of(bounds, workflow.start, workflow.steps), name="explored")
+    model = context.replay(policy, bounds, workflow)
+    qemu = run_one(scenario, policy, factory=factory)
+    return compare_scenario(scenario, model, qemu)
+
+
+def _disagrees(comparison: ScenarioComparison) -> bool:
+    return comparison.status in ("disagree", "backend-failure")
+
+
+_COMPARED = ("result", "error", "expectation met", "label", "fd", "protocol ro", "qcow2 ro",
+             "denials", "not known", "stopped")
+
+
+def _signature(comparison: ScenarioComparison) -> tuple[str, ...]:
+    """The step kind that disagrees first and which of the compared things differ."""
+    first = comparison.disagreements[0] if comparison.disagreements else None
+    if first is None:
+        return (comparison.status,)
+    heads = [d.split(":", 1)[0] if "not known" not in d else d for d in first.differences]
+    return (first.step.split(" ", 1)[0],
+            *(kind for kind in _COMPARED if any(kind in h for h in heads)))
+
+
+def shrink(context: Context, policy: Policy, bounds: Bounds, workflow: Workflow,
+           comparison: ScenarioComparison, factory: BackendFactory | None
+           ) -> tuple[Workflow, ScenarioComparison]:
+    """A minimal workflow that still disagrees: cut after the first disagreeing step, then
+    leave out one step at a time (never ``start``) while the disagreement stays."""
+    if comparison.disagreements:
+        cut = comparison.disagreements[0].index + 1
+        shorter = _expecting(context, policy, bounds,
+                             Workflow(workflow.start, workflow.steps[:cut]))
+        if shorter is not None and shorter != workflow:
+            again = _compare(context, policy, bounds, shorter, factory)
+            if _disagrees(again):
+                workflow, comparison = shorter, again
+    changed = True
+    while changed:
+        changed = False
+        for index in range(len(workflow.steps) - 1, 0, -1):
+            steps = workflow.steps[:index] + workflow.steps[index + 1:]
+            candidate = _expecting(context, policy, bounds, Workflow(workflow.start, steps))
+            if candidate is None:
+                continue
+            again = _compare(context, policy, bounds, candidate, factory)
+            if _disagrees(again):
+                workflow, comparison, changed = candidate, again, True
+                break
+    return workflow, comparison
+
+
+def _known(comparison: ScenarioComparison) -> str | None:
+    disagreeing = comparison.disagreements
+    for departure in KNOWN_DEPARTURES:
+        if disagreeing and all(departure.matches(s) for s in disagreeing):
+            return departure.id
+    return None
+
+
+def workflows(context: Context, policy: Policy, bounds: Bounds) -> list[Workflow]:
+    """A workflow for every step the search played, shortest first: the path to a state
+    and one step from it. A step into a state first reached by it that leads on is left
+    out, as a prefix of a longer workflow."""
+    from optcompare.analysis.explore import play_path
+
+    graph = context.graph(policy, bounds)
+    inner = {link[0] for link in graph.parent if link is not None}
+    found = []
+    for state in range(graph.states):  # numbered breadth first
+        path = graph.path(state)
+        for action, (target, _output) in graph.edges[state].items():
+            if graph.parent[target] == (state, action) and target in inner:
+                continue
+            found.append(play_path(context, policy, bounds, graph.start_of[state],
+                                   [*path, action])[0])
+    return found
+
+
+def run(policy: Policy, context: Context, *, depth: int, images: int,
+        budget: float | None = None, factory: BackendFactory | None = None,
+        progress: Callable[[Progress], None] | None = None) -> Differential:
+    """Replay the explored workflows of ``policy`` on the model and on the real backend.
+
+    Stops starting new workflows once ``budget`` seconds have passed; Ctrl-C
+    stops at once and returns what was found so far.
+    """
+    bounds = replace(BOUNDS, depth=depth, images=images)
+    plan = workflows(context, policy, bounds)
+    began = time.monotonic()
+    counts = {"workflows": 0, "steps": 0, "agree": 0, "disagree": 0, "failures": 0}
+    found: dict[tuple[str, ...], Disagreement] = {}
+    seen: dict[tuple[str, ...], tuple[str, ...]] = {}
+    interrupted = out_of_budget = False
+    try:
+        for number, workflow in enumerate(plan):
+            if budget is not None and time.monotonic() - began >= budget:
+                out_of_budget = True
+                break
+            if progress is not None:
+                progress(Progress(number, len(plan), " ".join(s.do for s in workflow.steps)))
+            comparison = _compare(context, policy, bounds, workflow, factory)
+            counts["workflows"] += 1
+            counts["steps"] += len(comparison.steps)
+            counts["agree"] += sum(1 for s in comparison.steps if s.agree)
+            counts["disagree"] += len(comparison.disagreements)
+            counts["failures"] += comparison.status == "backend-failure"
+            if not _disagrees(comparison):
+                continue
+            signature = _signature(comparison)
+            if signature in seen:  # shrunk already: count it there
+                key = seen[signature]
+                found[key] = replace(found[key], seen=found[key].seen + 1)
+                continue
+            small, shown = shrink(context, policy, bounds, workflow, comparison, factory)
+            key = (*(s.do for s in small.steps), "|", *_signature(shown))
+            seen[signature] = key
+            if key in found:
+                found[key] = replace(found[key], seen=found[key].seen + 1)
+            else:
+                found[key] = Disagreement(small, workflow, shown, _known(shown))
+        if progress is not None:
+            progress(Progress(len(plan), len(plan), ""))
+    except KeyboardInterrupt:
+        interrupted = True
+    return Differential(policy.name, bounds, len(plan), counts["workflows"], counts["steps"],
+                        counts["agree"], counts["disagree"], counts["failures"],
+                        tuple(found.values()), interrupted, out_of_budget)
+
+
+def to_data(result: Differential) -> dict[str, object]:
+    from optcompare.analysis.explore import bounds_data
+
+    return {
+        "policy": result.policy,
+        "bounds": bounds_data(result.bounds),
+        "summary": {
+            "planned": result.planned,
+            "workflows": result.workflows,
+            "steps": result.steps,
+            "agreements": result.agreements,
+            "disagreements": result.disagreements,
+            "backend_failures": result.backend_failures,
+            "shrunk": len(result.found),
+            "unexplained": result.unexplained,
+            "interrupted": result.interrupted,
+            "out_of_budget": result.out_of_budget,
+        },
+        "found": [
+            {"steps": [s.describe() for s in d.workflow.steps],
+             "images": [{"name": i.name, "writable": i.writable} for i in d.workflow.images()],
+             "readonly": d.workflow.start.readonly,
+             "original": [s.describe() for s in d.original.steps],
+             "known": d.known, "seen": d.seen,
+             "comparison": d.comparison.to_data()}
+            for d in result.found
+        ],
+    }
