@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -31,8 +32,8 @@ def full_markdown() -> str:
 
 
 @pytest.fixture(scope="module")
-def full_json() -> dict[str, object]:
-    data: dict[str, object] = json.loads(invoke("report", "--format", "json"))
+def full_json() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(invoke("report", "--format", "json"))
     return data
 
 
@@ -45,33 +46,42 @@ def test_golden_text() -> None:
     assert invoke(*SELECTION, "-f", "text", "--width", "100") == expected
 
 
-def test_markdown_follows_every_mailing_list_rule(full_markdown: str) -> None:
-    fenced = False
-    lines = full_markdown.splitlines()
+def assert_mailing_list_rules(markdown: str) -> list[str]:
+    """Every line, fenced ones included, within 76 columns; ASCII; nothing quoted."""
+    lines = markdown.splitlines()
     for number, line in enumerate(lines, 1):
         assert line.isascii(), number
         assert line == line.rstrip(), f"trailing space on line {number}"
         assert not line.startswith(">") and not line.startswith("From "), number
-        if line.startswith("```"):
-            fenced = not fenced
-            continue
-        assert fenced or len(line) <= 76, f"line {number} is {len(line)} columns"
-    assert not fenced
+        assert len(line) <= 76, f"line {number} is {len(line)} columns"
+    assert sum(line.startswith("```") for line in lines) % 2 == 0
     assert "---" in lines
+    return lines
+
+
+def test_the_reply_follows_every_mailing_list_rule(full_markdown: str) -> None:
+    lines = assert_mailing_list_rules(full_markdown)
+    assert len(lines) <= 160
+    assert lines[2] == "## Decision"
+    assert lines.index("---") > lines.index("## Evidence")
+    assert "Reproduce: optcompare report --format markdown" in lines[lines.index("---"):]
+
+
+def test_full_follows_every_mailing_list_rule() -> None:
+    lines = assert_mailing_list_rules(invoke("report", "--full", "--format", "markdown"))
     assert lines.index("---") > lines.index("## Considered options")
-    # the verdict paragraph comes first
-    assert lines[2] == "## Verdict"
 
 
-def test_sections_come_in_order(full_markdown: str) -> None:
-    order = ["## Verdict", "## Verdict matrix", "## Truth tables", "## Introspection visibility",
-             "## Compatibility:", "## Scenario results", "## Scenario failures",
-             "## Version skew", "## Considered options", "\n---\n"]
-    positions = [full_markdown.index(mark) for mark in order]
+def test_full_sections_come_in_order() -> None:
+    text = invoke("report", "--full", "--format", "markdown")
+    order = ["## Decision", "## Verdict matrix", "## Evidence", "## Truth tables",
+             "## Introspection visibility", "## Compatibility:", "## Scenario results",
+             "## Scenario failures", "## Version skew", "## Considered options", "\n---\n"]
+    positions = [text.index(mark) for mark in order]
     assert positions == sorted(positions)
 
 
-def test_json_validates_against_the_shipped_schema(full_json: dict[str, object]) -> None:
+def test_json_validates_against_the_shipped_schema(full_json: dict[str, Any]) -> None:
     schema = json.loads(
         resources.files("optcompare.render").joinpath("report.schema.json").read_text()
     )
@@ -80,27 +90,33 @@ def test_json_validates_against_the_shipped_schema(full_json: dict[str, object])
         jsonschema.validate({**full_json, "kind": "other"}, schema)
 
 
-def test_verdict_matrix_reads_as_computed(full_json: dict[str, object]) -> None:
-    matrix = {row["policy"]: row["cells"] for row in full_json["matrix"]}  # type: ignore[attr-defined]
-    assert matrix["qemu-3.1"]["block-commit"]["good"] is False
-    assert "Block node is read-only" in matrix["qemu-3.1"]["block-commit"]["value"]
-    assert matrix["qemu-4.0"]["block-commit"]["good"] is True
-    assert matrix["qemu-4.0"]["schema-alone"]["value"] == "no (version only)"
-    assert matrix["qemu-4.0"]["detectable"]["value"].startswith("fragile")
-    assert matrix["option-1"]["no-break"]["good"] is False
-    assert "host_cdrom" in matrix["option-1"]["accuracy"]["value"]
-    assert "file@windows" in matrix["option-1"]["accuracy"]["value"]
-    assert matrix["option-2"]["schema-alone"]["good"] is True
-    assert matrix["option-2"]["cacheable"]["good"] is True
-    assert matrix["option-2"]["extra-command"]["good"] is False
-    assert matrix["option-3"]["granularity"]["value"] == "per driver"
-    assert matrix["option-3"]["later-dynamic"]["good"] is True
-    assert matrix["option-3"]["facade"]["good"] is False
-    assert "18/27 valid" in matrix["option-3"]["cost"]["value"]
-    assert matrix["qemu-4.1"]["schema-alone"]["good"] is True
-    assert matrix["qemu-4.1"]["accuracy"]["value"] == "no: FP host_cdrom"
+def test_verdict_matrix_reads_as_computed(full_json: dict[str, Any]) -> None:
+    criteria = [c["id"] for c in full_json["criteria"]]
+    matrix = {row["policy"]: dict(zip(criteria, row["cells"], strict=True))
+              for row in full_json["matrix"]}
+    commit = matrix["qemu-3.1"]["block-commit"]
+    assert commit["mark"] == "no"
+    assert commit["reason"]["type"] == "ScenarioFailure"
+    assert "Block node is read-only" in commit["reason"]["why"]
+    assert matrix["qemu-4.0"]["block-commit"]["mark"] == "yes"
+    assert matrix["qemu-4.0"]["schema-alone"]["reason"]["type"] == "VersionOnly"
+    assert matrix["qemu-4.0"]["detectable"]["mark"] == "no"
+    assert matrix["option-1"]["no-break"]["mark"] == "no"
+    assert "host_cdrom" in matrix["option-1"]["accuracy"]["reason"]["false_positives"]
+    assert "file@windows" in matrix["option-1"]["accuracy"]["reason"]["false_positives"]
+    assert matrix["option-2"]["schema-alone"]["mark"] == "yes"
+    assert matrix["option-2"]["cacheable"]["mark"] == "yes"
+    assert matrix["option-2"]["extra-command"]["reason"]["commands"] == ["query-qemu-features"]
+    assert matrix["option-3"]["granularity"]["reason"]["granularity"] == "per driver"
+    assert matrix["option-3"]["later-dynamic"]["mark"] == "yes"
+    assert matrix["option-3"]["facade"]["mark"] == "no"
+    cost = matrix["option-3"]["cost"]["reason"]
+    assert (cost["valid"], cost["combinations"]) == (18, 27)
+    assert matrix["qemu-4.1"]["schema-alone"]["mark"] == "yes"
+    assert matrix["qemu-4.1"]["accuracy"]["reason"]["false_positives"] == ["host_cdrom"]
     for cells in matrix.values():
-        assert all(cell["source"] for cell in cells.values())
+        assert all(cell["source"]["policy"] for cell in cells.values())
+        assert all(cell["mark"] in ("yes", "no", "n/a", "ERR") for cell in cells.values())
 
 
 def test_every_format_is_deterministic(tmp_path: Path) -> None:
@@ -129,8 +145,12 @@ def test_the_stored_form_of_the_full_report_renders_the_same() -> None:
     from optcompare.render.report_views import report_view
     from optcompare.scenario import files, load
 
-    data = build_report(registry.select([]), load.load_all(files.discover(None)))
-    stored = json.loads(json.dumps(data, ensure_ascii=True))
+    from optcompare.analysis.report_model import Report
+    from optcompare.render import codec
+
+    data = build_report(registry.select([]), load.load_all(files.discover(None)), full=True)
+    stored = codec.decode(Report, json.loads(json.dumps(codec.encode(data), ensure_ascii=True)))
+    assert stored == data
     for fmt in (Format.MARKDOWN, Format.JSON, Format.TEXT):
         assert render(fmt, "report", stored, report_view, width=100) == \
             render(fmt, "report", data, report_view, width=100), fmt

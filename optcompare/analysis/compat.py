@@ -25,7 +25,7 @@ from typing import Any
 
 from optcompare.analysis.truth_table import Cell, driver_rows, evaluate
 from optcompare.errors import InputError
-from optcompare.model.drivers import RELEASES, Platform
+from optcompare.model.drivers import RELEASES, Platform, catalogue
 from optcompare.model.modes import Mode
 from optcompare.model.options import combinations, format_options
 from optcompare.policies.base import Build, Frontend, Policy
@@ -62,6 +62,25 @@ class Finding:
     evidence: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     accepted: bool = False
+    platform: str | None = None
+    frontend: str | None = None
+    options: str | None = None
+    """The written combination, as text (``(none)``: nothing written)."""
+    drivers: tuple[str, ...] = ()
+    before: Cell | None = None
+    after: Cell | None = None
+    scenario: str | None = None
+    step: int | None = None
+    step_text: str | None = None
+    why: str | None = None
+    names: tuple[str, ...] = ()
+    """Schema names added or removed, drivers wrongly believed dynamic."""
+    release: bool = False
+    """Caused by a driver change of the policy's release that is not the
+    option's (4.1's vmdk): the release's, not the option's."""
+    misdescribed: bool = False
+    """The schema advertises the driver as dynamic, but it is not: the change
+    is not announced (the signal describes it wrongly)."""
 
 
 @dataclass
@@ -118,13 +137,37 @@ def _cells(build: Build, driver: str, frontend: Frontend, options: tuple[str, ..
                  for written in combinations(options))
 
 
-def _cmdline(policy: Policy, base: Policy) -> list[Finding]:
+def release_changes(policy: Policy, ground: Policy | None) -> frozenset[str]:
+    """Drivers whose class the policy's release changed after ``ground``'s release.
+
+    Those changes are the release's (4.1's vmdk), not the option's: every
+    option built on ``ground`` would have them in that release.
+    """
+    if ground is None:
+        return frozenset()
+    rank = RELEASES.index
+    if rank(policy.release) <= rank(ground.release):
+        return frozenset()
+    new, old = catalogue(policy.release), catalogue(ground.release)
+    return frozenset(d for d in new if d in old and new[d].behaviour != old[d].behaviour)
+
+
+def _cmdline(policy: Policy, base: Policy, ground: Policy | None = None) -> list[Finding]:
+    from optcompare.analysis.visibility import truth
     from optcompare.schema.conclude import build_advertised
 
     groups: dict[tuple[Any, ...], list[str]] = {}
+    cells: dict[tuple[Any, ...], tuple[Cell, Cell | None]] = {}
+    release = release_changes(policy, ground)
+    misdescribed: set[tuple[str, str]] = set()
     for platform in Platform:
         new, old = policy.build(platform), base.build(platform)
         newly = build_advertised(new) - build_advertised(old)
+        # An advertisement announces a change only when it describes it: it
+        # says "dynamic", so the driver must be dynamic on the new build.
+        wrong = {d for d in newly if truth(new, d) is not Mode.DYNAMIC_RO}
+        misdescribed |= {(platform.value, d) for d in wrong}
+        newly -= wrong
         for frontend in Frontend:
             for driver in old.drivers:
                 if driver not in new.drivers:
@@ -147,18 +190,21 @@ def _cmdline(policy: Policy, base: Policy) -> list[Finding]:
                     # A rejection is one finding per combination, whatever it did before.
                     before_text = "accepted" if level is Level.BREAK else _cell_text(before)
                     key = (level, platform.value, frontend.value, text, before_text,
-                           _cell_text(after))
+                           _cell_text(after), driver in release)
                     groups.setdefault(key, []).append(driver)
+                    cells.setdefault(key, (after, None if level is Level.BREAK else before))
                 for written, text, cell in _cells(new, driver, frontend, new.options(driver)):
                     if text in seen or cell.mode is Mode.ERROR:
                         continue
                     if any(k not in old_options for k in written):
                         key = (Level.INFO, platform.value, frontend.value, text, "rejected",
-                               _cell_text(cell))
+                               _cell_text(cell), driver in release)
                         groups.setdefault(key, []).append(driver)
+                        cells.setdefault(key, (cell, None))
     findings = []
     for key, drivers in groups.items():
-        level, platform_name, frontend_name, options, before_text, after_text = key
+        level, platform_name, frontend_name, options, before_text, after_text, own = key
+        after_cell, before_cell = cells[key]
         verb = {Level.BREAK: "now rejected", Level.SILENT: "changes silently",
                 Level.INFO: "changes, announced in the schema"}[level]
         if before_text == "rejected":
@@ -174,6 +220,15 @@ def _cmdline(policy: Policy, base: Policy) -> list[Finding]:
             summary=f"-{frontend_name} {options} on {', '.join(drivers)} ({platform_name}): {verb}",
             evidence=(f"{base.name}: {before_text}", f"{policy.name}: {after_text}"),
             notes=notes,
+            platform=platform_name,
+            frontend=frontend_name,
+            options=options,
+            drivers=tuple(drivers),
+            before=before_cell,
+            after=after_cell,
+            release=own,
+            misdescribed=level is Level.SILENT and all(
+                (platform_name, d) in misdescribed for d in drivers),
         ))
     return findings
 
@@ -194,6 +249,8 @@ def _workflows(policy: Policy, base: Policy, scenarios: Sequence[Scenario]) -> l
                 summary=f"{base.name}'s libvirt: {scenario.name} met on {base.name}, fails on "
                         f"{policy.name}",
                 evidence=(f"step {after.step} ({after.step_text}): {after.reason}",),
+                scenario=scenario.name, step=after.step, step_text=after.step_text,
+                why=after.reason, frontend=after.frontend,
             ))
         elif before.outcome is Outcome.FAILS and after.outcome is Outcome.MEETS:
             findings.append(Finding(
@@ -202,6 +259,8 @@ def _workflows(policy: Policy, base: Policy, scenarios: Sequence[Scenario]) -> l
                 summary=f"{base.name}'s libvirt: {scenario.name} now meets on {policy.name}",
                 evidence=(f"on {base.name}: step {before.step} ({before.step_text}): "
                           f"{before.reason}",),
+                scenario=scenario.name, step=before.step, step_text=before.step_text,
+                why=before.reason, frontend=before.frontend,
             ))
         if not any(step.do == "start" for step in scenario.steps):
             continue  # literal command lines: no client decides anything
@@ -216,6 +275,8 @@ def _workflows(policy: Policy, base: Policy, scenarios: Sequence[Scenario]) -> l
                 summary=f"{policy.name}'s libvirt on {base.name}: {scenario.name} fails",
                 evidence=(f"-{on_old.frontend}; step {on_old.step} ({on_old.step_text}): "
                           f"{on_old.reason}",),
+                scenario=scenario.name, step=on_old.step, step_text=on_old.step_text,
+                why=on_old.reason, frontend=on_old.frontend,
             ))
     return findings
 
@@ -232,7 +293,7 @@ def _detection(policy: Policy, base: Policy) -> list[Finding]:
             id=f"{base.name}/break/detection/{'+'.join(wrong)}",
             level=Level.BREAK, kind="detection", direction=NEW_ON_OLD,
             summary=f"{policy.name}'s libvirt believes {', '.join(wrong)} dynamic on {base.name}",
-            evidence=(found.evidence,),
+            evidence=(found.evidence,), names=tuple(wrong),
         )]
     return [Finding(
         id=f"{base.name}/info/detection/safe",
@@ -269,13 +330,14 @@ def _schema(policy: Policy, base: Policy) -> list[Finding]:
                 id=f"{base.name}/info/schema/added-{what}s",
                 level=Level.INFO, kind="schema", direction=OLD_ON_NEW,
                 summary=f"the schema adds {len(added)} {what}(s)", evidence=(_join(added),),
+                names=tuple(added), options=what,
             ))
         if removed:
             findings.append(Finding(
                 id=f"{base.name}/break/schema/removed-{what}s",
                 level=Level.BREAK, kind="schema", direction=OLD_ON_NEW,
                 summary=f"the schema removes {len(removed)} {what}(s)",
-                evidence=(_join(removed),),
+                evidence=(_join(removed),), names=tuple(removed), options=what,
             ))
     return findings
 
@@ -287,10 +349,12 @@ def _join(names: Iterable[str], limit: int = 12) -> str:
 
 
 def compare(policy: Policy, baselines: Sequence[Policy], scenarios: Sequence[Scenario],
-            accepted: frozenset[str] = frozenset()) -> Report:
+            accepted: frozenset[str] = frozenset(), ground: Policy | None = None) -> Report:
+    """``ground``: the build the options were proposed on (qemu-4.0); a driver
+    change of a later release is the release's (see :func:`release_changes`)."""
     report = Report(policy.name, [b.name for b in baselines])
     for base in baselines:
-        found = _cmdline(policy, base) + _workflows(policy, base, scenarios)
+        found = _cmdline(policy, base, ground) + _workflows(policy, base, scenarios)
         found += _detection(policy, base) + _schema(policy, base)
         report.findings += found
     report.findings = [replace(f, accepted=f.id in accepted) for f in report.findings]

@@ -1,101 +1,122 @@
-"""The report: every analysis, and the verdict matrix computed from them.
+"""The report: every analysis, the verdict matrix, and the decision computed from it.
 
-Each matrix cell carries its value, whether that value is good for the
-question, and the table or scenario it came from. The verdict paragraph and
-the "considered options" block are generated from the cells.
+Returns a :class:`~optcompare.analysis.report_model.Report` (see that module
+for the tree). Each cell carries a mark, a typed reason and the table,
+scenario or analysis it came from; the decision (who meets the thread's
+requirements, who is not dominated, the trade-off, what nobody solves) is
+computed from the cells. Nothing here writes a sentence.
+
+Fair comparison (DESIGN section 7), each rule applied here or in
+:mod:`optcompare.analysis.compat`:
+
+- a change that comes from a driver change of a later release (4.1's vmdk)
+  is the release's: its findings are kept and flagged, but do not decide
+  the option's cell;
+- a change is announced only when the signal describes it correctly (it
+  says dynamic, so the driver must be dynamic);
+- a criterion on which every policy scores the same leaves the deciding
+  criteria and is reported once (:class:`Common`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+import hashlib
+from collections.abc import Iterable, Sequence
 
 from optcompare import __version__
-from optcompare.analysis import compat, visibility
-from optcompare.analysis import data as table_data
+from optcompare.analysis import compat, truth_table, visibility
+from optcompare.analysis import report_model as m
 from optcompare.analysis import scenarios as scenario_analysis
-from optcompare.analysis.truth_table import driver_rows, tables
+from optcompare.analysis.shipped import ShippedConclusion
 from optcompare.model.drivers import RELEASES
-from optcompare.model.modes import Mode
+from optcompare.model.modes import Mode, OpenOutcome
 from optcompare.model.options import READ_ONLY
-from optcompare.policies.base import Frontend, Policy
+from optcompare.policies.base import Frontend, Policy, Role
 from optcompare.scenario.runner import Outcome, ScenarioResult
-from optcompare.scenario.spec import Scenario
+from optcompare.scenario.spec import LEGACY, NATIVE, Scenario
 
-BASELINE = "qemu-3.1"
+USERS_OF = "qemu-3.1"
+"""The release whose users "no break" and "no silent change" protect."""
+PROPOSED_FOR = "qemu-4.0"
+"""The release the options were proposed for ("4.0 so far"): options and
+proposals are diffed against it, and a later release's driver changes are
+measured from it."""
 
+THREAD = m.Origin.THREAD
+DERIVED = m.Origin.DERIVED
 
-@dataclass(frozen=True)
-class Question:
-    id: str
-    title: str
-    origin: str
-    """"thread" (Peter's requirements) or "derived"."""
-
-
-QUESTIONS = (
-    Question("readonly-disks", "read-only disks refuse guest writes", "thread"),
-    Question("block-commit", "block-commit under -blockdev, images writable only later",
-             "thread"),
-    Question("schema-alone", "visible in query-qmp-schema alone", "derived"),
-    Question("cacheable", "cacheable per binary", "derived"),
-    Question("extra-command", "needs no extra command", "derived"),
-    Question("detectable", "detectable at all", "derived"),
-    Question("granularity", "per-driver granularity", "derived"),
-    Question("accuracy", "no false positives or negatives", "derived"),
-    Question("no-break", "no break for 3.1 users", "derived"),
-    Question("no-silent", "no silent change of meaning", "derived"),
-    Question("later-dynamic", "survives another driver going dynamic", "derived"),
-    Question("later-fallback", "shows a driver going hard to fallback", "derived"),
-    Question("shipped-libvirt", "(shipped libvirt) right under -blockdev", "derived"),
-    Question("no-denials", "(sVirt) no access denials at start", "derived"),
-    Question("no-write-fd", "(sVirt) no write fd left after a job", "derived"),
-    Question("cost", "interface cost (options, valid/all, semantics)", "derived"),
-    Question("facade", "no facade option", "derived"),
+CRITERIA = (
+    m.Criterion("readonly-disks", THREAD),
+    m.Criterion("block-commit", THREAD),
+    m.Criterion("schema-alone", DERIVED),
+    m.Criterion("cacheable", DERIVED),
+    m.Criterion("extra-command", DERIVED),
+    m.Criterion("detectable", DERIVED),
+    m.Criterion("granularity", DERIVED),
+    m.Criterion("accuracy", DERIVED),
+    m.Criterion("no-break", DERIVED),
+    m.Criterion("no-silent", DERIVED),
+    m.Criterion("later-dynamic", DERIVED),
+    m.Criterion("later-fallback", DERIVED),
+    m.Criterion("shipped-libvirt", DERIVED),
+    m.Criterion("no-denials", DERIVED),
+    m.Criterion("no-write-fd", DERIVED),
+    m.Criterion("cost", DERIVED),
+    m.Criterion("facade", DERIVED),
 )
 
+SCENARIOS_OF = {
+    "readonly-disks": ("readonly-disk-guest-write", "readonly-disk-drive"),
+    "block-commit": ("blockdev-commit-selinux",),
+    "no-denials": ("deep-chain-start-denials",),
+    "no-write-fd": ("snapshot-then-commit", "blockdev-commit-selinux"),
+}
+JOB_STEPS = ("block-commit", "block-stream")
 
-def _cell(value: str, good: bool | None, source: str, short: str | None = None
-          ) -> dict[str, Any]:
-    """``short`` is the matrix's word for the value; the value is the detail."""
-    if short is None:
-        short = value.split(":", 1)[0].split(" (", 1)[0]
-    return {"value": value, "short": short, "good": good, "source": source}
-
-
-def _outcomes(results: Sequence[ScenarioResult]) -> dict[tuple[str, str], ScenarioResult]:
-    return {(r.scenario, r.policy): r for r in results}
+Index = dict[tuple[str, str], ScenarioResult]
 
 
-def _scenario_cell(index: dict[tuple[str, str], ScenarioResult], policy: str,
-                   names: Sequence[str]) -> dict[str, Any]:
+def _mark(good: bool) -> m.Mark:
+    return m.Mark.YES if good else m.Mark.NO
+
+
+def _na(criterion: str, why: m.NotApplicable, source: m.Source) -> m.Cell:
+    return m.Cell(criterion, m.Mark.NA, m.Inapplicable(why), source)
+
+
+def _scenario_cell(criterion: str, index: Index, policy: str) -> m.Cell:
+    names = SCENARIOS_OF[criterion]
+    source = m.Source(m.SourceKind.SCENARIO, policy, names)
     found = [index[(n, policy)] for n in names if (n, policy) in index]
-    source = "scenario " + ", ".join(names)
     if not found:
-        return _cell("not run", None, source)
+        return _na(criterion, m.NotApplicable.NOT_RUN, source)
     failed = [r for r in found if r.outcome is Outcome.FAILS]
     if failed:
         r = failed[0]
-        return _cell(f"no: {r.scenario} step {r.step}: {r.reason}", False, source)
+        return m.Cell(criterion, m.Mark.NO,
+                      m.ScenarioFailure(r.scenario, r.step, r.step_text, r.reason), source)
+    broke = [r for r in found if r.outcome not in (Outcome.MEETS, Outcome.NOT_APPLICABLE)]
+    if broke:
+        return m.Cell(criterion, m.Mark.ERR, m.BackendBroke(broke[0].scenario, broke[0].reason),
+                      source)
     if all(r.outcome is Outcome.NOT_APPLICABLE for r in found):
-        return _cell("n/a", None, source)
-    return _cell("yes", True, source)
+        return _na(criterion, m.NotApplicable.NO_SCENARIO_APPLIES, source)
+    return m.Cell(criterion, m.Mark.YES, None, source)
 
 
-def interface_cost(policy: Policy) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Options of ``file``, valid combinations, distinct modes, and the facade test."""
+def interface_cost(policy: Policy) -> tuple[m.Cell, m.Cell]:
+    """``file``'s options, valid combinations, distinct modes; and the facade test."""
     build = policy.build()
-    rows = driver_rows(build, "file", Frontend.BLOCKDEV)
+    rows = truth_table.driver_rows(build, "file", Frontend.BLOCKDEV)
     valid = [r for r in rows if r.cell.mode is not Mode.ERROR]
     modes = {r.cell.mode for r in valid}
     options = build.options("file")
-    source = f"truth table {policy.name}: file"
-    cost = _cell(f"{len(options)} options, {len(valid)}/{len(rows)} valid, {len(modes)} modes",
-                 None, source, short=f"{len(options)}; {len(valid)}/{len(rows)}; {len(modes)}")
+    source = m.Source(m.SourceKind.TRUTH_TABLE, policy.name, ("file",))
+    cost = m.Cell("cost", _mark(len(valid) == len(rows)),
+                  m.Cost(len(options), len(valid), len(rows), len(modes)), source)
     extra = [o for o in options if o not in (READ_ONLY, policy.auto_option)]
     if not extra:
-        return cost, _cell("-", None, source)
+        return cost, _na("facade", m.NotApplicable.NO_EXTRA_OPTION, source)
     facades = []
     for option in extra:
         changes = False
@@ -110,181 +131,416 @@ def interface_cost(policy: Policy) -> tuple[dict[str, Any], dict[str, Any]]:
         if not changes:
             facades.append(option)
     if facades:
-        return cost, _cell(f"no: {', '.join(facades)} changes no mode", False, source)
-    return cost, _cell("yes", True, source)
+        return cost, m.Cell("facade", m.Mark.NO, m.Facade(tuple(facades)), source)
+    return cost, m.Cell("facade", m.Mark.YES, None, source)
 
 
-def _frontends_cell(findings: list[compat.Finding], level: compat.Level, source: str
-                    ) -> dict[str, Any]:
-    hits = {f.id.split("/")[4] for f in findings if f.level is level and f.kind == "cmdline"}
-    workflows = [f for f in findings if f.level is level and f.kind == "workflow"]
-    parts = [f"-{fe}: {'no' if fe in hits else 'yes'}" for fe in ("blockdev", "drive")]
-    if workflows:
-        parts.append(f"{len(workflows)} workflow(s)")
-    good = not hits and not workflows
-    return _cell(("yes" if good else "no") + " (" + ", ".join(parts) + ")", good, source)
+def _compat_cell(criterion: str, report: compat.Report | None, level: compat.Level,
+                 policy: str) -> m.Cell:
+    source = m.Source(m.SourceKind.COMPAT, policy, (USERS_OF,))
+    if report is None:
+        return _na(criterion, m.NotApplicable.BASELINE, source)
+    hits = [f for f in report.findings if f.level is level and f.kind in ("cmdline", "workflow")]
+    deciding = [f for f in hits if not f.release]
+    own = [f for f in hits if f.release]
+    cmdline = [f for f in deciding if f.kind == "cmdline"]
+    count = m.CompatCount(
+        against=USERS_OF,
+        level=m.Level(level.label),
+        blockdev=sum(f.frontend == Frontend.BLOCKDEV.value for f in cmdline),
+        drive=sum(f.frontend == Frontend.DRIVE.value for f in cmdline),
+        workflows=sum(f.kind == "workflow" for f in deciding),
+        drivers=_unique(d for f in cmdline for d in f.drivers),
+        release_drivers=_unique(d for f in own for d in f.drivers),
+        release_findings=len(own),
+        misdescribed=_unique(d for f in cmdline if f.misdescribed for d in f.drivers),
+    )
+    return m.Cell(criterion, _mark(not deciding), count, source)
 
 
-def verdict_row(policy: Policy, vis: dict[str, Any], index: dict[tuple[str, str], ScenarioResult],
-                findings: list[compat.Finding] | None) -> dict[str, dict[str, Any]]:
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def _later_cell(criterion: str, later: visibility.Later | None, learnt: bool,
+                source: m.Source) -> m.Cell:
+    if later is None:
+        return _na(criterion, m.NotApplicable.NO_SUCH_DRIVER, source)
+    reason = m.LaterRelease(later.driver, later.before.value, later.after.value)
+    return m.Cell(criterion, _mark(learnt), reason, source)
+
+
+def verdict_row(policy: Policy, vis: visibility.PolicyVisibility, index: Index,
+                report: compat.Report | None) -> m.MatrixRow:
     name = policy.name
-    src_vis = f"visibility {name}"
-    cells: dict[str, dict[str, Any]] = {}
-    cells["readonly-disks"] = _scenario_cell(index, name, ["readonly-disk-guest-write",
-                                                           "readonly-disk-drive"])
-    cells["block-commit"] = _scenario_cell(index, name, ["blockdev-commit-selinux"])
-    dynamic = vis["dynamic_anywhere"]
-    if not dynamic:
+    src = m.Source(m.SourceKind.VISIBILITY, name)
+    cells: dict[str, m.Cell] = {}
+    for criterion in ("readonly-disks", "block-commit"):
+        cells[criterion] = _scenario_cell(criterion, index, name)
+    if not vis.dynamic_anywhere:
         for key in ("schema-alone", "cacheable", "extra-command", "detectable", "granularity"):
-            cells[key] = _cell("n/a (nothing dynamic)", None, src_vis)
+            cells[key] = _na(key, m.NotApplicable.NOTHING_DYNAMIC, src)
     else:
-        cells["schema-alone"] = _cell("yes" if vis["visible_in_schema"] else
-                                      "no" + (" (version only)" if vis["fragile"] else ""),
-                                      vis["visible_in_schema"], src_vis)
-        cells["cacheable"] = _cell("yes" if vis["cacheable"] else "no", vis["cacheable"], src_vis)
-        extra = vis["extra_commands"]
-        cells["extra-command"] = _cell(
-            "yes" if not extra else f"no: {', '.join(extra)}", not extra, src_vis)
-        if not vis["detectable"]:
-            cells["detectable"] = _cell("no", False, src_vis)
-        elif vis["fragile"]:
-            cells["detectable"] = _cell("fragile (version sniffing)", False, src_vis)
+        cells["schema-alone"] = m.Cell(
+            "schema-alone", _mark(vis.visible_in_schema),
+            m.VersionOnly() if not vis.visible_in_schema and vis.fragile else None, src)
+        cells["cacheable"] = m.Cell("cacheable", _mark(vis.cacheable),
+                                    None if vis.cacheable else m.NoPromise(), src)
+        extra = vis.extra_commands
+        cells["extra-command"] = m.Cell("extra-command", _mark(not extra),
+                                        m.ExtraCommands(extra) if extra else None, src)
+        if not vis.detectable:
+            cells["detectable"] = m.Cell("detectable", m.Mark.NO, None, src)
+        elif vis.fragile:
+            cells["detectable"] = m.Cell("detectable", m.Mark.NO, m.VersionOnly(), src)
         else:
-            cells["detectable"] = _cell("yes", True, src_vis)
-        grain = vis["granularity"]
-        cells["granularity"] = _cell(grain, grain == "per driver", src_vis,
-                                     short=grain.replace("options struct", "struct"))
-    fp, fn = vis["false_positives"], vis["false_negatives"]
-    cells["accuracy"] = _cell(
-        "yes" if not fp and not fn else "no: " + "; ".join(
-            part for part in (f"FP {', '.join(fp)}" if fp else "",
-                              f"FN {', '.join(fn)}" if fn else "") if part),
-        not fp and not fn, src_vis)
-    src_compat = f"compat {name} --against {BASELINE}"
-    if findings is None:
-        cells["no-break"] = _cell("n/a (baseline or older)", None, src_compat)
-        cells["no-silent"] = _cell("n/a (baseline or older)", None, src_compat)
-    else:
-        cells["no-break"] = _frontends_cell(findings, compat.Level.BREAK, src_compat)
-        cells["no-silent"] = _frontends_cell(findings, compat.Level.SILENT, src_compat)
-    later = vis["later"]
-    glu, hard = later["gluster_dynamic"], later["hard_to_fallback"]
-    cells["later-dynamic"] = (
-        _cell("yes" if glu["learns"] else "no", glu["learns"], src_vis + ": gluster dynamic")
-        if glu else _cell("n/a", None, src_vis))
-    cells["later-fallback"] = (
-        _cell("yes" if hard["visible"] else "no", hard["visible"],
-              src_vis + f": {hard['driver']} hard to fallback")
-        if hard else _cell("n/a", None, src_vis))
-    cells["shipped-libvirt"] = _shipped_cell(vis["shipped_client"][0], src_vis)
-    cells["no-denials"] = _scenario_cell(index, name, ["deep-chain-start-denials"])
-    cells["no-write-fd"] = _scenario_cell(index, name, ["snapshot-then-commit",
-                                                        "blockdev-commit-selinux"])
+            cells["detectable"] = m.Cell("detectable", m.Mark.YES, None, src)
+        grain = vis.granularity
+        cells["granularity"] = m.Cell(
+            "granularity", _mark(grain is visibility.Granularity.PER_DRIVER),
+            m.Grain(grain.value), src)
+    fp, fn = vis.false_positives, vis.false_negatives
+    cells["accuracy"] = m.Cell("accuracy", _mark(not fp and not fn),
+                               m.Accuracy(fp, fn) if fp or fn else None, src)
+    cells["no-break"] = _compat_cell("no-break", report, compat.Level.BREAK, name)
+    cells["no-silent"] = _compat_cell("no-silent", report, compat.Level.SILENT, name)
+    glu, hard = vis.gluster, vis.hard_to_fallback
+    cells["later-dynamic"] = _later_cell(
+        "later-dynamic", glu, bool(glu and glu.learns),
+        m.Source(m.SourceKind.VISIBILITY, name, (visibility.GLUSTER,)))
+    cells["later-fallback"] = _later_cell(
+        "later-fallback", hard, bool(hard and hard.visible),
+        m.Source(m.SourceKind.VISIBILITY, name, (hard.driver,) if hard else ()))
+    cells["shipped-libvirt"] = _shipped_cell(vis.shipped[0] if vis.shipped else None, name)
+    for criterion in ("no-denials", "no-write-fd"):
+        cells[criterion] = _scenario_cell(criterion, index, name)
     cells["cost"], cells["facade"] = interface_cost(policy)
-    return cells
+    return m.MatrixRow(name, tuple(cells[c.id] for c in CRITERIA))
 
 
-def _shipped_cell(found: dict[str, Any], source: str) -> dict[str, Any]:
-    """The shipped libvirt on the POSIX build: right, latent misreads, or never on -blockdev."""
-    source += ": shipped libvirt"
-    if not found["file_probe"]:
-        return _cell("n/a (-drive throughout: its +file probe fails)", None, source)
-    wrong = [m["driver"] for m in found["wrongly_dynamic"]]
-    bad = wrong + found["missed"] + found["rejected"]
-    frontend = f"-{found['frontend']}"
-    if found["missing"]:
-        frontend += f" until {', '.join(found['missing'])}"
-    if not bad:
-        return _cell(f"yes ({frontend})", True, source)
-    return _cell(f"no: {len(wrong)} protocol(s) taken for dynamic ({', '.join(wrong)}); "
-                 f"{frontend}", False, source)
+def _shipped_cell(found: ShippedConclusion | None, policy: str) -> m.Cell:
+    """The shipped libvirt on the POSIX build: right, misreads, or never on -blockdev."""
+    source = m.Source(m.SourceKind.VISIBILITY, policy, ("libvirt",))
+    if found is None or not found.file_probe:
+        return _na("shipped-libvirt", m.NotApplicable.DRIVE_THROUGHOUT, source)
+    reason = m.ShippedMisread(
+        frontend=found.frontend.value, missing=found.missing,
+        wrongly_dynamic=tuple(x.driver for x in found.wrongly_dynamic), missed=found.missed,
+        rejected=found.rejected)
+    bad = reason.wrongly_dynamic or reason.missed or reason.rejected
+    return m.Cell("shipped-libvirt", _mark(not bad), reason, source)
 
 
-def verdict_paragraph(matrix: list[dict[str, Any]]) -> str:
-    sentences = []
-    for row in matrix:
-        cells = row["cells"]
-        good = [q.title for q in QUESTIONS if cells[q.id]["good"] is True]
-        bad = [q for q in QUESTIONS if cells[q.id]["good"] is False]
-        thread_bad = [q.title for q in bad if q.origin == "thread"]
-        if thread_bad:
-            head = f"{row['policy']} fails the thread's requirement: {'; '.join(thread_bad)}"
-        else:
-            head = f"{row['policy']} meets both of the thread's requirements"
-        derived_bad = [f"{q.title} ({cells[q.id]['value']})" for q in bad if q.origin != "thread"]
-        tail = f", but not: {'; '.join(derived_bad)}" if derived_bad else (
-            f", and every measured criterion ({len(good)})")
-        sentences.append(head + tail + ".")
-    clean = [r["policy"] for r in matrix
-             if all(r["cells"][q.id]["good"] is not False for q in QUESTIONS)]
-    lead = ("No option passes every criterion. " if not clean else
-            f"Passing every criterion: {', '.join(clean)}. ")
-    return lead + " ".join(sentences)
+# -- the decision ---------------------------------------------------------------
 
 
-def considered_options(matrix: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """MADR-shaped pros and cons, generated from the matrix."""
+def common_criteria(matrix: Sequence[m.MatrixRow]) -> tuple[m.Common, ...]:
+    """Criteria on which every policy they apply to (two at least) has the same mark."""
+    found = []
+    for position, criterion in enumerate(CRITERIA):
+        marks = [row.cells[position].mark for row in matrix]
+        applied = [mark for mark in marks if mark is not m.Mark.NA]
+        if len(applied) > 1 and m.Mark.ERR not in applied and len(set(applied)) == 1:
+            found.append(m.Common(criterion.id, applied[0], len(applied)))
+    return tuple(found)
+
+
+def _better(a: m.Mark, b: m.Mark) -> int:
+    """1 if ``a`` is better, -1 if worse, 0 if equal or not comparable (n/a, ERR)."""
+    if a is b or m.Mark.NA in (a, b) or m.Mark.ERR in (a, b):
+        return 0
+    return 1 if a is m.Mark.YES else -1
+
+
+def dominates(a: m.MatrixRow, b: m.MatrixRow, positions: Sequence[int]) -> bool:
+    """At least as good on every deciding criterion and better on one."""
+    comparisons = [_better(a.cells[i].mark, b.cells[i].mark) for i in positions]
+    return all(c >= 0 for c in comparisons) and any(c > 0 for c in comparisons)
+
+
+def decide(matrix: Sequence[m.MatrixRow], results: Sequence[ScenarioResult]) -> m.Decision:
+    common = common_criteria(matrix)
+    common_ids = {c.criterion for c in common}
+    thread = [i for i, c in enumerate(CRITERIA) if c.origin is THREAD]
+    deciding = [i for i, c in enumerate(CRITERIA) if c.id not in common_ids]
+    meets = [row for row in matrix if all(row.cells[i].mark is m.Mark.YES for i in thread)]
+    dominated = []
+    for row in meets:
+        by = tuple(o.policy for o in meets if o is not row and dominates(o, row, deciding))
+        if by:
+            dominated.append(m.Dominated(row.policy, by))
+    beaten = {d.policy for d in dominated}
+    front = [row for row in meets if row.policy not in beaten]
+    trade_offs = []
+    for row in front:
+        others = [o for o in front if o is not row]
+        loses = tuple(CRITERIA[i].id for i in deciding if row.cells[i].mark is m.Mark.NO
+                      and any(o.cells[i].mark is m.Mark.YES for o in others))
+        wins = tuple(CRITERIA[i].id for i in deciding if row.cells[i].mark is m.Mark.YES
+                     and any(o.cells[i].mark is m.Mark.NO for o in others))
+        trade_offs.append(m.TradeOff(row.policy, loses, wins))
+    return m.Decision(
+        policies=len(matrix),
+        meets_thread=tuple(r.policy for r in meets),
+        non_dominated=tuple(r.policy for r in front),
+        dominated=tuple(dominated),
+        trade_offs=tuple(trade_offs),
+        common=common,
+        unmet_everywhere=unmet_everywhere(results),
+        deciding=tuple(CRITERIA[i].id for i in deciding),
+    )
+
+
+def unmet_everywhere(results: Sequence[ScenarioResult]) -> tuple[str, ...]:
+    """Scenarios that fail on every build they apply to (and apply to one)."""
+    outcomes: dict[str, list[Outcome]] = {}
+    for r in results:
+        outcomes.setdefault(r.scenario, []).append(r.outcome)
+    return tuple(
+        name for name, seen in outcomes.items()
+        if len(seen) > 1 and all(o in (Outcome.FAILS, Outcome.NOT_APPLICABLE) for o in seen)
+        and Outcome.FAILS in seen
+    )
+
+
+# -- conversions to the model -------------------------------------------------------
+
+
+def _outcome(value: OpenOutcome | None) -> m.Outcome | None:
+    if value is None:
+        return None
+    return m.Outcome(value.ro, value.fd.value, value.error, value.denial)
+
+
+def _summary(cell: truth_table.Cell) -> m.CellSummary:
+    return m.CellSummary(cell.mode.value, cell.resolution.error, _outcome(cell.writable),
+                         _outcome(cell.unwritable))
+
+
+def truth_tables(items: Iterable[truth_table.Table]) -> tuple[m.TruthTable, ...]:
     result = []
+    for table in items:
+        rows = []
+        for row in table.rows:
+            res = row.cell.resolution
+            rows.append(m.TruthRow(
+                options={name: res.written.get(name) for name in table.options},
+                effective=dict(res.effective),
+                shorthand=res.shorthand,
+                mode=res.mode.value,
+                error=res.error,
+                writable=_outcome(row.cell.writable),
+                unwritable=_outcome(row.cell.unwritable),
+                baseline=_summary(row.against) if row.against is not None else None,
+            ))
+        result.append(m.TruthTable(table.policy, table.platform.value, table.frontend.value,
+                                   table.drivers, table.options, table.against, tuple(rows)))
+    return tuple(result)
+
+
+def _later(later: visibility.Later | None) -> m.LaterChange | None:
+    if later is None:
+        return None
+    return m.LaterChange(later.driver, later.before.value, later.after.value, later.visible,
+                         later.learns)
+
+
+def _visibility(v: visibility.PolicyVisibility) -> m.Visibility:
+    return m.Visibility(
+        policy=v.policy, signal=v.signal.value, evidence=v.evidence,
+        visible_in_schema=v.visible_in_schema, cacheable=v.cacheable,
+        extra_commands=v.extra_commands, detectable=v.detectable, fragile=v.fragile,
+        granularity=v.granularity.value, dynamic_anywhere=v.dynamic_anywhere,
+        false_positives=v.false_positives, false_negatives=v.false_negatives,
+        claimed_not_dynamic=v.claimed_not_dynamic, gluster=_later(v.gluster),
+        hard_to_fallback=_later(v.hard_to_fallback),
+    )
+
+
+_CHANGES = {
+    ("cmdline", compat.Level.BREAK): m.Change.REJECTED,
+    ("cmdline", compat.Level.SILENT): m.Change.CHANGED,
+    ("workflow", compat.Level.BREAK): m.Change.FAILS,
+    ("workflow", compat.Level.INFO): m.Change.MEETS,
+    ("detection", compat.Level.BREAK): m.Change.BELIEVES,
+    ("detection", compat.Level.INFO): m.Change.SAFE,
+}
+
+
+def _finding(f: compat.Finding) -> m.Finding:
+    kind = m.FindingKind(f.kind if f.kind != "workflow" or f.direction == compat.OLD_ON_NEW
+                         else "new-client")
+    if f.kind == "cmdline" and f.level is compat.Level.INFO:
+        change = m.Change.ACCEPTED if f.before is None else m.Change.CHANGED
+    elif f.kind == "schema":
+        change = m.Change.REMOVED if f.level is compat.Level.BREAK else m.Change.ADDED
+    else:
+        change = _CHANGES[(f.kind, f.level)]
+    return m.Finding(
+        id=f.id, level=m.Level(f.level.label), kind=kind, change=change,
+        direction=f.direction, against=f.id.split("/", 1)[0], platform=f.platform,
+        frontend=f.frontend, options=f.options, drivers=f.drivers,
+        before=_summary(f.before) if f.before is not None else None,
+        after=_summary(f.after) if f.after is not None else None,
+        scenario=f.scenario, step=f.step, step_text=f.step_text, why=f.why, names=f.names,
+        release=f.release, misdescribed=f.misdescribed, reopen_by_path=bool(f.notes),
+        accepted=f.accepted,
+    )
+
+
+def _run(result: ScenarioResult, trace: bool) -> m.Run:
+    steps = tuple(
+        m.TraceStep(
+            index=r.index, step=r.step, line=r.line, result=r.result, message=r.message,
+            met=r.met, why=r.why, actions=r.actions,
+            state=tuple(m.ImageState(name, o.label, o.fd.value, o.ro, o.mode, o.denials)
+                        for name, o in r.state.items()),
+        )
+        for r in result.trace
+    ) if trace else ()
+    return m.Run(result.scenario, result.policy, result.client, result.outcome.value,
+                 result.frontend, result.step, result.step_text, result.reason, steps)
+
+
+def _skew(cells: Sequence[scenario_analysis.SkewCell]) -> tuple[m.SkewCell, ...]:
+    return tuple(
+        m.SkewCell(
+            client=c.client, build=c.build, detected=tuple(sorted(c.detected)),
+            truth=tuple(sorted(c.truth)), false_positives=tuple(sorted(c.false_positives)),
+            false_negatives=tuple(sorted(c.false_negatives)), evidence=c.evidence,
+            fragile=c.fragile, met=c.met, ran=c.ran,
+            workflows=tuple(m.WorkflowOutcome(r.scenario, r.outcome.value) for r in c.results),
+            blockdev=c.blockdev, missing=c.missing,
+        )
+        for c in cells
+    )
+
+
+def skew_notes(cells: Sequence[scenario_analysis.SkewCell],
+               scenarios: Sequence[Scenario]) -> tuple[m.SkewNote, ...]:
+    """Why the client that never probes scores as it does."""
+    totals: dict[str, int] = {}
+    for c in cells:
+        totals[c.client] = totals.get(c.client, 0) + c.met
+    legacy = [c for c in cells if c.client == LEGACY]
+    if not legacy:
+        return ()
+    jobs = {s.name for s in scenarios if any(step.do in JOB_STEPS for step in s.steps)}
+    results = [r for c in legacy for r in c.results]
+    frontends = sorted({r.frontend for r in results if r.frontend})
+    better = sum(1 for total in totals.values() if total > totals[LEGACY])
+    return (m.SkewNote(
+        client=LEGACY,
+        frontend="/".join(frontends) or "-",
+        met=sum(c.met for c in legacy),
+        ran=sum(c.ran for c in legacy),
+        rank=better + 1,
+        jobs_met=sum(r.outcome is Outcome.MEETS and r.scenario in jobs for r in results),
+        false_positives=sum(len(c.false_positives) for c in legacy),
+    ),)
+
+
+def _evidence(matrix: Sequence[m.MatrixRow], results: Sequence[ScenarioResult]
+              ) -> tuple[m.Evidence, ...]:
+    """For each failed thread requirement, the shortest run that shows it."""
+    found = []
+    by_key = {(r.scenario, r.policy): r for r in results}
     for row in matrix:
-        cells = row["cells"]
-        def points(flag: bool | None, cells: dict[str, Any] = cells) -> list[str]:
-            return [f"{q.title}: {cells[q.id]['value']}" for q in QUESTIONS
-                    if cells[q.id]["good"] is flag]
-        result.append({"policy": row["policy"], "title": row["title"],
-                       "good": points(True), "neutral": points(None), "bad": points(False)})
-    return result
+        for cell in row.cells:
+            origin = next(c.origin for c in CRITERIA if c.id == cell.criterion)
+            if origin is not THREAD or cell.mark is not m.Mark.NO:
+                continue
+            failing = [by_key[(n, row.policy)] for n in SCENARIOS_OF[cell.criterion]
+                       if (n, row.policy) in by_key
+                       and by_key[(n, row.policy)].outcome is Outcome.FAILS]
+            shortest = min(failing, key=lambda r: (r.step or 0, len(r.trace)))
+            found.append(m.Evidence(row.policy, cell.criterion, _run(shortest, trace=True)))
+    return tuple(found)
+
+
+# -- baselines ---------------------------------------------------------------------
+
+
+def baseline_of(policy: Policy, releases: Sequence[Policy]) -> Policy | None:
+    """Options and proposals: the release they were proposed for; a release:
+    the latest release before it."""
+    if policy.role is not Role.RELEASE:
+        return next((p for p in releases if p.name == PROPOSED_FOR), None)
+    rank = RELEASES.index
+    older = [p for p in releases if rank(p.release) < rank(policy.release)]
+    if not older:
+        return None
+    latest = max(rank(p.release) for p in older)
+    return next(p for p in older if rank(p.release) == latest)
+
+
+def _input_hash(policies: Sequence[Policy], scenarios: Sequence[Scenario]) -> str:
+    digest = hashlib.sha256()
+    for p in policies:
+        digest.update(f"policy {p.name} {p.origin}\n".encode())
+    for s in scenarios:
+        digest.update(f"scenario {s.name} {s.digest}\n".encode())
+    return digest.hexdigest()
 
 
 def build_report(policies: Sequence[Policy], scenarios: Sequence[Scenario], *,
-                 full: bool = False) -> dict[str, Any]:
+                 full: bool = False) -> m.Report:
     from optcompare.policies import registry
 
     results = scenario_analysis.matrix(scenarios, policies)
-    index = _outcomes(results)
-    vis = {p.name: visibility.analyse(p).to_data() for p in policies}
-    baseline = registry.get(BASELINE)
+    index = {(r.scenario, r.policy): r for r in results}
+    vis = {p.name: visibility.analyse(p) for p in policies}
+    users = registry.get(USERS_OF)
+    ground = registry.get(PROPOSED_FOR)
     rank = RELEASES.index
-    compat_reports: dict[str, compat.Report] = {}
+    reports: dict[str, compat.Report] = {}
     for policy in policies:
-        if policy.name != BASELINE and rank(policy.release) >= rank(baseline.release):
-            compat_reports[policy.name] = compat.compare(policy, [baseline], scenarios)
-    matrix = []
+        if policy.name != USERS_OF and rank(policy.release) >= rank(users.release):
+            reports[policy.name] = compat.compare(policy, [users], scenarios, ground=ground)
+    matrix = tuple(verdict_row(p, vis[p.name], index, reports.get(p.name)) for p in policies)
+    releases = [p for p in registry.all_policies() if p.role is Role.RELEASE]
+    baselines = {p.name: baseline_of(p, releases) for p in policies}
+    file_diffs: list[truth_table.Table] = []
     for policy in policies:
-        report = compat_reports.get(policy.name)
-        matrix.append({
-            "policy": policy.name,
-            "title": policy.title,
-            "cells": verdict_row(policy, vis[policy.name], index,
-                                 report.findings if report else None),
-        })
-    truth: list[dict[str, Any]] = []
-    previous: Policy | None = None
-    for policy in policies:
-        if full or previous is None:
-            chosen = tables(policy, drivers=("file", "host_device", "host_cdrom")
-                            if not full else ())
-        else:
-            chosen = [t for t in tables(policy, against=previous) if t.rows]
-        truth += table_data.tables(chosen)
-        previous = policy
+        base = baselines[policy.name]
+        if base is not None:
+            file_diffs += truth_table.tables(policy, drivers=("file",), against=base)
+    full_tables: list[truth_table.Table] = []
+    if full:
+        for policy in policies:
+            full_tables += truth_table.tables(policy)
     cells = scenario_analysis.skew(scenarios, policies)
-    return {
-        "questions": [{"id": q.id, "title": q.title, "origin": q.origin} for q in QUESTIONS],
-        "verdict": verdict_paragraph(matrix),
-        "matrix": matrix,
-        "truth_tables": {"full": full, "tables": truth},
-        "visibility": list(vis.values()),
-        "compat": [compat.to_data(r) for r in compat_reports.values()],
-        "scenarios": scenario_analysis.scenario_data(scenarios),
-        "results": [scenario_analysis.result_data(r, trace=r.outcome is Outcome.FAILS)
-                    for r in results],
-        "skew": scenario_analysis.skew_data(cells),
-        "considered": considered_options(matrix),
-        "provenance": {
-            "tool": f"optcompare {__version__}",
-            "policies": [{"name": p.name, "source": p.source, "origin": p.origin}
-                         for p in policies],
-            "scenarios": [{"file": s["file"], "sha256": s["sha256"]}
-                          for s in scenario_analysis.scenario_data(scenarios)],
-        },
-    }
+    infos = scenario_analysis.scenario_data(scenarios)
+    return m.Report(
+        version=__version__,
+        full=full,
+        criteria=CRITERIA,
+        policies=tuple(
+            m.PolicyInfo(p.name, p.title, p.source, p.origin, p.role, p.release,
+                         b.name if (b := baselines[p.name]) is not None else None)
+            for p in policies),
+        matrix=matrix,
+        decision=decide(matrix, [r for r in results if _native(r, scenarios)]),
+        evidence=_evidence(matrix, results),
+        file_diffs=truth_tables(file_diffs),
+        truth_tables=truth_tables(full_tables),
+        visibility=tuple(_visibility(vis[p.name]) for p in policies),
+        compat=tuple(
+            m.CompatReport(r.policy, USERS_OF, tuple(_finding(f) for f in r.findings))
+            for r in reports.values()),
+        results=tuple(_run(r, trace=r.outcome is Outcome.FAILS) for r in results),
+        skew=_skew(cells),
+        skew_notes=skew_notes(cells, scenarios),
+        provenance=m.Provenance(
+            tool=f"optcompare {__version__}",
+            input_sha256=_input_hash(policies, scenarios),
+            policies=tuple(m.PolicySource(p.name, p.origin, p.source) for p in policies),
+            scenarios=tuple(m.ScenarioInfo(s["name"], s["summary"], s["source"], s["file"],
+                                           s["sha256"]) for s in infos),
+        ),
+    )
+
+
+def _native(result: ScenarioResult, scenarios: Sequence[Scenario]) -> bool:
+    """A run of a scenario written for the policy's own client."""
+    return any(s.name == result.scenario and s.setup.client == NATIVE for s in scenarios)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +20,7 @@ from optcompare.render.formats import Format
 
 if TYPE_CHECKING:
     from optcompare import cache
+    from optcompare.analysis.report_model import Report
 
 
 @boundary
@@ -31,7 +32,11 @@ def report(
     scenarios_dir: Annotated[
         Path | None, typer.Option("--scenarios", help="Scenario files (default: built-in).")
     ] = None,
-    full: Annotated[bool, typer.Option("--full", help="Every truth table in full.")] = False,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Add every truth table, compatibility finding, trace, "
+                     "the skew matrix and the MADR block."),
+    ] = False,
     fmt: FormatOption = Format.TEXT,
     output: OutputOption = None,
     width: WidthOption = None,
@@ -41,10 +46,12 @@ def report(
                      "(also OPTCOMPARE_NO_CACHE=1)."),
     ] = False,
 ) -> None:
-    """Everything, for a design review: verdict, matrix, tables, visibility,
-    compatibility, scenarios with traces, skew, considered options, provenance.
+    """The decision, short enough for a reply on qemu-devel: who meets the
+    thread's requirements, who is not dominated, the trade-off, what no
+    option solves; the verdict matrix; short evidence; how to reproduce it.
 
-    The markdown format is written for a plain-text mailing list. A result
+    The markdown format is written for a plain-text mailing list (76
+    columns, ASCII, at most 160 lines without --full). A result
     is stored (in $OPTCOMPARE_CACHE_DIR, else ~/.cache/optcompare) under the
     hash of everything it depends on: the optcompare and plugin source, the
     scenario files, these options. The same inputs are served from there;
@@ -64,20 +71,23 @@ def report(
     if content is None:
         import json
 
+        from optcompare.analysis.report_model import Report
+        from optcompare.render import codec
+
         stored = store.get(data_key)
         if stored is not None:
-            data, problems = json.loads(stored), False
+            data, problems = codec.decode(Report, json.loads(stored)), False
         else:
             data, problems = _analyse(policy or [], scenarios_dir, full)
             if store.directory is not None and not problems:
-                store.put(data_key, json.dumps(data, ensure_ascii=True))
+                store.put(data_key, json.dumps(codec.encode(data), ensure_ascii=True))
         content = _render(data, fmt, width, color)
         if not problems:
             store.put(output_key, content)
     deliver(content, output)
 
 
-def _render(data: dict[str, Any], fmt: Format, width: int | None, color: bool) -> str:
+def _render(data: Report, fmt: Format, width: int | None, color: bool) -> str:
     from optcompare.render.formats import render
     from optcompare.render.report_views import report_view
 
@@ -85,7 +95,7 @@ def _render(data: dict[str, Any], fmt: Format, width: int | None, color: bool) -
 
 
 def _analyse(names: list[str], scenarios_dir: Path | None,
-             full: bool) -> tuple[dict[str, Any], bool]:
+             full: bool) -> tuple[Report, bool]:
     """The report data, and whether a plugin was left out (then nothing is stored)."""
     from optcompare.analysis.report import build_report
     from optcompare.policies import registry

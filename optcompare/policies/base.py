@@ -30,6 +30,17 @@ class Frontend(StrEnum):
     DRIVE = "drive"
 
 
+class Role(StrEnum):
+    """What a policy stands for in the debate."""
+
+    RELEASE = "release"
+    """A QEMU release: what users had, or what finally shipped."""
+    OPTION = "option"
+    """One of the thread's three options."""
+    PROPOSAL = "proposal"
+    """An option from outside the thread's three."""
+
+
 class SignalKind(StrEnum):
     """Where a client can learn that auto-read-only is dynamic."""
 
@@ -142,6 +153,7 @@ class Policy:
     overrides: tuple[tuple[str, Behaviour], ...] = ()
     """Driver classes changed by a later release (see :meth:`later`)."""
     origin: str = "built-in"
+    role: Role = Role.PROPOSAL
     explicit_reopen: bool = False
     """Its libvirt reopens a backing storage node read/write itself around a
     job (Peter's "hands-on approach") instead of relying on dynamic."""

@@ -10,6 +10,7 @@ from optcompare.policies.base import (
     FILE_POSIX_DRIVERS,
     Detection,
     Policy,
+    Role,
     SignalKind,
     Target,
 )
@@ -31,6 +32,7 @@ class Rename(Policy):
 
 def make(name: str = DEFAULT_NAME) -> Rename:
     return Rename(
+        role=Role.OPTION,
         name="option-1",
         title=f"rename auto-read-only to {name}",
         source='Markus, 2019-03-31, "Option 1: Rename @auto-read-only"',

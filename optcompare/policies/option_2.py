@@ -20,6 +20,7 @@ from optcompare.policies.base import (
     Detection,
     Member,
     Policy,
+    Role,
     SignalKind,
     Target,
 )
@@ -69,6 +70,7 @@ def make(promise: str = "binary") -> FeaturesCommand:
     if promise not in ("binary", "run"):
         raise ValueError(f"promise must be 'binary' or 'run', not {promise!r}")
     return FeaturesCommand(
+        role=Role.OPTION,
         name="option-2",
         title="query-qemu-features reports file-dynamic-auto-read-only",
         source='Markus, 2019-03-31, "Option 2: Add query-qemu-features command"',

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from optcompare.model.drivers import Driver
 from optcompare.model.modes import Behaviour
 from optcompare.model.options import AUTO_READ_ONLY, DYNAMIC_READ_ONLY, READ_ONLY, on_off
-from optcompare.policies.base import Detection, Frontend, Policy, SignalKind, Target
+from optcompare.policies.base import Detection, Frontend, Policy, Role, SignalKind, Target
 
 VALID = None
 REJECTED = "rejected"
@@ -88,6 +88,7 @@ class DynamicParameter(Policy):
 def make(shared_struct: bool = False) -> DynamicParameter:
     variant = " (on the shared file struct)" if shared_struct else ""
     return DynamicParameter(
+        role=Role.OPTION,
         name="option-3",
         title=f"dynamic-read-only on dynamic drivers{variant}",
         source='Markus, 2019-03-31, "Option 3: Add @dynamic-read-only"',

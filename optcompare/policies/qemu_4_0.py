@@ -15,6 +15,7 @@ from optcompare.policies.base import (
     FILE_POSIX_DRIVERS,
     Detection,
     Policy,
+    Role,
     SignalKind,
     Target,
 )
@@ -33,6 +34,7 @@ class VersionSniffing(Policy):
 
 
 POLICY = VersionSniffing(
+    role=Role.RELEASE,
     name="qemu-4.0",
     title='4.0 "so far": file-posix dynamic, nothing to detect',
     source='Markus, 2019-03-31, "Behavior in 4.0 so far"; commit 23dece19da',

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from optcompare.model.drivers import Driver, Platform
 from optcompare.model.modes import Behaviour
-from optcompare.policies.base import Detection, Policy, SignalKind, Target
+from optcompare.policies.base import Detection, Policy, Role, SignalKind, Target
 
 FEATURE = "dynamic-auto-read-only"
 
@@ -30,6 +30,7 @@ class FeatureFlag(Policy):
 
 
 POLICY = FeatureFlag(
+    role=Role.RELEASE,
     name="qemu-4.1",
     title="feature flag dynamic-auto-read-only on the file struct",
     source="QEMU 4.1.0, commits 6a8c0b5102, c9d4070991, 094e363944",

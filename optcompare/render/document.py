@@ -24,6 +24,13 @@ class Paragraph:
 
 
 @dataclass(frozen=True)
+class Item:
+    """One point of a list."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Table:
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
@@ -38,7 +45,7 @@ class Preformatted:
     lines: tuple[str, ...]
 
 
-Block = Paragraph | Table | Preformatted
+Block = Paragraph | Item | Table | Preformatted
 
 
 @dataclass

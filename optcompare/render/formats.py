@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from optcompare import __version__
 
@@ -22,35 +22,85 @@ class Format(StrEnum):
     SVG = "svg"
 
 
-def to_json(kind: str, data: dict[str, Any]) -> str:
+def to_json(kind: str, data: object) -> str:
+    """``data``: a typed model (a dataclass) or plain data."""
+    import dataclasses
     import json
 
+    if dataclasses.is_dataclass(data) and not isinstance(data, type):
+        from optcompare.render import codec
+
+        data = codec.encode(data)
+    assert isinstance(data, dict)
     payload = {"optcompare": __version__, "kind": kind, **data}
     return json.dumps(payload, indent=2, sort_keys=False, ensure_ascii=True) + "\n"
+
+
+View = Callable[[Any], "Document"]
+
+
+class Output(Protocol):
+    """One output format: what a command's result looks like in it."""
+
+    def render(self, kind: str, data: object, view: View, width: int | None,
+               color: bool) -> str: ...
+
+
+class JsonOutput:
+    def render(self, kind: str, data: object, view: View, width: int | None,
+               color: bool) -> str:
+        return to_json(kind, data)
+
+
+class MarkdownOutput:
+    def render(self, kind: str, data: object, view: View, width: int | None,
+               color: bool) -> str:
+        from optcompare.render import markdown
+
+        return markdown.render(view(data), width or markdown.WIDTH)
+
+
+class TextOutput:
+    def render(self, kind: str, data: object, view: View, width: int | None,
+               color: bool) -> str:
+        from optcompare.render import text
+
+        return text.render(view(data), width, color=color)
+
+
+class ExportOutput:
+    """HTML or SVG through the terminal view's console export."""
+
+    def __init__(self, fmt: Format) -> None:
+        self.fmt = fmt
+
+    def render(self, kind: str, data: object, view: View, width: int | None,
+               color: bool) -> str:
+        from optcompare.render import text
+
+        return text.render_export(view(data), self.fmt.value, width)
+
+
+OUTPUTS: dict[Format, Output] = {
+    Format.TEXT: TextOutput(),
+    Format.MARKDOWN: MarkdownOutput(),
+    Format.JSON: JsonOutput(),
+    Format.HTML: ExportOutput(Format.HTML),
+    Format.SVG: ExportOutput(Format.SVG),
+}
 
 
 def render(
     fmt: Format,
     kind: str,
-    data: dict[str, Any],
-    view: Callable[[dict[str, Any]], Document],
+    data: object,
+    view: View,
     *,
     width: int | None = None,
     color: bool = False,
 ) -> str:
-    """Render analysis ``data`` (JSON) or its Document (every other format)."""
-    if fmt is Format.JSON:
-        return to_json(kind, data)
-    document = view(data)
-    if fmt is Format.MARKDOWN:
-        from optcompare.render import markdown
-
-        return markdown.render(document, width or markdown.WIDTH)
-    from optcompare.render import text
-
-    if fmt is Format.TEXT:
-        return text.render(document, width, color=color)
-    return text.render_export(document, fmt.value, width)
+    """Render a command's result (a typed model, or plain data) in ``fmt``."""
+    return OUTPUTS[fmt].render(kind, data, view, width, color)
 
 
 def render_inputs(fmt: Format, width: int | None, color: bool) -> list[str]:

@@ -1,15 +1,18 @@
 """Markdown for a plain-text mailing list (DESIGN section 7).
 
-Lines stay within ``width`` columns; a table that would be wider goes into
-a fenced block; only ASCII; no line starts with ``From `` or ``>``; no
-trailing spaces; provenance after a ``---`` line.
+Every line stays within ``width`` columns, fenced blocks included: a table
+that would be wider is split into several that repeat its first column,
+and one whose single column is still too wide becomes a list; a long line
+of a preformatted block is wrapped with an indent. Only ASCII; no line
+starts with ``From `` or ``>``; no trailing spaces; provenance after a
+``---`` line.
 """
 
 from __future__ import annotations
 
 import textwrap
 
-from optcompare.render.document import Block, Document, Paragraph, Table
+from optcompare.render.document import Block, Document, Item, Paragraph, Table
 
 WIDTH = 76
 
@@ -30,40 +33,105 @@ def _escape_cell(text: str) -> str:
     return text.replace("|", "/")
 
 
-def _table(table: Table, width: int) -> list[str]:
+def _piped(headers: list[str], rows: list[list[str]]) -> list[str]:
     from tabulate import tabulate
 
+    return tabulate(rows, headers=headers, tablefmt="github",
+                    disable_numparse=True).splitlines()
+
+
+def _fits(lines: list[str], width: int) -> bool:
+    return max((len(line) for line in lines), default=0) <= width
+
+
+def _split(headers: list[str], rows: list[list[str]], width: int) -> list[list[str]] | None:
+    """Column groups (each with the first column) that fit, or None."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for index in range(1, len(headers)):
+        trial = [0, *current, index]
+        lines = _piped([headers[i] for i in trial], [[r[i] for i in trial] for r in rows])
+        if _fits(lines, width):
+            current.append(index)
+            continue
+        if not current:
+            return None
+        groups.append(current)
+        current = [index]
+        trial = [0, index]
+        if not _fits(_piped([headers[i] for i in trial], [[r[i] for i in trial] for r in rows]),
+                     width):
+            return None
+    if current:
+        groups.append(current)
+    out: list[list[str]] = []
+    for group in groups:
+        chosen = [0, *group]
+        out.append(_piped([headers[i] for i in chosen], [[r[i] for i in chosen] for r in rows]))
+    return out
+
+
+def _as_list(headers: list[str], rows: list[list[str]], width: int) -> list[str]:
+    out: list[str] = []
+    for row in rows:
+        out += textwrap.wrap(f"- {headers[0]} {row[0]}", width, subsequent_indent="  ")
+        for header, cell in zip(headers[1:], row[1:], strict=True):
+            out += textwrap.wrap(f"{header}: {cell}", width, initial_indent="  ",
+                                 subsequent_indent="    ")
+    return out
+
+
+def _table(table: Table, width: int) -> list[str]:
     rows = [[_escape_cell(c) for c in row] for row in table.rows]
     headers = [_escape_cell(c) for c in table.columns]
-    piped = tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
-    lines = piped.splitlines()
+    lines = _piped(headers, rows)
     out: list[str] = []
     if table.caption:
         out += [*textwrap.wrap(table.caption, width), ""]
-    if max((len(line) for line in lines), default=0) <= width:
+    if _fits(lines, width):
         out += lines
     else:
-        plain = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
-        out += ["```", *plain.splitlines(), "```"]
+        parts = _split(headers, rows, width) if len(headers) > 2 else None
+        if parts is None:
+            out += _as_list(headers, rows, width)
+        else:
+            for number, part in enumerate(parts):
+                out += ([""] if number else []) + part
+    if table.notes:
+        out.append("")
     for note in table.notes:
-        out += ["", *textwrap.wrap(note, width, subsequent_indent="  ")]
+        out += textwrap.wrap(note, width, subsequent_indent="    ")
     return out
+
+
+def _wrap_pre(line: str, width: int) -> list[str]:
+    if len(line) <= width:
+        return [line]
+    indent = len(line) - len(line.lstrip()) + 4
+    return textwrap.wrap(line, width, subsequent_indent=" " * indent,
+                         break_on_hyphens=False, drop_whitespace=True) or [line[:width]]
 
 
 def _block(block: Block, width: int) -> list[str]:
     if isinstance(block, Paragraph):
         return textwrap.wrap(block.text, width, break_on_hyphens=False) or [""]
+    if isinstance(block, Item):
+        return textwrap.wrap(block.text, width, initial_indent="- ", subsequent_indent="  ",
+                             break_on_hyphens=False)
     if isinstance(block, Table):
         return _table(block, width)
-    return ["```", *block.lines, "```"]
+    return ["```", *(part for line in block.lines for part in _wrap_pre(line, width)), "```"]
 
 
 def render(document: Document, width: int = WIDTH) -> str:
     lines = [f"# {document.title}", ""]
     for section in document.sections:
         lines += [f"## {section.title}", ""]
-        for block in section.blocks:
-            lines += [*_block(block, width), ""]
+        for index, block in enumerate(section.blocks):
+            lines += _block(block, width)
+            following = section.blocks[index + 1] if index + 1 < len(section.blocks) else None
+            if not (isinstance(block, Item) and isinstance(following, Item)):
+                lines.append("")
     if document.provenance:
         lines += ["---", ""]
         for item in document.provenance:

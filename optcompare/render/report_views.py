@@ -1,115 +1,256 @@
-"""The report's Document: every section, in the order DESIGN section 7 asks."""
+"""The report as a Document: the reply first, then (``--full``) every section.
+
+The reply: the decision with counted figures, the verdict matrix (criteria
+as rows, short policy labels with a legend), short evidence, provenance.
+Every sentence is written here or in :mod:`optcompare.render.report_words`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from optcompare.analysis import report_model as m
+from optcompare.render import report_words as w
+from optcompare.render.document import Document, Item, Paragraph, Preformatted, Section, Table
+from optcompare.render.views import Footnotes
 
-from optcompare.render.compat_views import findings_blocks
-from optcompare.render.document import Document, Paragraph, Table
-from optcompare.render.scenario_views import (
-    failure_blocks,
-    not_applicable_block,
-    outcome_matrix,
-    skew_view,
-)
-from optcompare.render.views import Footnotes, table_view
+TITLE = "auto-read-only for 4.0: which option (optcompare report)"
 
 
-def _matrix(doc: Document, data: dict[str, Any]) -> None:
+def _cell_text(cell: m.Cell, notes: Footnotes) -> str:
+    """The mark, and the number of its note when it needs a reason (n/a is
+    explained once, under the matrix)."""
+    text = w.reason(cell)
+    if text is None or cell.mark is m.Mark.NA:
+        return cell.mark.value
+    return f"{cell.mark.value} {notes.number(text)}"
+
+
+def _not_applicable(report: m.Report, labels: dict[str, str], shown: set[str]) -> str:
+    groups: dict[str, list[str]] = {}
+    for row in report.matrix:
+        for cell in row.cells:
+            if cell.mark is m.Mark.NA and cell.criterion in shown:
+                why = w.reason(cell) or "does not apply"
+                groups.setdefault(why, [])
+                if labels[row.policy] not in groups[why]:
+                    groups[why].append(labels[row.policy])
+    return "n/a: " + "; ".join(f"{why} ({', '.join(who)})" for why, who in groups.items()) + "."
+
+
+# -- the decision -------------------------------------------------------------------
+
+
+def _decision(doc: Document, report: m.Report) -> None:
+    d = report.decision
+    section = doc.section("Decision")
+    thread = [c.id for c in report.criteria if c.origin is m.Origin.THREAD]
+    failing = [p.name for p in report.policies if p.name not in d.meets_thread]
+    text = (f"Of the {d.policies} builds measured, {len(d.meets_thread)} meet both of "
+            f"the thread's requirements ({w.names([w.title(c) for c in thread])}): "
+            f"{w.names(list(d.meets_thread)) or 'none'}.")
+    for name in failing:
+        lost = [c for c in thread if report.cell(name, c).mark is m.Mark.NO]
+        if lost:
+            text += f" {name} fails {w.names([w.short(c) for c in lost])}."
+    section.add(Paragraph(text))
+    if d.non_dominated:
+        beaten = "; ".join(f"{x.policy} by {w.names(list(x.by))}" for x in d.dominated)
+        text = (f"Not dominated: {w.names(list(d.non_dominated))}. Every other one is "
+                f"dominated (another is at least as good on each of the "
+                f"{len(d.deciding)} deciding criteria and better on one): {beaten}."
+                if d.dominated else
+                f"Not dominated: {w.names(list(d.non_dominated))}.")
+        section.add(Paragraph(text))
+    if len(d.trade_offs) > 1:
+        section.add(Paragraph("The trade-off between them:"))
+        for t in d.trade_offs:
+            section.add(Item(_trade_off(report, t)))
+    unsolved = [c for c in d.common if c.mark is m.Mark.NO]
+    done = [c for c in d.common if c.mark is m.Mark.YES]
+    if unsolved or d.unmet_everywhere:
+        section.add(Paragraph("What no option solves:"))
+        for c in unsolved:
+            section.add(Item(_common(report, c)))
+        for scenario in d.unmet_everywhere:
+            run = next(r for r in report.results if r.scenario == scenario
+                       and r.outcome == "fails")
+            section.add(Item(f"{scenario} fails on every build: step {run.step} "
+                             f"({run.step_text}): {run.reason}."))
+    if done:
+        section.add(Paragraph("What every option does: " + "; ".join(
+            f"{w.title(c.criterion)} ({c.applies_to} of {d.policies})" for c in done) + "."))
+
+
+def _trade_off(report: m.Report, t: m.TradeOff) -> str:
+    text = f"{t.policy} ({report.policy(t.policy).title})"
+    if t.wins:
+        text += f" wins on {w.names([w.short(c) for c in t.wins])}"
+    losses = []
+    for criterion in t.loses:
+        why = w.reason(report.cell(t.policy, criterion))
+        losses.append(f"{w.short(criterion)} ({why})" if why else w.short(criterion))
+    if losses:
+        text += (" and loses on " if t.wins else " loses on ") + "; ".join(losses)
+    return text + "."
+
+
+def _common(report: m.Report, c: m.Common) -> str:
+    reasons = []
+    for row in report.matrix:
+        cell = next(x for x in row.cells if x.criterion == c.criterion)
+        text = w.reason(cell) if cell.mark is not m.Mark.NA else None
+        if text and text not in reasons:
+            reasons.append(text)
+    head = f"{w.short(c.criterion)}, {c.applies_to} of {report.decision.policies} no"
+    return head + (f": {'; '.join(reasons[:2])}" if reasons else "") + "."
+
+
+# -- the matrix ---------------------------------------------------------------------
+
+
+def _matrix(doc: Document, report: m.Report, labels: dict[str, str]) -> None:
     section = doc.section("Verdict matrix")
-    policies = [row["policy"] for row in data["matrix"]]
-    section.add(Paragraph(
-        "Rows: the thread's requirements first, then criteria derived from them. "
-        "Columns: the policies. Each cell is computed; [n] points to its detail below, "
-        "and the source column names the table, scenario or analysis it came from."
-    ))
+    common = {c.criterion for c in report.decision.common}
     notes = Footnotes()
     rows = []
-    for question in data["questions"]:
-        label = question["id"] + (" (thread)" if question["origin"] == "thread" else "")
-        cells = []
-        source = ""
-        for row in data["matrix"]:
-            cell = row["cells"][question["id"]]
-            text = cell["short"]
-            if text != cell["value"]:
-                ref = notes.cite(f"{row['policy']}, {question['id']}: {cell['value']}")
-                text = f"{text} {ref.split(' ', 1)[1]}"
-            cells.append(text)
-            source = cell["source"].replace(row["policy"], "P")
-        rows.append((label, *cells, source))
-    section.add(Table(("question", *policies, "source (P: the policy)"), tuple(rows),
-                      notes=notes.notes()))
-    legend = tuple((q["id"], q["title"], q["origin"]) for q in data["questions"])
-    section.add(Paragraph("cost: boolean options of file; valid / all combinations; "
-                          "distinct modes reachable."))
-    section.add(Table(("question", "what it asks", "from"), legend))
+    for criterion in report.criteria:
+        if criterion.id in common:
+            continue
+        cells = [_cell_text(row.cells[report.criteria.index(criterion)], notes)
+                 for row in report.matrix]
+        mark = "*" if criterion.origin is m.Origin.THREAD else ""
+        rows.append((w.short(criterion.id) + mark, *cells))
+    shown = {c.id for c in report.criteria if c.id not in common}
+    section.add(Table(("criterion", *(labels[r.policy] for r in report.matrix)),
+                      tuple(rows), notes=(*notes.notes(), _not_applicable(report, labels, shown))))
+    section.add(Paragraph("Columns: " + "; ".join(
+        f"{labels[p.name]} {p.name}" for p in report.policies) + "."))
+    section.add(Paragraph("Rows (* the thread's requirements; the rest derived from "
+                          "them): " + "; ".join(
+                              f"{w.short(c.id)}: {w.title(c.id)}" for c in report.criteria
+                              if c.id not in common) + "."))
+    section.add(Paragraph(w.FAIRNESS))
 
 
-def _visibility(doc: Document, data: dict[str, Any]) -> None:
-    section = doc.section("Introspection visibility")
-    rows = []
-    for v in data["visibility"]:
-        later = v["later"]
-        glu, hard = later["gluster_dynamic"], later["hard_to_fallback"]
-        rows.append((
-            v["policy"], v["signal"],
-            "yes" if v["visible_in_schema"] else "no",
-            "yes" if v["cacheable"] else "no",
-            ", ".join(v["extra_commands"]) or "-",
-            ("fragile" if v["fragile"] else "yes") if v["detectable"] else "no",
-            v["granularity"],
-            ", ".join(v["false_positives"]) or "-",
-            ", ".join(v["false_negatives"]) or "-",
-            ("yes" if glu["learns"] else "no") if glu else "-",
-            ("yes" if hard["visible"] else "no") if hard else "-",
-        ))
-    section.add(Table(("policy", "signal", "schema alone", "cacheable", "extra command",
-                       "detectable", "granularity", "false positives", "false negatives",
-                       "gluster dynamic learnt", "hard->fallback shown"), tuple(rows)))
+# -- evidence ---------------------------------------------------------------------------
 
 
-def _considered(doc: Document, data: dict[str, Any]) -> None:
-    section = doc.section("Considered options")
-    for option in data["considered"]:
-        section.add(Paragraph(f"{option['policy']}: {option['title']}"))
-        lines = [f"* Good, because {p}" for p in option["good"]]
-        lines += [f"* Neutral, because {p}" for p in option["neutral"]]
-        lines += [f"* Bad, because {p}" for p in option["bad"]]
-        for line in lines:
-            section.add(Paragraph(line))
+def _evidence(doc: Document, report: m.Report, *, limit: int | None) -> None:
+    section = doc.section("Evidence")
+    for e in report.evidence:
+        run = e.run
+        section.add(Paragraph(f"{e.policy} fails {w.short(e.criterion)}: {run.scenario}, "
+                              f"step {run.step} ({run.step_text}): {run.reason}."))
+        section.add(Preformatted(tuple(trace_lines(run, limit=limit))))
+    same = [t for t in report.file_diffs if not t.rows]
+    for table in report.file_diffs:
+        if table.rows:
+            _file_diff(section, table)
+    if same:
+        section.add(Paragraph("No file row differs: " + "; ".join(
+            f"{t.policy} against {t.baseline}" for t in same) + "."))
 
 
-def report_view(data: dict[str, Any]) -> Document:
-    doc = Document("optcompare report: auto-read-only, the options of March 2019")
-    doc.section("Verdict").add(Paragraph(data["verdict"]))
-    _matrix(doc, data)
-    tables = table_view({"tables": data["truth_tables"]["tables"]})
-    intro = doc.section("Truth tables")
-    intro.add(Paragraph(
-        "Every table in full." if data["truth_tables"]["full"] else
-        "The first policy's file-posix tables in full, then for each policy only the rows "
-        "that differ from the policy before it (--full shows everything)."
-    ))
-    doc.sections += tables.sections
-    _visibility(doc, data)
-    for report in data["compat"]:
-        trimmed = dict(report, findings=[f for f in report["findings"] if f["level"] != "info"])
-        findings_blocks(doc, trimmed, f"Compatibility: {report['policy']} against "
-                        f"{', '.join(report['against'])}")
-    outcomes = doc.section("Scenario results")
-    outcomes.add(outcome_matrix(data["results"]))
-    failures = doc.section("Scenario failures, with traces")
-    failure_blocks(failures, data["results"])
-    not_applicable_block(failures, data["results"])
-    skew = skew_view({"cells": data["skew"]})
-    for section in skew.sections:
-        section.title = f"Version skew: {section.title.lower()}"
-    doc.sections += skew.sections
-    _considered(doc, data)
-    prov = data["provenance"]
-    doc.provenance = [prov["tool"]]
-    doc.provenance += [f"policy {p['name']} ({p['origin']}): {p['source']}"
-                       for p in prov["policies"]]
-    doc.provenance += [f"scenario {s['file']} sha256 {s['sha256']}" for s in prov["scenarios"]]
+def _file_diff(section: Section, table: m.TruthTable) -> None:
+    comparable = [r for r in table.rows if r.baseline is not None
+                  and r.baseline.mode != "error"]
+    new = [r for r in table.rows if r not in comparable]
+    head = f"file on {table.policy} against {table.baseline}: "
+    if comparable:
+        notes = Footnotes()
+        rows = tuple(
+            (_written(r.options), _mode(r.baseline.mode, r.baseline.error, notes)
+             if r.baseline else "-", _mode(r.mode, r.error, notes),
+             _open(r.unwritable, notes))
+            for r in comparable)
+        section.add(Paragraph(head + f"{w.plural(len(comparable), 'row')} differ"
+                              + (f", and {len(new)} use options {table.baseline} "
+                                 f"rejects" if new else "") + "."))
+        section.add(Table(("options", table.baseline or "-", table.policy,
+                           "unwritable image"), rows, notes=notes.notes()))
+    else:
+        rejected = sum(r.mode == "error" for r in new)
+        section.add(Paragraph(
+            head + f"every differing row ({len(new)}) uses an option "
+            f"{table.baseline} rejects; {table.policy} rejects {rejected} of them too."))
+
+
+def _written(options: dict[str, bool | None]) -> str:
+    given = [f"{w.option(k)}={'on' if v else 'off'}" for k, v in options.items()
+             if v is not None]
+    return ",".join(given) or "(none)"
+
+
+def _mode(mode: str, error: str | None, notes: Footnotes) -> str:
+    return f"ERR {notes.number(error)}" if error else mode
+
+
+def _open(outcome: m.Outcome | None, notes: Footnotes) -> str:
+    if outcome is None:
+        return "-"
+    text = (f"ERR {notes.number(outcome.error)}" if outcome.error else
+            f"node {'ro' if outcome.ro else 'rw'}, fd {outcome.fd}")
+    return text + (" +denial" if outcome.denial else "")
+
+
+def trace_lines(run: m.Run, *, limit: int | None = None) -> list[str]:
+    lines = []
+    for step in run.trace:
+        verdict = "ERR" if step.result == "error" else step.result
+        message = f" {step.message}" if step.message else ""
+        mark = "" if step.met else "  <-- broke" + (
+            f": {step.why}" if step.why and step.why != step.message else "")
+        lines.append(f"{step.index:>2} {step.step} -> {verdict}{message}{mark}")
+        if step.actions:
+            lines.append("   client: " + "; ".join(step.actions))
+        for image in step.state:
+            parts = [f"label {'rw' if image.writable else 'ro'}", f"fd {image.fd}"]
+            if image.ro is not None:
+                parts.append("node ro" if image.ro else "node rw")
+            if image.mode:
+                parts.append(image.mode)
+            if image.denials:
+                parts.append(f"{image.denials} denial(s)")
+            lines.append(f"   {image.name}: " + ", ".join(parts))
+    if limit is not None and len(lines) > limit:
+        lines = [*lines[:limit - 1], f"   ... {len(lines) - limit + 1} more lines "
+                 f"(--full)"]
+    return lines
+
+
+# -- provenance -----------------------------------------------------------------------
+
+
+def _provenance(doc: Document, report: m.Report) -> None:
+    p = report.provenance
+    doc.provenance = [
+        "Reproduce: optcompare report --format markdown"
+        + (" --full" if report.full else ""),
+        f"Version: {p.tool}",
+        f"Input sha256: {p.input_sha256}",
+        f"Policies: {', '.join(f'{x.name} ({x.origin})' for x in p.policies)}",
+        f"Scenarios: {len(p.scenarios)} files",
+    ]
+    if report.full:
+        doc.provenance += [f"policy {x.name}: {x.source}" for x in p.policies]
+        doc.provenance += [f"{s.file} sha256 {s.sha256}" for s in p.scenarios]
+
+
+# -- the full report ----------------------------------------------------------------------
+
+
+def _full(doc: Document, report: m.Report, labels: dict[str, str]) -> None:
+    from optcompare.render import report_full
+
+    report_full.sections(doc, report, labels)
+
+
+def report_view(report: m.Report) -> Document:
+    doc = Document(TITLE)
+    labels = w.labels([r.policy for r in report.matrix])
+    _decision(doc, report)
+    _matrix(doc, report, labels)
+    _evidence(doc, report, limit=None if report.full else 7)
+    if report.full:
+        _full(doc, report, labels)
+    _provenance(doc, report)
     return doc

@@ -6,7 +6,16 @@ import io
 import os
 from typing import TYPE_CHECKING
 
-from optcompare.render.document import ERR, NO, YES, Document, Paragraph, Preformatted, Table
+from optcompare.render.document import (
+    ERR,
+    NO,
+    YES,
+    Document,
+    Item,
+    Paragraph,
+    Preformatted,
+    Table,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -57,10 +66,14 @@ def draw(document: Document, out: Console) -> None:
     for section in document.sections:
         out.print()
         out.print(Text(section.title, style="bold underline"))
-        for block in section.blocks:
-            out.print()
+        for index, block in enumerate(section.blocks):
+            if not (isinstance(block, Item) and index and isinstance(section.blocks[index - 1],
+                                                                      Item)):
+                out.print()
             if isinstance(block, Paragraph):
                 out.print(Text(block.text))
+            elif isinstance(block, Item):
+                out.print(Text("- " + block.text))
             elif isinstance(block, Preformatted):
                 out.print(Text("\n".join(block.lines)))
             elif isinstance(block, Table):

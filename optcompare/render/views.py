@@ -13,10 +13,13 @@ class Footnotes:
     def __init__(self) -> None:
         self.messages: list[str] = []
 
-    def cite(self, message: str) -> str:
+    def number(self, message: str) -> int:
         if message not in self.messages:
             self.messages.append(message)
-        return f"{ERR} [{self.messages.index(message) + 1}]"
+        return self.messages.index(message) + 1
+
+    def cite(self, message: str) -> str:
+        return f"{ERR} [{self.number(message)}]"
 
     def notes(self) -> tuple[str, ...]:
         return tuple(f"[{i}] {m}" for i, m in enumerate(self.messages, 1))

@@ -1,0 +1,604 @@
+"""The typed report model: what ``optcompare report`` computed, and nothing else.
+
+:func:`optcompare.analysis.report.build_report` returns one :class:`Report`;
+every format renders it (``render/report_views.py`` lays it out as a
+Document for text, markdown, html and svg; JSON is the model itself through
+``render/codec.py``, which also reads it back for the result cache). Every
+class here is a frozen dataclass of plain values, enums, tuples and other
+classes here: no prose. Every sentence a reader sees is written by a view.
+
+The tree::
+
+    Report
+    |- version, full                 optcompare version; --full asked for
+    |- criteria: Criterion...        id, origin (thread | derived), order of rows
+    |- policies: PolicyInfo...       name, title, source, origin (built-in or
+    |                                the plugin's distribution), role
+    |                                (release | option | proposal), release,
+    |                                baseline (the build it is diffed against)
+    |- matrix: MatrixRow...          one per policy
+    |  `- cells: Cell...             one per criterion, in criteria order:
+    |                                criterion, mark (yes | no | n/a | ERR),
+    |                                reason (typed, see Reason), source
+    |- decision: Decision            who meets both thread requirements, who
+    |                                is not dominated (and who dominates the
+    |                                rest), the trade-offs between those, the
+    |                                criteria every policy scores the same on
+    |                                (Common), scenarios no policy meets
+    |- evidence: Evidence...         per failed thread requirement: policy,
+    |                                criterion, the shortest failing run
+    |- file_diffs: TruthTable...     the `file` rows that differ from each
+    |                                policy's baseline
+    |- truth_tables: TruthTable...   every table (only with --full)
+    |  `- rows: TruthRow...          options as written (None: not given),
+    |                                effective values, mode, error, outcome
+    |                                on a writable and an unwritable image
+    |                                (Outcome), and the baseline's row
+    |- visibility: Visibility...     one per policy: the signal's properties
+    |- compat: CompatReport...       per policy newer than the baseline:
+    |  `- findings: Finding...       level, kind, direction, platform,
+    |                                frontend, options, drivers, before/after
+    |                                (CellSummary), scenario run, whether a
+    |                                release's own driver change caused it
+    |- results: Run...               every scenario on every policy; failed
+    |  `- trace: TraceStep...        runs keep their trace (ImageState...)
+    |- skew: SkewCell...             client x build: detection and workflows
+    |- skew_notes: SkewNote...       why a client does well (legacy -drive)
+    `- provenance: Provenance        tool, input hash, policies, scenarios
+
+A Reason is one of the classes of the ``Reason`` union; each carries the
+counted facts a view turns into a note or a sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from optcompare.policies.base import Role as Role  # policies carry it
+
+
+class Mark(StrEnum):
+    """The value of one verdict cell."""
+
+    YES = "yes"
+    NO = "no"
+    NA = "n/a"
+    ERR = "ERR"
+    """Nothing could compute the cell (a run that broke, not a result)."""
+
+
+class Origin(StrEnum):
+    THREAD = "thread"
+    """One of Peter Krempa's requirements."""
+    DERIVED = "derived"
+
+
+class Level(StrEnum):
+    BREAK = "break"
+    SILENT = "silent"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class PolicyInfo:
+    name: str
+    title: str
+    source: str
+    origin: str
+    role: Role
+    release: str
+    """The driver catalogue it builds on."""
+    baseline: str | None
+    """The build its truth tables are diffed against (None: the first release)."""
+
+
+# -- reasons ------------------------------------------------------------------
+
+
+class NotApplicable(StrEnum):
+    """Why a cell is n/a."""
+
+    NOTHING_DYNAMIC = "nothing dynamic"
+    BASELINE = "baseline or older"
+    NOT_RUN = "not run"
+    NO_SCENARIO_APPLIES = "no scenario applies"
+    NO_EXTRA_OPTION = "no extra option"
+    NO_SUCH_DRIVER = "no such driver"
+    DRIVE_THROUGHOUT = "-drive throughout"
+    """The shipped libvirt's one probe fails: it never uses -blockdev."""
+
+
+@dataclass(frozen=True)
+class Inapplicable:
+    why: NotApplicable
+
+
+@dataclass(frozen=True)
+class ScenarioFailure:
+    scenario: str
+    step: int | None
+    step_text: str | None
+    why: str | None
+    """The runner's account of the broken expectation."""
+
+
+@dataclass(frozen=True)
+class BackendBroke:
+    scenario: str
+    why: str | None
+
+
+@dataclass(frozen=True)
+class VersionOnly:
+    """Only the version tells (version sniffing)."""
+
+
+@dataclass(frozen=True)
+class NoPromise:
+    """The answer may change from run to run of the same binary."""
+
+
+@dataclass(frozen=True)
+class ExtraCommands:
+    commands: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Grain:
+    granularity: str
+    """``none``, ``global``, ``per options struct`` or ``per driver``."""
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    false_positives: tuple[str, ...]
+    """Drivers (``name`` or ``name@platform``) the signal claims, not dynamic."""
+    false_negatives: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CompatCount:
+    """Findings of one level against the baseline, per frontend."""
+
+    against: str
+    level: Level
+    blockdev: int
+    drive: int
+    workflows: int
+    """Workflows the baseline's libvirt met and now fails (break) ."""
+    drivers: tuple[str, ...]
+    """Drivers of the findings that decide the cell."""
+    release_drivers: tuple[str, ...]
+    """Drivers whose findings come from the release's own driver change
+    (not from the option): shown, but they do not decide the cell."""
+    release_findings: int
+    misdescribed: tuple[str, ...]
+    """Drivers whose change the signal claims to announce but describes
+    wrongly (it says dynamic, the driver is not): counted as silent."""
+
+
+@dataclass(frozen=True)
+class LaterRelease:
+    driver: str
+    before: str
+    after: str
+    """Driver classes (hard, fallback, dynamic, sticky)."""
+
+
+@dataclass(frozen=True)
+class ShippedMisread:
+    """What the shipped libvirt gets wrong on the POSIX build under -blockdev."""
+
+    frontend: str
+    missing: tuple[str, ...]
+    """What it lacks for -blockdev (it waits for these)."""
+    wrongly_dynamic: tuple[str, ...]
+    """Protocols it takes for dynamic that are not."""
+    missed: tuple[str, ...]
+    rejected: tuple[str, ...]
+    """Protocols whose node options the build rejects."""
+
+
+@dataclass(frozen=True)
+class Cost:
+    options: int
+    """Boolean options of ``file``."""
+    valid: int
+    combinations: int
+    modes: int
+    """Distinct modes the valid combinations reach."""
+
+
+@dataclass(frozen=True)
+class Facade:
+    options: tuple[str, ...]
+    """Options no valid explicit value of which changes the mode."""
+
+
+Reason = (Inapplicable | ScenarioFailure | BackendBroke | VersionOnly | NoPromise
+          | ExtraCommands | Grain | Accuracy | CompatCount | LaterRelease | ShippedMisread
+          | Cost | Facade)
+
+
+class SourceKind(StrEnum):
+    SCENARIO = "scenario"
+    VISIBILITY = "visibility"
+    COMPAT = "compat"
+    TRUTH_TABLE = "truth table"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a cell comes from: ``optcompare <kind> ...`` shows it."""
+
+    kind: SourceKind
+    policy: str
+    names: tuple[str, ...] = ()
+    """Scenarios, the compat baseline, the driver of a table."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    criterion: str
+    mark: Mark
+    reason: Reason | None
+    source: Source
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    policy: str
+    cells: tuple[Cell, ...]
+
+
+# -- the decision -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dominated:
+    policy: str
+    by: tuple[str, ...]
+    """Policies at least as good on every criterion and better on one."""
+
+
+@dataclass(frozen=True)
+class TradeOff:
+    """What one non-dominated policy gives up and gets against the others."""
+
+    policy: str
+    loses: tuple[str, ...]
+    """Criteria it fails that another non-dominated policy meets."""
+    wins: tuple[str, ...]
+    """Criteria it meets that another non-dominated policy fails."""
+
+
+@dataclass(frozen=True)
+class Common:
+    """A criterion on which every policy it applies to scores the same."""
+
+    criterion: str
+    mark: Mark
+    applies_to: int
+    """Policies whose cell is not n/a."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    policies: int
+    meets_thread: tuple[str, ...]
+    non_dominated: tuple[str, ...]
+    dominated: tuple[Dominated, ...]
+    trade_offs: tuple[TradeOff, ...]
+    common: tuple[Common, ...]
+    unmet_everywhere: tuple[str, ...]
+    """Scenarios that fail on every policy they apply to."""
+    deciding: tuple[str, ...]
+    """The criteria dominance is computed on (the rest are Common)."""
+
+
+# -- truth tables ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Opening an image with a row's options."""
+
+    ro: bool
+    fd: str
+    error: str | None
+    denial: bool
+
+
+@dataclass(frozen=True)
+class CellSummary:
+    """What one build makes of one written combination."""
+
+    mode: str
+    error: str | None
+    writable: Outcome | None
+    unwritable: Outcome | None
+
+
+@dataclass(frozen=True)
+class TruthRow:
+    options: dict[str, bool | None]
+    """As written; None: not given."""
+    effective: dict[str, bool]
+    shorthand: bool
+    mode: str
+    error: str | None
+    writable: Outcome | None
+    unwritable: Outcome | None
+    baseline: CellSummary | None = None
+    """The baseline's row for the same written options (diffs only; None
+    there when the baseline lacks the driver)."""
+
+
+@dataclass(frozen=True)
+class TruthTable:
+    policy: str
+    platform: str
+    frontend: str
+    drivers: tuple[str, ...]
+    options: tuple[str, ...]
+    baseline: str | None
+    """Only rows that differ from this build (None: every row)."""
+    rows: tuple[TruthRow, ...]
+
+
+# -- visibility -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LaterChange:
+    driver: str
+    before: str
+    after: str
+    visible: bool
+    """Something a client can see changed (schema, results, its answer)."""
+    learns: bool
+    """The unchanged client now answers right for the driver."""
+
+
+@dataclass(frozen=True)
+class Visibility:
+    policy: str
+    signal: str
+    evidence: str
+    visible_in_schema: bool
+    cacheable: bool
+    extra_commands: tuple[str, ...]
+    detectable: bool
+    fragile: bool
+    granularity: str
+    dynamic_anywhere: bool
+    false_positives: tuple[str, ...]
+    false_negatives: tuple[str, ...]
+    claimed_not_dynamic: tuple[str, ...]
+    gluster: LaterChange | None
+    hard_to_fallback: LaterChange | None
+
+
+# -- compatibility --------------------------------------------------------------
+
+
+class FindingKind(StrEnum):
+    CMDLINE = "cmdline"
+    WORKFLOW = "workflow"
+    NEW_CLIENT = "new-client"
+    DETECTION = "detection"
+    SCHEMA = "schema"
+
+
+class Change(StrEnum):
+    """What happened to a combination or a workflow."""
+
+    REJECTED = "now rejected"
+    CHANGED = "changed"
+    ACCEPTED = "newly accepted"
+    FAILS = "fails"
+    MEETS = "now meets"
+    BELIEVES = "believes dynamic"
+    SAFE = "detects nothing"
+    ADDED = "added"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    level: Level
+    kind: FindingKind
+    change: Change
+    direction: str
+    """``old client, new build`` or ``new client, old build``."""
+    against: str
+    platform: str | None = None
+    frontend: str | None = None
+    options: str | None = None
+    """The written combination (``(none)``: nothing written)."""
+    drivers: tuple[str, ...] = ()
+    before: CellSummary | None = None
+    after: CellSummary | None = None
+    scenario: str | None = None
+    step: int | None = None
+    step_text: str | None = None
+    why: str | None = None
+    names: tuple[str, ...] = ()
+    """Schema names added or removed; drivers believed dynamic; evidence."""
+    release: bool = False
+    """Caused by the release's own driver change, not by the option."""
+    misdescribed: bool = False
+    """The signal claims to announce it but says dynamic for a driver that is not."""
+    reopen_by_path: bool = False
+    """The new mode reopens by path (fd passing, moved images: not modelled)."""
+    accepted: bool = False
+
+
+@dataclass(frozen=True)
+class CompatReport:
+    policy: str
+    against: str
+    findings: tuple[Finding, ...]
+
+
+# -- scenarios ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageState:
+    name: str
+    writable: bool
+    """The label allows writes."""
+    fd: str
+    ro: bool | None
+    mode: str | None
+    denials: int | None
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    index: int
+    step: str
+    line: int | None
+    result: str
+    message: str | None
+    met: bool
+    why: str | None
+    actions: tuple[str, ...]
+    state: tuple[ImageState, ...]
+
+
+@dataclass(frozen=True)
+class Run:
+    scenario: str
+    policy: str
+    """The build (``name`` or ``name@platform``)."""
+    client: str
+    outcome: str
+    """``meets``, ``fails``, ``not-applicable`` (or ``backend-failure``)."""
+    frontend: str | None
+    step: int | None
+    step_text: str | None
+    reason: str | None
+    trace: tuple[TraceStep, ...] = ()
+    """Kept for failed runs."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    policy: str
+    criterion: str
+    run: Run
+    """The shortest failing run that shows the requirement broken."""
+
+
+@dataclass(frozen=True)
+class ScenarioInfo:
+    name: str
+    summary: str
+    source: str
+    file: str
+    sha256: str
+
+
+# -- version skew ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkflowOutcome:
+    scenario: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class SkewCell:
+    client: str
+    build: str
+    detected: tuple[str, ...]
+    truth: tuple[str, ...]
+    false_positives: tuple[str, ...]
+    false_negatives: tuple[str, ...]
+    evidence: str
+    fragile: bool
+    met: int
+    ran: int
+    workflows: tuple[WorkflowOutcome, ...]
+    blockdev: bool | None = None
+    """The frontend a client deciding for the whole binary picks (None: per driver)."""
+    missing: tuple[str, ...] = ()
+    """What that client found missing for -blockdev."""
+
+
+@dataclass(frozen=True)
+class SkewNote:
+    """Why a client that never probes scores as it does (the legacy client)."""
+
+    client: str
+    frontend: str
+    """The only frontend it ever used."""
+    met: int
+    ran: int
+    rank: int
+    """1: no client met more workflows in total."""
+    jobs_met: int
+    """Block-job workflows it met: -drive's implicit nodes are reopened with
+    their parent, so a job never depends on a dynamic driver."""
+    false_positives: int
+
+
+# -- provenance -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicySource:
+    name: str
+    origin: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Provenance:
+    tool: str
+    input_sha256: str
+    """sha256 over the policy names and origins and the scenario digests."""
+    policies: tuple[PolicySource, ...]
+    scenarios: tuple[ScenarioInfo, ...]
+
+
+# -- the report -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    version: str
+    full: bool
+    criteria: tuple[Criterion, ...]
+    policies: tuple[PolicyInfo, ...]
+    matrix: tuple[MatrixRow, ...]
+    decision: Decision
+    evidence: tuple[Evidence, ...]
+    file_diffs: tuple[TruthTable, ...]
+    truth_tables: tuple[TruthTable, ...]
+    visibility: tuple[Visibility, ...]
+    compat: tuple[CompatReport, ...]
+    results: tuple[Run, ...]
+    skew: tuple[SkewCell, ...]
+    skew_notes: tuple[SkewNote, ...]
+    provenance: Provenance
+
+    def row(self, policy: str) -> MatrixRow:
+        return next(r for r in self.matrix if r.policy == policy)
+
+    def cell(self, policy: str, criterion: str) -> Cell:
+        return next(c for c in self.row(policy).cells if c.criterion == criterion)
+
+    def policy(self, name: str) -> PolicyInfo:
+        return next(p for p in self.policies if p.name == name)

@@ -1,0 +1,226 @@
+"""The sections ``report --full`` adds: every truth table, visibility, every
+compatibility finding, every scenario outcome and failing trace, the
+version-skew matrix, and the MADR block. Laid out to stay within 76 columns.
+"""
+
+from __future__ import annotations
+
+from optcompare.analysis import report_model as m
+from optcompare.render import report_words as w
+from optcompare.render.document import Document, Item, Paragraph, Preformatted, Table
+from optcompare.render.report_views import trace_lines
+from optcompare.render.views import Footnotes
+
+OUTCOME_MARK = {"meets": "yes", "fails": "no", "not-applicable": "n/a",
+                "backend-failure": "ERR"}
+
+
+def _value(written: bool | None, effective: bool | None) -> str:
+    if written is not None:
+        return "on" if written else "off"
+    if effective is None:
+        return "-"
+    return "(on)" if effective else "(off)"
+
+
+def _open(outcome: m.Outcome | None, notes: Footnotes) -> str:
+    """``ro/ro``: the node's flag, then the descriptor; ``+d``: an access denial."""
+    if outcome is None:
+        return "-"
+    text = (f"ERR {notes.number(outcome.error)}" if outcome.error else
+            f"{'ro' if outcome.ro else 'rw'}/{outcome.fd}")
+    return text + ("+d" if outcome.denial else "")
+
+
+def _truth_tables(doc: Document, report: m.Report) -> None:
+    section = doc.section("Truth tables")
+    section.add(Paragraph(
+        "Every driver of every policy, -blockdev, POSIX; drivers with identical tables "
+        "grouped. Options: on/off as written, (on)/(off) not given and what the default "
+        "makes it; " + ", ".join(f"{short} = {name}" for name, short in w.OPTION_SHORT.items())
+        + ". Opening a writable (w) and an unwritable (u) image: the node's read-only "
+        "flag / the descriptor; +d an access denial; ERR n: QEMU's message n."))
+    for table in report.truth_tables:
+        sub = doc.section(f"{table.policy}: {', '.join(table.drivers)}")
+        notes = Footnotes()
+        rows = []
+        for row in table.rows:
+            cells = [_value(row.options[o], row.effective.get(o)) for o in table.options]
+            mode = f"ERR {notes.number(row.error)}" if row.error else row.mode
+            rows.append((*cells, mode, _open(row.writable, notes),
+                         _open(row.unwritable, notes)))
+        sub.add(Table((*(w.option(o) for o in table.options), "mode", "w", "u"), tuple(rows),
+                      notes=tuple(f"[{i}] {text}" for i, text in enumerate(notes.messages, 1))))
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _visibility(doc: Document, report: m.Report, labels: dict[str, str]) -> None:
+    section = doc.section("Introspection visibility")
+    section.add(Paragraph(
+        "What the policy's own libvirt can learn, per policy (columns as in the matrix)."))
+    vis = report.visibility
+    rows = (
+        ("signal", *(v.signal for v in vis)),
+        ("schema", *(_yes(v.visible_in_schema) for v in vis)),
+        ("cacheable", *(_yes(v.cacheable) for v in vis)),
+        ("extra cmd", *(str(len(v.extra_commands)) for v in vis)),
+        ("detect", *(("fragile" if v.fragile else "yes") if v.detectable else "no"
+                     for v in vis)),
+        ("grain", *({"per options struct": "struct", "per driver": "driver"}.get(
+            v.granularity, v.granularity) for v in vis)),
+        ("FP", *(str(len(v.false_positives)) for v in vis)),
+        ("FN", *(str(len(v.false_negatives)) for v in vis)),
+        ("gluster", *(_yes(v.gluster.learns) if v.gluster else "n/a" for v in vis)),
+        ("hard->fb", *(_yes(v.hard_to_fallback.visible) if v.hard_to_fallback else "n/a"
+                       for v in vis)),
+    )
+    section.add(Table(("property", *(labels[v.policy] for v in vis)), rows))
+    for v in vis:
+        if v.false_positives or v.false_negatives or v.extra_commands:
+            parts = []
+            if v.extra_commands:
+                parts.append(f"runs {w.names(list(v.extra_commands))}")
+            if v.false_positives:
+                parts.append(f"false positives {', '.join(v.false_positives)}")
+            if v.false_negatives:
+                parts.append(f"false negatives {', '.join(v.false_negatives)}")
+            section.add(Item(f"{v.policy} ({v.evidence}): {'; '.join(parts)}."))
+
+
+def _finding_lines(f: m.Finding) -> list[str]:
+    if f.kind is m.FindingKind.CMDLINE:
+        head = (f"-{f.frontend} {f.options} ({f.platform}): {f.change.value} on "
+                f"{', '.join(f.drivers)}")
+    elif f.kind in (m.FindingKind.WORKFLOW, m.FindingKind.NEW_CLIENT):
+        who = ("3.1's libvirt" if f.direction.startswith("old")
+               else "the new libvirt on the old build")
+        head = (f"{f.scenario}: {who} {f.change.value} (step {f.step}, {f.step_text}: "
+                f"{f.why})")
+    elif f.kind is m.FindingKind.DETECTION:
+        head = (f"the new libvirt on {f.against}: " + (
+            f"believes {', '.join(f.names)} dynamic" if f.names else "detects nothing, "
+            "stays with -drive"))
+    else:
+        head = f"the schema {f.change.value} {len(f.names)} {f.options}(s)"
+    lines = [head]
+    for label, cell in (("before", f.before), ("after", f.after)):
+        if cell is not None:
+            lines.append(f"  {label}: " + (f"rejected: {cell.error}" if cell.error else
+                                           cell.mode))
+    if f.release:
+        lines.append("  the release's own driver change: does not decide the cell")
+    if f.misdescribed:
+        lines.append("  advertised as dynamic, which it is not: not an announcement")
+    if f.reopen_by_path:
+        lines.append("  not modelled: dynamic reopens by path (fd passing, moved "
+                     "images, chroots)")
+    return lines
+
+
+def _compat(doc: Document, report: m.Report) -> None:
+    for c in report.compat:
+        section = doc.section(f"Compatibility: {c.policy} against {c.against}")
+        counts = {level: sum(f.level is level for f in c.findings) for level in m.Level}
+        section.add(Paragraph(
+            f"{counts[m.Level.BREAK]} break, {counts[m.Level.SILENT]} silent, "
+            f"{counts[m.Level.INFO]} info (info not listed)."))
+        shown = [f for f in c.findings if f.level is not m.Level.INFO]
+        for level in (m.Level.BREAK, m.Level.SILENT):
+            items = [f for f in shown if f.level is level]
+            if items:
+                lines: list[str] = []
+                for f in items:
+                    lines += [f"{level.value}: " + _finding_lines(f)[0],
+                              *_finding_lines(f)[1:]]
+                section.add(Preformatted(tuple(lines)))
+
+
+def _results(doc: Document, report: m.Report, labels: dict[str, str]) -> None:
+    section = doc.section("Scenario results")
+    builds = list(dict.fromkeys(r.policy for r in report.results))
+    scenarios = list(dict.fromkeys(r.scenario for r in report.results))
+    index = {(r.scenario, r.policy): r.outcome for r in report.results}
+
+    def column(build: str) -> str:
+        name, _, platform = build.partition("@")
+        return labels.get(name, name) + ("w" if platform else "")
+
+    rows = []
+    for s in scenarios:
+        row = [OUTCOME_MARK[index[(s, b)]] if (s, b) in index else None for b in builds]
+        if all(value is None for value in row):
+            continue
+        rows.append((s, *(value or "-" for value in row)))
+    posix = [b for b in builds if "@" not in b]
+    windows = [b for b in builds if "@" in b]
+    section.add(Table(("scenario", *(column(b) for b in posix)), tuple(
+        r[:1] + tuple(r[1 + builds.index(b)] for b in posix) for r in rows
+        if any(r[1 + builds.index(b)] != "-" for b in posix))))
+    if windows:
+        section.add(Table(("scenario (windows)", *(column(b) for b in windows)), tuple(
+            r[:1] + tuple(r[1 + builds.index(b)] for b in windows) for r in rows
+            if any(r[1 + builds.index(b)] != "-" for b in windows))))
+    section.add(Paragraph("yes: meets its requirement; no: fails; n/a: not applicable; "
+                          "-: not run on that build."))
+    failures = doc.section("Scenario failures, with traces")
+    for r in report.results:
+        if r.outcome != "fails":
+            continue
+        failures.add(Paragraph(f"{r.scenario} on {r.policy}"
+                               + (f" with -{r.frontend}" if r.frontend else "")
+                               + f": step {r.step} ({r.step_text}) broke: {r.reason}"))
+        failures.add(Preformatted(tuple(trace_lines(r))))
+
+
+def _skew(doc: Document, report: m.Report, labels: dict[str, str]) -> None:
+    section = doc.section("Version skew: libvirt written for a policy x QEMU build")
+    clients = list(dict.fromkeys(c.client for c in report.skew))
+    builds = list(dict.fromkeys(c.build for c in report.skew))
+    index = {(c.client, c.build): c for c in report.skew}
+    rows = []
+    for client in clients:
+        cells = []
+        for build in builds:
+            c = index[(client, build)]
+            mark = "+".join(name for name, bad in (("FP", c.false_positives),
+                                                    ("FN", c.false_negatives)) if bad)
+            cells.append(f"{c.met}{'' if not mark else ' ' + mark}")
+        rows.append((labels.get(client, client), *cells))
+    section.add(Paragraph(
+        "Rows: the libvirt written for a policy (legacy: always -drive, never probes). "
+        "Columns: the QEMU build. Each cell: workflows met (of "
+        f"{index[(clients[0], builds[0])].ran} run), FP if the client claims a driver "
+        "that is not dynamic, FN if it misses one."))
+    section.add(Table(("client", *(labels.get(b, b) for b in builds)), tuple(rows)))
+    for note in report.skew_notes:
+        section.add(Paragraph(
+            f"Why {note.client} does well: it never probes, so it never believes a "
+            f"driver dynamic ({note.false_positives} false positives), and it only uses "
+            f"-{note.frontend}, whose implicit backing nodes are reopened read-write "
+            f"with their format node for a job: {note.jobs_met} block-job runs met, "
+            f"{note.met} of {note.ran} in all (rank {note.rank} of {len(clients)})."))
+
+
+def _considered(doc: Document, report: m.Report) -> None:
+    section = doc.section("Considered options")
+    for row, info in zip(report.matrix, report.policies, strict=True):
+        section.add(Paragraph(f"{info.name}: {info.title}"))
+        for kind, mark in (("Good", m.Mark.YES), ("Bad", m.Mark.NO)):
+            for cell in row.cells:
+                if cell.mark is not mark:
+                    continue
+                why = w.reason(cell)
+                section.add(Item(f"{kind}, because {w.title(cell.criterion)}"
+                                 + (f" ({why})" if why else "")))
+
+
+def sections(doc: Document, report: m.Report, labels: dict[str, str]) -> None:
+    _truth_tables(doc, report)
+    _visibility(doc, report, labels)
+    _compat(doc, report)
+    _results(doc, report, labels)
+    _skew(doc, report, labels)
+    _considered(doc, report)

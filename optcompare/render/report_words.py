@@ -1,0 +1,210 @@
+"""The report's words: criterion titles, the legend, and the sentence for each reason.
+
+Every sentence about a verdict cell is written here, from the typed values
+of :mod:`optcompare.analysis.report_model`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from optcompare.analysis import report_model as m
+
+TITLES = {
+    "readonly-disks": "read-only disks refuse guest writes",
+    "block-commit": "block-commit under -blockdev when images become writable "
+                    "only later",
+    "schema-alone": "visible in query-qmp-schema alone",
+    "cacheable": "cacheable per binary (a promise, like libvirt's capability cache)",
+    "extra-command": "needs no extra command",
+    "detectable": "detectable at all, without version sniffing",
+    "granularity": "per-driver granularity",
+    "accuracy": "no false positive or negative (a change is announced only "
+                "when the signal describes it correctly)",
+    "no-break": "no break for 3.1 users (-blockdev, -drive, workflows)",
+    "no-silent": "no silent change of meaning for 3.1 users; a change caused by "
+                 "a later release's own driver change (4.1's vmdk) is the "
+                 "release's and does not decide the cell",
+    "later-dynamic": "a later driver going dynamic (gluster) is detected",
+    "later-fallback": "a later driver going hard to fallback is visible",
+    "shipped-libvirt": "the libvirt that shipped (one +file probe for every "
+                       "protocol) reads the build right under -blockdev",
+    "no-denials": "(sVirt) no access denial at start",
+    "no-write-fd": "(sVirt) no write descriptor left on a read-only image "
+                   "after a job",
+    "cost": "every combination of file's options is valid (interface cost)",
+    "facade": "no facade option (an option no valid value of which changes "
+              "the mode)",
+}
+
+SHORT = {
+    "readonly-disks": "ro-disks",
+    "block-commit": "commit",
+    "schema-alone": "schema",
+    "cacheable": "cacheable",
+    "extra-command": "no-cmd",
+    "detectable": "detect",
+    "granularity": "per-drv",
+    "accuracy": "accurate",
+    "no-break": "no-break",
+    "no-silent": "no-silent",
+    "later-dynamic": "later-dyn",
+    "later-fallback": "later-fb",
+    "shipped-libvirt": "shipped",
+    "no-denials": "no-deny",
+    "no-write-fd": "no-wr-fd",
+    "cost": "all-valid",
+    "facade": "no-facade",
+}
+"""Row labels of the matrix (at most 9 columns)."""
+
+FAIRNESS = (
+    "Fair comparison: a criterion on which every policy it applies to scores "
+    "the same is said once, above, not per option; n/a counts as neither "
+    "better nor worse when one option is compared with another."
+)
+
+
+OPTION_SHORT = {"read-only": "ro", "auto-read-only": "auto",
+                "auto-read-only-v2": "auto2", "dynamic-read-only": "dyn"}
+
+
+def option(name: str) -> str:
+    """A short name for a boolean option, for narrow tables."""
+    return OPTION_SHORT.get(name, name)
+
+
+def title(criterion: str) -> str:
+    return TITLES.get(criterion, criterion)
+
+
+def short(criterion: str) -> str:
+    return SHORT.get(criterion, criterion)
+
+
+def names(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+_NA = {
+    m.NotApplicable.NOTHING_DYNAMIC: "nothing is dynamic, so no signal to judge",
+    m.NotApplicable.BASELINE: "qemu-3.1 itself or older: nothing to compare",
+    m.NotApplicable.NOT_RUN: "no scenario for it was run",
+    m.NotApplicable.NO_SCENARIO_APPLIES: "no scenario for it applies",
+    m.NotApplicable.NO_EXTRA_OPTION: "no option beyond read-only and the "
+                                     "auto-read-only one",
+    m.NotApplicable.NO_SUCH_DRIVER: "the build has no such driver",
+    m.NotApplicable.DRIVE_THROUGHOUT: "the shipped libvirt's +file probe fails: "
+                                      "-drive throughout",
+}
+
+
+def reason(cell: m.Cell) -> str | None:
+    """The note for a cell, or None when its mark says it all."""
+    r = cell.reason
+    if r is None:
+        return None
+    if isinstance(r, m.Inapplicable):
+        return _NA[r.why]
+    if isinstance(r, m.ScenarioFailure):
+        return f"{r.scenario} step {r.step} ({r.step_text}): {r.why}"
+    if isinstance(r, m.BackendBroke):
+        return f"{r.scenario}: the backend broke: {r.why}"
+    if isinstance(r, m.VersionOnly):
+        return "only query-version tells (version sniffing)"
+    if isinstance(r, m.NoPromise):
+        return "no promise that the answer holds for the binary"
+    if isinstance(r, m.ExtraCommands):
+        return f"needs {names(r.commands)}"
+    if isinstance(r, m.Grain):
+        if cell.mark is m.Mark.YES:
+            return None
+        return {"global": "global: one answer for every driver",
+                "per options struct": "per options struct: drivers sharing "
+                                      "one move together"}.get(r.granularity, r.granularity)
+    if isinstance(r, m.Accuracy):
+        parts = []
+        if r.false_positives:
+            parts.append(f"advertises dynamic for {names(r.false_positives)}, "
+                         f"which {'is' if len(r.false_positives) == 1 else 'are'} not")
+        if r.false_negatives:
+            parts.append(f"misses {names(r.false_negatives)}")
+        return "; ".join(parts)
+    if isinstance(r, m.CompatCount):
+        return compat_reason(cell.mark, r)
+    if isinstance(r, m.LaterRelease):
+        if cell.mark is m.Mark.YES:
+            return None
+        return (f"{r.driver} going {r.before} to {r.after} changes nothing "
+                f"the client sees" if cell.criterion == "later-fallback" else
+                f"the unchanged client does not learn that {r.driver} is {r.after}")
+    if isinstance(r, m.ShippedMisread):
+        if cell.mark is m.Mark.YES:
+            return None
+        parts = []
+        if r.wrongly_dynamic:
+            parts.append(f"takes {names(r.wrongly_dynamic)} for dynamic")
+        if r.missed:
+            parts.append(f"misses {names(r.missed)}")
+        if r.rejected:
+            parts.append(f"its options are rejected on {names(r.rejected)}")
+        wait = f" (waits for {names(r.missing)})" if r.missing else ""
+        return "shipped libvirt " + "; ".join(parts) + f" on -blockdev{wait}"
+    if isinstance(r, m.Cost):
+        if r.valid == r.combinations:
+            return None
+        return (f"{r.combinations - r.valid} of {r.combinations} combinations of "
+                f"file's {r.options} options rejected")
+    if isinstance(r, m.Facade):
+        return f"{names(r.options)} changes no mode"
+    raise TypeError(type(r).__name__)
+
+
+def compat_reason(mark: m.Mark, r: m.CompatCount) -> str | None:
+    verb = "rejected" if r.level is m.Level.BREAK else "change silently"
+    parts = []
+    if mark is m.Mark.NO:
+        front = [f"{n} -{name}" for n, name in ((r.blockdev, "blockdev"), (r.drive, "drive"))
+                 if n]
+        if front:
+            parts.append(f"{' and '.join(front)} combinations {verb} on "
+                         f"{names(r.drivers)}")
+        if r.workflows:
+            parts.append(f"{plural(r.workflows, 'workflow')} of 3.1's libvirt fail")
+        if r.misdescribed:
+            parts.append(f"advertised as dynamic, {names(r.misdescribed)} is not: "
+                         f"not an announcement")
+    if r.release_findings:
+        parts.append(f"{plural(r.release_findings, 'finding')} on "
+                     f"{names(r.release_drivers)} come from the release's own driver "
+                     f"change, not from the option")
+    return "; ".join(parts) or None
+
+
+def label(name: str, taken: set[str]) -> str:
+    """A short column label: ``qemu-4.1`` -> ``4.1``, ``option-2`` -> ``o2``."""
+    if name.startswith("qemu-"):
+        text = name[len("qemu-"):]
+    elif name.startswith("option-"):
+        text = "o" + name[len("option-"):]
+    else:
+        text = "".join(word[:1] for word in name.split("-") if word) or name[:2]
+    text = text[:5]
+    candidate, n = text, 2
+    while candidate in taken:
+        candidate, n = f"{text[:4]}{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def labels(policies: Sequence[str]) -> dict[str, str]:
+    taken: set[str] = set()
+    return {p: label(p, taken) for p in policies}
