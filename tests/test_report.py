@@ -140,13 +140,12 @@ def test_html_is_only_for_report() -> None:
 def test_the_stored_form_of_the_full_report_renders_the_same() -> None:
     """The result cache keeps the report data as JSON: nothing may be lost on the way."""
     from optcompare.analysis.report import build_report
+    from optcompare.analysis.report_model import Report
     from optcompare.policies import registry
+    from optcompare.render import codec
     from optcompare.render.formats import Format, render
     from optcompare.render.report_views import report_view
     from optcompare.scenario import files, load
-
-    from optcompare.analysis.report_model import Report
-    from optcompare.render import codec
 
     data = build_report(registry.select([]), load.load_all(files.discover(None)), full=True)
     stored = codec.decode(Report, json.loads(json.dumps(codec.encode(data), ensure_ascii=True)))
