@@ -64,16 +64,23 @@ changed. 'probe --schema NAME' reads one. Entries are counted and the last
 column is blockdev-add/arg-type/+file/$dynamic-auto-read-only, evaluated on
 each reply.
 
-```
-name            QEMU                                       entries    feature flag
---------------  -----------------------------------------  ---------  --------------
-qemu-3.1.0      v3.1.0-rc2                                 794        no
-qemu-4.0.0      v4.0.0                                     803        no
-qemu-4.1.0-dev  v4.0.0-1481 (4.1 development, 2019-06-18)  806        yes
-qemu-4.2.0      v4.2.0                                     816        yes
-qemu-5.2.0      v5.2.0                                     885        yes
-qemu-8.1.0      v8.1.0                                     1120       yes
-```
+| name           | QEMU                                      | entries   |
+|----------------|-------------------------------------------|-----------|
+| qemu-3.1.0     | v3.1.0-rc2                                | 794       |
+| qemu-4.0.0     | v4.0.0                                    | 803       |
+| qemu-4.1.0-dev | v4.0.0-1481 (4.1 development, 2019-06-18) | 806       |
+| qemu-4.2.0     | v4.2.0                                    | 816       |
+| qemu-5.2.0     | v5.2.0                                    | 885       |
+| qemu-8.1.0     | v8.1.0                                    | 1120      |
+
+| name           | feature flag   |
+|----------------|----------------|
+| qemu-3.1.0     | no             |
+| qemu-4.0.0     | no             |
+| qemu-4.1.0-dev | yes            |
+| qemu-4.2.0     | yes            |
+| qemu-5.2.0     | yes            |
+| qemu-8.1.0     | yes            |
 
 ## Where each came from
 
