@@ -136,10 +136,17 @@ def _matrix(doc: Document, report: m.Report, labels: dict[str, str]) -> None:
 
 def _evidence(doc: Document, report: m.Report, *, limit: int | None) -> None:
     section = doc.section("Evidence")
+    groups: dict[tuple[object, ...], list[m.Evidence]] = {}
     for e in report.evidence:
-        run = e.run
-        section.add(Paragraph(f"{e.policy} fails {w.short(e.criterion)}: {run.scenario}, "
-                              f"step {run.step} ({run.step_text}): {run.reason}."))
+        key = (e.criterion, e.run.scenario, e.run.step, e.run.reason)
+        groups.setdefault(key, []).append(e)
+    for items in groups.values():
+        run = items[0].run
+        who = w.names([e.policy for e in items])
+        section.add(Paragraph(f"{who} {'fails' if len(items) == 1 else 'fail'} "
+                              f"{w.short(items[0].criterion)}: {run.scenario}, step "
+                              f"{run.step} ({run.step_text}): {run.reason}. The trace on "
+                              f"{run.policy}:"))
         section.add(Preformatted(tuple(trace_lines(run, limit=limit))))
     same = [t for t in report.file_diffs if not t.rows]
     for table in report.file_diffs:
