@@ -135,7 +135,8 @@ def test_scenarios_may_name_the_libvirt_client() -> None:
 
 def test_the_verdict_shows_the_shipped_client_on_4_1() -> None:
     result = runner.invoke(app, ["report", "-p", "qemu-3.1", "-p", "qemu-4.1", "-f", "json"])
-    matrix = {r["policy"]: r["cells"] for r in json.loads(result.stdout)["matrix"]}
-    assert matrix["qemu-4.1"]["shipped-libvirt"]["good"] is False
-    assert "nbd" in matrix["qemu-4.1"]["shipped-libvirt"]["value"]
-    assert matrix["qemu-3.1"]["shipped-libvirt"]["good"] is None
+    data = json.loads(result.stdout)
+    matrix = {r["policy"]: {c["criterion"]: c for c in r["cells"]} for r in data["matrix"]}
+    assert matrix["qemu-4.1"]["shipped-libvirt"]["mark"] == "no"
+    assert "nbd" in matrix["qemu-4.1"]["shipped-libvirt"]["reason"]["wrongly_dynamic"]
+    assert matrix["qemu-3.1"]["shipped-libvirt"]["mark"] == "n/a"
