@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -256,3 +257,161 @@ def test_an_output_path_that_is_a_directory_is_one_error_and_nothing_left(
     assert len(lines) == 1 and lines[0].startswith(f"optcompare: error: {target}: cannot write")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
     assert [p.name for p in target.iterdir()] == ["keep"]
+
+
+# -- what -o does to what is already there (as a shell redirection would) --------------------
+
+TABLE = ["table", "option-3", "-d", "file", "-f", "markdown"]
+
+
+def table_text() -> str:
+    result = runner.invoke(app, TABLE)
+    assert result.exit_code == 0
+    return result.stdout
+
+
+def leftovers(*directories: Path) -> list[str]:
+    return [p.name for d in directories for p in d.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o755, 0o600, 0o444])
+def test_a_replaced_file_keeps_its_permission_bits(tmp_path: Path, mode: int) -> None:
+    target = previous(tmp_path)
+    target.chmod(mode)
+    write_atomic(target, NEW)
+    assert target.read_text(encoding="utf-8") == NEW
+    assert stat.S_IMODE(target.stat().st_mode) == mode
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing a file's owner needs root")
+def test_a_replaced_file_keeps_its_owner(tmp_path: Path) -> None:
+    target = previous(tmp_path)
+    os.chown(target, 65534, 65534)
+    write_atomic(target, NEW)
+    assert (target.stat().st_uid, target.stat().st_gid) == (65534, 65534)
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])
+def test_a_new_file_gets_0666_less_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    old = os.umask(umask)
+    try:
+        result = runner.invoke(app, [*TABLE, "-o", str(tmp_path / "new.md")])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0
+    assert stat.S_IMODE((tmp_path / "new.md").stat().st_mode) == mode
+
+
+def test_a_symlink_stays_a_link_and_its_target_is_replaced(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    target = previous(real, "table.md")
+    target.chmod(0o640)
+    link = tmp_path / "link.md"
+    link.symlink_to(Path("real") / "table.md")
+    result = runner.invoke(app, [*TABLE, "-o", str(link)])
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink() and os.readlink(link) == str(Path("real") / "table.md")
+    assert target.read_text(encoding="utf-8") == table_text()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert leftovers(tmp_path, real) == []
+
+
+def test_a_fifo_is_written_directly(tmp_path: Path) -> None:
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text(encoding="utf-8")),
+                              daemon=True)
+    reader.start()
+    result = runner.invoke(app, [*TABLE, "-o", str(fifo)])
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.stderr
+    assert received == [table_text()]
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def device(tmp_path: Path, name: str, minor: int) -> Path:
+    """A copy of /dev/null (minor 3) or /dev/full (minor 7) in ``tmp_path``: a test
+    that went wrong replaces the copy, never the system's node."""
+    node = tmp_path / name
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, minor))
+    except PermissionError:
+        pytest.skip("creating a device node needs root")
+    return node
+
+
+def test_a_device_is_written_directly(tmp_path: Path) -> None:
+    null = device(tmp_path, "null", 3)
+    result = runner.invoke(app, [*TABLE, "-o", str(null)])
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_ISCHR(null.lstat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["null"]
+
+
+def test_a_full_device_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    full = device(tmp_path, "full", 7)
+    result = runner.invoke(app, [*TABLE, "-o", str(full)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"optcompare: error: {full}: cannot write: No space left on device"
+    ]
+    assert stat.S_ISCHR(full.lstat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]
+
+
+def test_dash_is_stdout_and_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, [*TABLE, "-o", "-"])
+    assert result.exit_code == 0
+    assert result.stdout == table_text()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_stdout_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    full = device(tmp_path, "full", 7)
+    with full.open("w") as stdout:
+        proc = subprocess.run([sys.executable, "-m", "optcompare", *TABLE, "-o", "-"],
+                              cwd=tmp_path, stdout=stdout, stderr=subprocess.PIPE, text=True,
+                              timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == ["optcompare: error: stdout: cannot write: No space left "
+                                        "on device"]
+
+
+def test_an_empty_output_name_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "optcompare", *TABLE, "-o", ""], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and "'-o'" in lines[0] and "an empty file name" in lines[0], lines
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_directory_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    target = tmp_path / "no" / "such" / "table.md"
+    result = runner.invoke(app, [*TABLE, "-o", str(target)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"optcompare: error: {target}: cannot write: no directory '{tmp_path / 'no' / 'such'}'"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_during_a_write_leaves_no_temporary_file(tmp_path: Path) -> None:
+    target, code, stderr = interrupt_midway(tmp_path, signal.SIGTERM)
+    assert code in (-signal.SIGTERM, 128 + signal.SIGTERM), (code, stderr)
+    assert "Traceback" not in stderr
+    assert_untouched(target)
+
+
+def test_sighup_during_a_write_leaves_no_temporary_file(tmp_path: Path) -> None:
+    target, code, stderr = interrupt_midway(tmp_path, signal.SIGHUP)
+    assert code in (-signal.SIGHUP, 128 + signal.SIGHUP), (code, stderr)
+    assert_untouched(target)

@@ -20,9 +20,22 @@ F = TypeVar("F", bound=Callable[..., Any])
 FormatOption = Annotated[
     Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
 ]
+STDOUT = "-"
+
+
+def _output_path(value: str) -> Path:
+    if not value:
+        raise typer.BadParameter("an empty file name (give a file, or - for stdout)")
+    return Path(value)
+
+
 OutputOption = Annotated[
     Path | None,
-    typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout."),
+    typer.Option(
+        "--output", "-o", metavar="FILE", parser=_output_path,
+        help="Write to this file instead of stdout: a regular file is replaced atomically "
+        "(keeping its mode), a device or FIFO written directly, - is stdout.",
+    ),
 ]
 MIN_WIDTH = 20
 
@@ -124,22 +137,33 @@ def emit(
     deliver(render(fmt, kind, data, view, width=width, color=colored(fmt, output)), output)
 
 
+def to_stdout(output: Path | None) -> bool:
+    return output is None or str(output) == STDOUT
+
+
 def colored(fmt: Format, output: Path | None) -> bool:
     """Colour for text on a terminal only (a second cue; ``NO_COLOR`` still wins)."""
-    return output is None and fmt is Format.TEXT and sys.stdout.isatty()
+    return to_stdout(output) and fmt is Format.TEXT and sys.stdout.isatty()
 
 
 def deliver(content: str, output: Path | None) -> None:
-    """Print ``content``, or write it to ``output`` atomically."""
-    if output is None:
-        sys.stdout.write(content)
+    """Print ``content``, or write it to ``output`` (see ``write_atomic``)."""
+    if output is None or to_stdout(output):
+        try:
+            sys.stdout.write(content)
+            sys.stdout.flush()
+        except OSError as error:
+            raise OptcompareError(f"stdout: cannot write: {error.strerror or error}") from None
         return
     from optcompare.render.formats import write_atomic
 
+    directory = output.parent
+    if not directory.is_dir():
+        raise OptcompareError(f"{output}: cannot write: no directory {str(directory)!r}")
     try:
         write_atomic(output, content)
     except OSError as error:
-        raise OptcompareError(f"{output}: cannot write: {error.strerror}") from None
+        raise OptcompareError(f"{output}: cannot write: {error.strerror or error}") from None
 
 
 def platform_of(name: str) -> Any:
