@@ -46,6 +46,18 @@ def test_qemu_4_1_has_no_block_job_counterexample_up_to_the_default_depth() -> N
     assert found.transitions > found.states
 
 
+def test_qemu_4_0_0_keeps_a_write_descriptor_the_thread_s_4_0_drops() -> None:
+    context = ex.Context()
+    shipped = ex.search(context, registry.get("qemu-4.0.0"), ex.Bounds())
+    example = shipped.result(Property.NO_WRITE_FD).counterexample
+    assert example is not None and example.image == "top"
+    assert [s.describe() for s in example.workflow.steps] == ["start", "snapshot image=snap"]
+    seen = example.trace[-1].state["top"]
+    assert (seen.label, seen.fd.value, seen.writers) == (False, "rw", 0)
+    thread = ex.search(context, registry.get("qemu-4.0"), ex.Bounds())
+    assert thread.result(Property.NO_WRITE_FD).counterexample is None
+
+
 def test_qemu_3_1_other_counterexamples() -> None:
     found = ex.search(ex.Context(), registry.get("qemu-3.1"), ex.Bounds())
     assert steps_of(found, Property.NO_DENIALS) == ["start"]

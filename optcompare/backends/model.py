@@ -10,7 +10,8 @@ their own mode, which is where dynamic, fallback and hard part ways.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from optcompare.model import messages
 from optcompare.model.drivers import Driver
@@ -52,6 +53,16 @@ class FormatNode:
     read_only: bool
     backing: str | None
     implicit: bool
+
+
+_T = TypeVar("_T")
+
+
+def _duplicate(thing: _T) -> _T:
+    """A shallow copy of a plain object (explore makes hundreds of thousands)."""
+    other: _T = object.__new__(type(thing))
+    other.__dict__.update(thing.__dict__)
+    return other
 
 
 class ModelBackend:
@@ -317,11 +328,12 @@ class ModelBackend:
 
     def copy(self) -> ModelBackend:
         """An independent copy of every image and node (explore branches on it)."""
-        other = ModelBackend.__new__(ModelBackend)
-        other.build, other.driver = self.build, self.driver
-        other.images = {k: replace(v) for k, v in self.images.items()}
-        other.protocol = {k: replace(v, writers=set(v.writers)) for k, v in self.protocol.items()}
-        other.format = {k: replace(v) for k, v in self.format.items()}
+        other = _duplicate(self)
+        other.images = {k: _duplicate(v) for k, v in self.images.items()}
+        other.protocol = {k: _duplicate(v) for k, v in self.protocol.items()}
+        for node in other.protocol.values():
+            node.writers = set(node.writers)
+        other.format = {k: _duplicate(v) for k, v in self.format.items()}
         return other
 
     def has(self, query: str) -> bool:

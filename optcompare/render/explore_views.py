@@ -80,7 +80,11 @@ def difference_text(diff: dict[str, Any]) -> str:
     for item in diff["what"]:
         where = f"{item['image']} {item['field']}" if item["image"] else item["field"]
         parts.append(f"{where} {_value(item['first'])} vs {_value(item['second'])}")
-    return f"after {len(steps)}: {'; '.join(steps)} -> {', '.join(parts)}"
+    workflow = diff["workflow"]
+    labels = " ".join(f"{i['name']}={'rw' if i['writable'] else 'ro'}"
+                      for i in workflow["images"])
+    disk = "read-only disk" if workflow["readonly"] else "disk"
+    return f"{disk} {labels}: {'; '.join(steps)} -> {', '.join(parts)}"
 
 
 def explore_view(data: dict[str, Any]) -> Document:
@@ -113,6 +117,9 @@ def explore_view(data: dict[str, Any]) -> Document:
             section.add(Preformatted(tuple(trace_lines(workflow["trace"], prop["image"]))))
     if data["differences"]:
         diffs = doc.section("Where two policies differ: the shortest workflow")
+        diffs.add(Paragraph("Labels at start (rw: writable, ro: read-only), the steps, "
+                            "then what the last step shows differently: first policy vs "
+                            "second."))
         diffs.add(Table(("policies", "shortest difference"), tuple(
             (f"{d['first']} / {d['second']}", difference_text(d))
             for d in data["differences"])))
