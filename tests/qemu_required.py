@@ -9,13 +9,14 @@ run cannot silently skip the real-QEMU checks; otherwise it skips.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
 from optcompare.backends.qemu import daemon as qemu_daemon
 from optcompare.errors import BackendError
 
-__all__ = ["in_ci", "require_qemu"]
+__all__ = ["in_ci", "require_emulator", "require_qemu"]
 
 
 def in_ci() -> bool:
@@ -26,6 +27,19 @@ def require_qemu() -> qemu_daemon.QemuTools:
     """The QEMU tools, or fail (CI) / skip (elsewhere) the calling test."""
     try:
         return qemu_daemon.find_qemu()
+    except BackendError as err:
+        if in_ci():
+            pytest.fail(f"CI is set and real QEMU is required: {err}", pytrace=False)
+        pytest.skip(f"real QEMU not available: {err}")
+
+
+def require_emulator() -> Any:
+    """``qemu-system-x86_64`` (for -drive and guest writes), or fail (CI) / skip."""
+    from optcompare.backends.qemu.emulator import find_emulator
+
+    require_qemu()
+    try:
+        return find_emulator()
     except BackendError as err:
         if in_ci():
             pytest.fail(f"CI is set and real QEMU is required: {err}", pytrace=False)

@@ -1,4 +1,4 @@
-"""The model of the released behaviour against a real ``qemu-storage-daemon``.
+"""The model of the released behaviour against a real QEMU.
 
 Three checks, each compared item by item:
 
@@ -7,13 +7,16 @@ Three checks, each compared item by item:
   :class:`~optcompare.backends.qemu.backend.QemuBackend`; for each step the
   result (ok/error), QEMU's error text, whether the expectation held, and
   for every image the descriptor mode, the ``ro`` flags of its protocol and
-  qcow2 nodes, its label and its access denials are compared. A scenario
-  the daemon cannot express (``-drive``, a guest, another driver, a Windows
-  build) is *not applicable*, with the reason; the steps it ran before that
-  are still compared. A daemon that dies is a *backend failure*.
-- **iotest 232**: the ``-blockdev`` half of QEMU's iotest 232 (nine option
-  sets on a writable and a read-only image), measured live, against the
-  model: ``ro`` flag, descriptor mode and error, cell for cell.
+  qcow2 nodes, its label and its access denials are compared. The backend
+  runs a ``-blockdev`` scenario on ``qemu-storage-daemon`` and one that uses
+  ``-drive`` or guest writes on ``qemu-system-x86_64 -M none``. A scenario
+  the real backend cannot express (another driver, a Windows build) is
+  *not applicable*, with the reason; the steps it ran before that are still
+  compared. A QEMU that dies is a *backend failure*.
+- **iotest 232**: both halves of QEMU's iotest 232 (nine option sets on a
+  writable and a read-only image, with ``-blockdev`` on the daemon and with
+  ``-drive`` on the emulator), measured live, against the model: ``ro``
+  flag, descriptor mode and error, cell for cell.
 - **client probes**: what each client of an ``auto`` scenario concludes
   from the model's schema and from the daemon's own ``query-qmp-schema``
   (the runner picks the frontend from the model's, so this checks that
@@ -177,6 +180,9 @@ class ScenarioComparison:
     reason: str | None
     """Why it is not applicable, or what broke in the backend."""
     steps: tuple[StepComparison, ...]
+    frontend: str | None = None
+    """The frontend the run on the real backend used (None: it never opened a disk)."""
+    driver: str = "file"
 
     @property
     def disagreements(self) -> tuple[StepComparison, ...]:
@@ -191,6 +197,8 @@ class ScenarioComparison:
             "model": self.model_outcome,
             "qemu": self.qemu_outcome,
             "reason": self.reason,
+            "frontend": self.frontend,
+            "driver": self.driver,
             "steps_compared": len(self.steps),
             "steps_agreeing": sum(1 for s in self.steps if s.agree),
             "steps": [s.to_data() for s in self.steps],
@@ -240,9 +248,10 @@ def compare_scenario(scenario: Scenario, model: ScenarioResult, qemu: RunItem
                      ) -> ScenarioComparison:
     """Step for step: ``model`` and ``qemu`` are runs of ``scenario``."""
     head = (scenario.name, scenario.summary, scenario.digest)
+    where = {"frontend": qemu.frontend or scenario.setup.frontend, "driver": scenario.setup.driver}
     if isinstance(qemu, BackendFailure):
         return ScenarioComparison(*head, BACKEND_FAILURE, model.outcome.value, qemu.outcome,
-                                  qemu.reason, ())
+                                  qemu.reason, (), **where)
     steps: list[StepComparison] = []
     qemu_na = qemu.outcome is Outcome.NOT_APPLICABLE
     length = len(qemu.trace) if qemu_na else max(len(model.trace), len(qemu.trace))
@@ -271,7 +280,7 @@ def compare_scenario(scenario: Scenario, model: ScenarioResult, qemu: RunItem
         if model.outcome is Outcome.NOT_APPLICABLE:
             reason = f"model: {model.reason}"
     return ScenarioComparison(*head, status, model.outcome.value, qemu.outcome.value, reason,
-                              tuple(steps))
+                              tuple(steps), **where)
 
 
 # -- iotest 232 ---------------------------------------------------------------------
@@ -295,6 +304,7 @@ class CellComparison:
     model: CellSide
     qemu: CellSide
     differences: tuple[str, ...]
+    frontend: str = "blockdev"
 
     @property
     def agree(self) -> bool:
@@ -303,6 +313,7 @@ class CellComparison:
     def to_data(self) -> dict[str, Any]:
         return {
             "options": self.options,
+            "frontend": self.frontend,
             "image": "writable" if self.writable else "read-only",
             "agree": self.agree,
             "differences": list(self.differences),
@@ -311,10 +322,11 @@ class CellComparison:
         }
 
 
-def _model_cell(build: Build, options: dict[str, bool], writable: bool) -> CellSide:
+def _model_cell(build: Build, options: dict[str, bool], writable: bool,
+                frontend: Frontend = Frontend.BLOCKDEV) -> CellSide:
     from optcompare.analysis.truth_table import evaluate
 
-    cell = evaluate(build, "file", dict(options), Frontend.BLOCKDEV)
+    cell = evaluate(build, "file", dict(options), frontend)
     outcome = cell.writable if writable else cell.unwritable
     if outcome is None:
         return CellSide(None, None, cell.resolution.error)
@@ -328,7 +340,7 @@ def compare_cells(build: Build, live: Iterable[Any]) -> tuple[CellComparison, ..
     against the model's, in the live order."""
     result = []
     for cell in live:
-        model = _model_cell(build, cell.options, cell.writable)
+        model = _model_cell(build, cell.options, cell.writable, Frontend(cell.frontend))
         qemu = CellSide(cell.ro, cell.fd, cell.error_template)
         differences = tuple(
             f"{what}: model {_show(a)}, qemu {_show(b)}"
@@ -337,7 +349,8 @@ def compare_cells(build: Build, live: Iterable[Any]) -> tuple[CellComparison, ..
             if a != b
         )
         label = format_options(cell.options)
-        result.append(CellComparison(label, cell.writable, model, qemu, differences))
+        result.append(CellComparison(label, cell.writable, model, qemu, differences,
+                                     cell.frontend))
     return tuple(result)
 
 
@@ -423,6 +436,24 @@ class Conformance:
             + sum(1 for p in self.probes if not p.agree)
         )
 
+    def live(self) -> dict[str, dict[str, dict[str, int]]]:
+        """Scenarios run live, steps and iotest 232 cells compared, per frontend and driver."""
+        counts: dict[str, dict[str, dict[str, int]]] = {"frontend": {}, "driver": {}}
+
+        def add(axis: str, key: str, what: str, number: int) -> None:
+            entry = counts[axis].setdefault(key, {"scenarios": 0, "steps": 0, "cells": 0})
+            entry[what] += number
+
+        for s in self.scenarios:
+            if s.status in (AGREE, DISAGREE) and s.frontend is not None:
+                for axis, key in (("frontend", s.frontend), ("driver", s.driver)):
+                    add(axis, key, "scenarios", 1)
+                    add(axis, key, "steps", sum(1 for st in s.steps if st.qemu is not None))
+        for c in self.iotest:
+            add("frontend", c.frontend, "cells", 1)
+            add("driver", "file", "cells", 1)
+        return {axis: dict(sorted(by.items())) for axis, by in counts.items()}
+
     def summary(self) -> dict[str, int]:
         steps = [step for s in self.scenarios for step in s.steps]
         return {
@@ -445,10 +476,11 @@ class Conformance:
             "model": {"policy": self.policy, "wording": self.wording},
             "qemu": {"binary": "qemu-storage-daemon", "version": self.qemu_version},
             "summary": self.summary(),
+            "live": self.live(),
             "not_measured": NOT_MEASURED,
             "scenarios": [s.to_data() for s in self.scenarios],
             "iotest232": {
-                "frontend": "blockdev",
+                "frontends": sorted({c.frontend for c in self.iotest}),
                 "driver": "file",
                 "cells": [c.to_data() for c in self.iotest],
             },
@@ -485,17 +517,16 @@ def run(
     :class:`~optcompare.errors.BackendError` when QEMU cannot be run at all.
     """
     from optcompare.backends.qemu.daemon import find_qemu
-    from optcompare.backends.qemu.iotest232 import measure_iotest232
+    from optcompare.backends.qemu.emulator import QemuEmulator
+    from optcompare.backends.qemu.iotest232 import measure_iotest232, measure_iotest232_drive
     from optcompare.scenario import runner
 
     chosen = policy if policy is not None else released_policy()
     found = tools if tools is not None else find_qemu()
     if factory is None:
-        from functools import partial
+        from optcompare.backends.qemu.backend import QemuFactory
 
-        from optcompare.backends.qemu.backend import qemu_backend
-
-        factory = partial(qemu_backend, tools=found)
+        factory = QemuFactory(found)
     plays: list[tuple[Scenario, str | None]] = [(s, None) for s in scenarios]
     plays += [(s, c) for c in clients for s in scenarios
               if s.setup.client == NATIVE and any(st.do == "start" for st in s.steps)]
@@ -520,6 +551,9 @@ def run(
         if iotest:
             cells = compare_cells(build, measure_iotest232(daemon))
         probes = compare_probes(build, _auto_clients(scenarios, chosen), daemon)
+    if iotest:
+        with QemuEmulator(found) as emulator:
+            cells += compare_cells(build, measure_iotest232_drive(emulator))
     if progress is not None:
         progress(Progress(total, total, ""))
     wording = "5.2+" if chosen.wording.modern else chosen.wording.era
@@ -548,11 +582,9 @@ def run_on_qemu(
     :class:`~optcompare.errors.BackendError` (one line, exit code 2) when QEMU
     is not installed.
     """
-    from functools import partial
-
-    from optcompare.backends.qemu.backend import qemu_backend
+    from optcompare.backends.qemu.backend import QemuFactory
     from optcompare.backends.qemu.daemon import find_qemu
 
     found = tools if tools is not None else find_qemu()
     return run_scenarios(scenarios, policies, client=client, progress=progress,
-                         factory=partial(qemu_backend, tools=found))
+                         factory=QemuFactory(found))

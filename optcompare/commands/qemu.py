@@ -86,15 +86,18 @@ def conformance(
     output: OutputOption = None,
     width: WidthOption = None,
 ) -> None:
-    """The model of QEMU's released behaviour against a real qemu-storage-daemon.
+    """The model of QEMU's released behaviour against a real QEMU.
 
     Every scenario runs step by step on the model (qemu-4.1, 5.2+ error texts)
-    and on the daemon; results, error texts, ro flags and descriptor modes
-    are compared. Then iotest 232's -blockdev table is measured live and
-    compared cell for cell, and each auto scenario's client probe is checked
-    against the daemon's own schema. Needs qemu-storage-daemon and qemu-img
-    (Debian: qemu-system-common, qemu-utils).
+    and on QEMU (qemu-storage-daemon for -blockdev, qemu-system-x86_64 -M none
+    for -drive and guest writes); results, error texts, ro flags and
+    descriptor modes are compared. Then both halves of iotest 232 are
+    measured live and compared cell for cell, and each auto scenario's client
+    probe is checked against the daemon's own schema. Needs qemu-storage-daemon,
+    qemu-img and qemu-system-x86_64 (Debian: qemu-system-common, qemu-utils,
+    qemu-system-x86).
     """
+
     from optcompare.analysis import conformance as analysis
     from optcompare.backends.qemu.daemon import find_qemu
     from optcompare.policies import registry

@@ -17,12 +17,14 @@ _OUTCOME = {"meets": "meets", "fails": "fails", "not-applicable": "n/a",
 _STATUS = {"agree": YES, "disagree": NO, "not-applicable": "n/a", "backend-failure": ERR}
 
 LEGEND = (
-    "Each step runs on the model and on the daemon. Compared: the result (ok, or "
-    "QEMU's error text), whether the step's expectation held, and for every image "
+    "Each step runs on the model and on the real QEMU (qemu-storage-daemon for "
+    "-blockdev, qemu-system-x86_64 -M none for -drive and guest writes). Compared: "
+    "the result (ok, or QEMU's error text), whether the step's expectation held, "
+    "and for every image "
     "its descriptor mode (fd), the ro flags of its protocol and qcow2 nodes, its "
     "label and its access denials. 'fd after' lists each image's descriptor mode "
     "after the step (closed: no descriptor). ERR [n]: QEMU's message n below the "
-    "table; n/a: the daemon cannot express the scenario."
+    "table; n/a: the real QEMU cannot express the scenario."
 )
 
 
@@ -55,15 +57,16 @@ def _verdict(data: dict[str, Any]) -> str:
         f"The model of the released behaviour ({data['model']['policy']}, "
         f"{data['model']['wording']} error texts) against {data['qemu']['binary']} "
         f"{data['qemu']['version']}:",
-        f"{s['agree']} of {expressible} scenarios the daemon can express agree step for "
+        f"{s['agree']} of {expressible} scenarios the real QEMU can express agree step for "
         f"step ({s['steps_agreeing']} of {s['steps_compared']} steps compared agree);",
     ]
     if s["iotest_cells"]:
-        parts.append(f"{s['iotest_agreeing']} of {s['iotest_cells']} cells of iotest 232's "
-                     "-blockdev half agree;")
+        halves = " and ".join(f"-{f}" for f in data["iotest232"]["frontends"])
+        parts.append(f"{s['iotest_agreeing']} of {s['iotest_cells']} cells of iotest 232 "
+                     f"({halves}) agree;")
     parts.append(f"{s['probes_agreeing']} of {s['probes']} client probes agree.")
     if s["not_applicable"]:
-        parts.append(f"{s['not_applicable']} scenarios cannot be expressed on the daemon "
+        parts.append(f"{s['not_applicable']} scenarios cannot be expressed on the real QEMU "
                      "(listed below, with the reason).")
     if s["backend_failures"]:
         parts.append(f"{s['backend_failures']} scenarios hit a backend failure.")
@@ -91,6 +94,16 @@ def conformance_view(data: dict[str, Any]) -> Document:
     else:
         overview.add(Paragraph("No scenario was run."))
 
+    live = doc.section("Compared live")
+    live.add(Paragraph("Scenarios run on the real QEMU, their steps compared and iotest 232's "
+                       "cells, per frontend and per driver."))
+    live_rows = tuple(
+        (f"{axis} {key}", str(n["scenarios"]), str(n["steps"]), str(n["cells"]))
+        for axis in ("frontend", "driver") for key, n in data["live"][axis].items()
+    )
+    if live_rows:
+        live.add(Table(("", "scenarios", "steps", "cells"), live_rows))
+
     for scenario in data["scenarios"]:
         if not scenario["steps"]:
             continue
@@ -108,36 +121,12 @@ def conformance_view(data: dict[str, Any]) -> Document:
         section.add(Table(("#", "step", "result", "fd after", "agree"), tuple(step_rows),
                           notes=notes.notes()))
         if scenario["status"] == "not-applicable":
-            section.add(Paragraph(f"Not applicable on the daemon from here on: "
+            section.add(Paragraph(f"Not applicable on the real QEMU from here on: "
                                   f"{scenario['reason']}"))
 
-    cells = data["iotest232"]["cells"]
-    if cells:
-        section = doc.section("iotest 232, -blockdev half (driver file)")
-        section.add(Paragraph(
-            "Each option set opened on a writable (0644) and a read-only (0444) image: the "
-            "node's ro flag and the descriptor mode, or the error. One value when the model "
-            "and the daemon agree, both otherwise."
-        ))
-        notes = Footnotes()
-        by_options: dict[str, dict[str, dict[str, Any]]] = {}
-        for cell in cells:
-            by_options.setdefault(cell["options"], {})[cell["image"]] = cell
-        iotest_rows = []
-        for options, images in by_options.items():
-            texts = []
-            agree = True
-            for image in ("writable", "read-only"):
-                cell = images.get(image)
-                if cell is None:
-                    texts.append("-")
-                    continue
-                a, b = _cell(cell["model"], notes), _cell(cell["qemu"], notes)
-                texts.append(a if a == b else f"model {a}; qemu {b}")
-                agree = agree and cell["agree"]
-            iotest_rows.append((options, *texts, YES if agree else NO))
-        section.add(Table(("options", "writable image", "read-only image", "agree"),
-                          tuple(iotest_rows), notes=notes.notes()))
+    for frontend in data["iotest232"]["frontends"]:
+        _iotest_section(doc, frontend,
+                        [c for c in data["iotest232"]["cells"] if c["frontend"] == frontend])
 
     if data["probes"]:
         section = doc.section("Client probes")
@@ -161,7 +150,7 @@ def conformance_view(data: dict[str, Any]) -> Document:
 
     missing = [s for s in data["scenarios"] if s["status"] == "not-applicable"]
     if missing:
-        section = doc.section("Not expressible on the daemon")
+        section = doc.section("Not expressible on the real QEMU")
         for s in missing:
             section.add(Paragraph(f"{s['scenario']}: {s['reason']}"))
 
@@ -174,6 +163,34 @@ def conformance_view(data: dict[str, Any]) -> Document:
     for s in data["scenarios"]:
         doc.provenance.append(f"scenario {s['scenario']}: sha256 {s['sha256'][:16]}")
     return doc
+
+
+def _iotest_section(doc: Document, frontend: str, cells: list[dict[str, Any]]) -> None:
+    section = doc.section(f"iotest 232, -{frontend} half (driver file)")
+    section.add(Paragraph(
+        "Each option set opened on a writable (0644) and a read-only (0444) image: the "
+        "node's ro flag and the descriptor mode, or the error. One value when the model "
+        "and QEMU agree, both otherwise."
+    ))
+    notes = Footnotes()
+    by_options: dict[str, dict[str, dict[str, Any]]] = {}
+    for each in cells:
+        by_options.setdefault(each["options"], {})[each["image"]] = each
+    iotest_rows = []
+    for options, images in by_options.items():
+        texts = []
+        agree = True
+        for image in ("writable", "read-only"):
+            cell = images.get(image)
+            if cell is None:
+                texts.append("-")
+                continue
+            a, b = _cell(cell["model"], notes), _cell(cell["qemu"], notes)
+            texts.append(a if a == b else f"model {a}; qemu {b}")
+            agree = agree and cell["agree"]
+        iotest_rows.append((options, *texts, YES if agree else NO))
+    section.add(Table(("options", "writable image", "read-only image", "agree"),
+                      tuple(iotest_rows), notes=notes.notes()))
 
 
 def _disagreements(data: dict[str, Any]) -> list[str]:
@@ -191,7 +208,8 @@ def _disagreements(data: dict[str, Any]) -> list[str]:
             lines += [f"  {d}" for d in step["differences"]]
     for cell in data["iotest232"]["cells"]:
         if not cell["agree"]:
-            lines.append(f"iotest 232, {cell['options']} on a {cell['image']} image:")
+            lines.append(f"iotest 232, -{cell['frontend']} {cell['options']} on a "
+                         f"{cell['image']} image:")
             lines += [f"  {d}" for d in cell["differences"]]
     for probe in data["probes"]:
         if not probe["agree"]:

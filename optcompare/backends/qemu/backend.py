@@ -23,8 +23,15 @@ that the two can be compared step by step (``optcompare conformance``).
   that SELinux refuses through a descriptor opened read-write before a
   relabel cannot be shown with file modes (POSIX checks modes at open
   only), and a guest is not there to write anyway.
-- Not expressible here: ``-drive`` (qemu-storage-daemon has no ``-drive``)
-  and guest writes (no guest): :class:`NotApplicable`.
+- ``-drive`` and guest writes run on the emulator
+  (:class:`~optcompare.backends.qemu.emulator.QemuEmulator`,
+  ``qemu-system-x86_64 -M none``): a scenario that opens its disk with
+  ``-drive`` (or may: ``auto``) or writes as the guest gets one instead of
+  the daemon (:func:`needs_emulator`). Its implicit nodes are found by file
+  name and driver; the drive's id is the top image's name; dropped
+  implicit nodes go away with their job (nothing to delete). A guest write
+  is HMP ``qemu-io`` on the drive (or, with ``-blockdev``, on the qcow2
+  node).
 
 The real backend runs QEMU's released semantics only (``qemu-4.1``, as
 QEMU 4.1 to 7.2 behave); :func:`qemu_backend` refuses other builds, other
@@ -48,7 +55,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from optcompare.backends.qemu.daemon import (
     DaemonDied,
@@ -66,6 +73,9 @@ from optcompare.scenario.backend import Backend, NotApplicable, Observation, Ste
 from optcompare.scenario.runner import ScenarioResult, StepRecord
 from optcompare.scenario.spec import Scenario
 
+if TYPE_CHECKING:
+    from optcompare.backends.qemu.emulator import QemuEmulator
+
 __all__ = [
     "BACKEND_NAME",
     "BackendFailure",
@@ -73,9 +83,11 @@ __all__ = [
     "JobHook",
     "Progress",
     "QemuBackend",
+    "QemuFactory",
     "RunItem",
     "describe_failure",
     "is_released",
+    "needs_emulator",
     "qemu_backend",
     "released_policy",
     "run_one",
@@ -172,6 +184,8 @@ class QemuBackend:
         self._format: dict[str, str | None] = {}
         """qcow2 nodes and the image each one has as backing."""
         self._exports: set[str] = set()
+        self._implicit: set[str] = set()
+        """Images whose nodes ``-drive`` made (generated names)."""
         self._denials: Counter[str] = Counter()
         self._jobs = 0
         self._nbd_started = False
@@ -249,8 +263,38 @@ class QemuBackend:
         self._qmp("blockdev-add", arguments, image)
         self._format[image] = backing
 
+    def _emulator(self, what: str) -> QemuEmulator:
+        from optcompare.backends.qemu.emulator import QemuEmulator
+
+        if not isinstance(self.daemon, QemuEmulator):
+            raise NotApplicable(f"qemu-storage-daemon has no {what}")
+        return self.daemon
+
+    def _node(self, image: str, node: str = "format") -> str:
+        """The node name of the image's qcow2 (``format``) or ``protocol`` node."""
+        if image not in self._implicit:
+            return image if node == "format" else f"{image}-storage"
+        found = self._emulator("-drive").implicit_nodes(self.path(image))
+        name = found.get("qcow2" if node == "format" else self.driver)
+        if name is None:
+            raise StepError(f"Cannot find device='' nor node-name='{image}'")
+        return name
+
+    @_operation("-drive {0}")
     def open_drive(self, chain: Sequence[str], read_only: bool) -> None:
-        raise NotApplicable("qemu-storage-daemon has no -drive (no implicit nodes to open)")
+        emulator = self._emulator("-drive (no implicit nodes to open)")
+        *backing_files, top = chain
+        try:
+            emulator.drive_add(top, self.path(top), read_only=read_only)
+        except QmpCommandError as error:
+            raise self._failed(error.desc, top) from None
+        below = None
+        for image in chain:
+            self._implicit.add(image)
+            self._protocol.add(image)
+            self._format[image] = below
+            below = image
+        del backing_files
 
     # -- writers -------------------------------------------------------------------
     def _nbd_server(self) -> None:
@@ -369,8 +413,8 @@ class QemuBackend:
         arguments = {
             **self._job_arguments(job),
             "device": self._root_of(top),
-            "top-node": top,
-            "base-node": base,
+            "top-node": self._node(top),
+            "base-node": self._node(base),
         }
         self._qmp("block-commit", arguments, base)
         self._run_job(job, base, active=active)
@@ -385,7 +429,7 @@ class QemuBackend:
         job = self._job_id("stream")
         arguments = {**self._job_arguments(job), "device": top}
         if base is not None:
-            arguments["base-node"] = base
+            arguments["base-node"] = self._node(base)
         self._qmp("block-stream", arguments, top)
         self._run_job(job, top)
         self._format[top] = base
@@ -395,11 +439,22 @@ class QemuBackend:
         self._qmp("blockdev-snapshot", {"node": old, "overlay": new}, new)
         self._format[new] = old
 
+    @_operation("qemu-io {0} write")
     def guest_write(self, image: str) -> None:
-        raise NotApplicable("qemu-storage-daemon runs no guest: guest writes cannot be replayed")
+        emulator = self._emulator("guest: guest writes cannot be replayed")
+        device = image if image in self._implicit else self._node(image)
+        try:
+            emulator.guest_write(device)
+        except QmpCommandError as error:
+            raise self._failed(error.desc, image) from None
 
     @_operation("blockdev-del {0}")
     def delete(self, image: str) -> None:
+        if image in self._implicit:  # QEMU drops an implicit node with its job
+            self._implicit.discard(image)
+            self._format.pop(image, None)
+            self._protocol.discard(image)
+            return
         if image in self._format:
             self._qmp("blockdev-del", {"node-name": image}, image)
             del self._format[image]
@@ -417,8 +472,11 @@ class QemuBackend:
         except OSError:
             label = False
         fd = Fd(self.daemon.fd_mode(path))
-        proto = nodes.get(f"{image}-storage")
-        fmt = nodes.get(image)
+        if image in self._implicit:
+            by_driver = {n["drv"]: n for n in nodes.values() if n["file"] == str(path)}
+            proto, fmt = by_driver.get(self.driver), by_driver.get("qcow2")
+        else:
+            proto, fmt = nodes.get(f"{image}-storage"), nodes.get(image)
         chosen = fmt if node == "format" else proto
         return Observation(
             label=label,
@@ -446,14 +504,22 @@ class QemuBackend:
             self.daemon.close()
 
 
+def needs_emulator(scenario: Scenario) -> bool:
+    """The scenario opens its disk with ``-drive`` (or may: ``auto``) or writes as the guest."""
+    return scenario.setup.frontend != "blockdev" or any(
+        step.do == "guest-write" for step in scenario.steps)
+
+
 def qemu_backend(
     build: Build,
     driver: str,
     *,
     tools: QemuTools | None = None,
     job_hook: JobHook | None = None,
+    emulator: bool = False,
 ) -> QemuBackend:
-    """A runner factory: a fresh daemon per scenario, closed with the backend.
+    """A runner factory: a fresh daemon (``emulator``: a fresh
+    ``qemu-system-x86_64 -M none``) per scenario, closed with the backend.
 
     Raises :class:`NotApplicable` for what a real qemu-storage-daemon here
     cannot run: a Windows build, a driver other than ``file``, a build other
@@ -473,9 +539,36 @@ def qemu_backend(
             f"the real backend runs QEMU's released semantics only (qemu-4.1, as QEMU "
             f"4.1 to 7.2 behave), not {build.name}"
         )
-    daemon = QemuDaemon(tools)
+    daemon: QemuDaemon
+    if emulator:
+        from optcompare.backends.qemu.emulator import QemuEmulator, find_emulator
+
+        try:
+            binary = find_emulator()
+        except BackendError as error:
+            raise NotApplicable(str(error)) from None
+        daemon = QemuEmulator(tools, binary)
+    else:
+        daemon = QemuDaemon(tools)
     daemon.start()
     return QemuBackend(daemon, build, driver, job_hook=job_hook, owns_daemon=True)
+
+
+@dataclass(frozen=True)
+class QemuFactory:
+    """The real backend's factory; :func:`run_one` picks the daemon or the emulator
+    for each scenario (:func:`needs_emulator`)."""
+
+    tools: QemuTools | None = None
+    job_hook: JobHook | None = None
+    emulator: bool = False
+
+    def __call__(self, build: Build, driver: str) -> QemuBackend:
+        return qemu_backend(build, driver, tools=self.tools, job_hook=self.job_hook,
+                            emulator=self.emulator)
+
+    def for_scenario(self, scenario: Scenario) -> QemuFactory:
+        return dataclasses.replace(self, emulator=needs_emulator(scenario))
 
 
 # -- running scenarios ------------------------------------------------------------
@@ -563,7 +656,9 @@ def run_one(
     from optcompare.scenario import runner
 
     chosen = policy if policy is not None else released_policy()
-    make: BackendFactory = factory if factory is not None else qemu_backend
+    make: BackendFactory = factory if factory is not None else QemuFactory()
+    if isinstance(make, QemuFactory):
+        make = make.for_scenario(scenario)
     made: list[Backend] = []
 
     def tracked(build: Build, driver: str) -> Backend:

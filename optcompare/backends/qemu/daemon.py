@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import shutil
 import signal
@@ -23,7 +24,7 @@ from collections.abc import Collection, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, Self, TypeVar
 
 from qemu.qmp import ExecuteError, QMPClient, QMPError
 
@@ -117,6 +118,11 @@ def find_qemu() -> QemuTools:
     return QemuTools(Path(qsd), Path(img), Path(setpriv) if setpriv else None)
 
 
+def _discard(coro: Coroutine[Any, Any, Any]) -> None:
+    if inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
+        coro.close()
+
+
 def _quiet_about_interrupts(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     """An interrupt raised inside a task propagates out of the loop (and is
     reported there); its copy left on the task is not news."""
@@ -160,7 +166,7 @@ class QemuDaemon:
 
     # ------------------------------------------------------------ lifecycle
 
-    def __enter__(self) -> QemuDaemon:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -310,7 +316,11 @@ class QemuDaemon:
 
     def _run_bare(self, coro: Coroutine[Any, Any, _T]) -> _T:
         assert self._loop is not None
-        task = self._loop.create_task(coro)
+        try:
+            task = self._loop.create_task(coro)
+        except BaseException:
+            _discard(coro)
+            raise
         # Tracked until done: an interrupt leaves it pending, close() cancels it.
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -323,10 +333,10 @@ class QemuDaemon:
             raise BackendError("the daemon is closed")
         try:
             self._check_alive()
+            return self._run_bare(self._guard(coro, timeout, what))
         except BaseException:
-            coro.close()
+            _discard(coro)  # an interrupt before it ran: no "never awaited" warning
             raise
-        return self._run_bare(self._guard(coro, timeout, what))
 
     async def _guard(self, coro: Coroutine[Any, Any, _T], timeout: float, what: str) -> _T:
         assert self._loop is not None
