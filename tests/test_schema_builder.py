@@ -113,14 +113,17 @@ def test_blockdev_add_is_a_flat_union_on_driver(b: Build) -> None:
     assert names == BASE_BEFORE + list(b.policy.base_options()) + BASE_AFTER
     assert "default" not in arg["members"][0]  # driver is mandatory
     assert all("default" in m for m in arg["members"][1:])
-    assert [v["case"] for v in arg["variants"]] == sorted(b.drivers)
+    # iser is only an iscsi transport (block-core.json:2618 @v3.1.0): no variant.
+    blockdev = sorted(d for d, v in b.drivers.items() if v.blockdev)
+    assert "iser" not in blockdev
+    assert [v["case"] for v in arg["variants"]] == blockdev
     entries = index(b)
-    assert entries[arg["members"][0]["type"]]["values"] == sorted(b.drivers)
+    assert entries[arg["members"][0]["type"]]["values"] == blockdev
 
 
 @pytest.mark.parametrize("b", BUILDS, ids=IDS)
 def test_drivers_sharing_a_struct_share_one_entry(b: Build) -> None:
-    drivers = b.drivers
+    drivers = {n: d for n, d in b.drivers.items() if d.blockdev}
     cases = {v["case"]: v["type"] for v in union(b)["variants"]}
     for one in drivers.values():
         for other in drivers.values():

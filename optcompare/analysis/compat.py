@@ -110,6 +110,13 @@ def _outcome_key(cell: Cell) -> tuple[object, ...]:
     return (cell.mode, cell.writable, cell.unwritable)
 
 
+def _stops_opening(before: Cell, after: Cell) -> bool:
+    """An image that opened before (writable or unwritable) now fails to open."""
+    pairs = ((before.writable, after.writable), (before.unwritable, after.unwritable))
+    return any(old is not None and new is not None and old.ok and not new.ok
+               for old, new in pairs)
+
+
 def _cell_text(cell: Cell) -> str:
     if cell.resolution.error:
         return f"rejected ({cell.resolution.error})"
@@ -181,14 +188,15 @@ def _cmdline(policy: Policy, base: Policy, ground: Policy | None = None) -> list
                     seen.add(text)
                     if before.mode is Mode.ERROR:
                         continue
-                    if after.mode is Mode.ERROR:
+                    if after.mode is Mode.ERROR or _stops_opening(before, after):
                         level = Level.BREAK
                     elif _outcome_key(after) != _outcome_key(before):
                         level = Level.INFO if driver in newly else Level.SILENT
                     else:
                         continue
                     # A rejection is one finding per combination, whatever it did before.
-                    before_text = "accepted" if level is Level.BREAK else _cell_text(before)
+                    rejected = level is Level.BREAK and after.mode is Mode.ERROR
+                    before_text = "accepted" if rejected else _cell_text(before)
                     key = (level, platform.value, frontend.value, text, before_text,
                            _cell_text(after), driver in release)
                     groups.setdefault(key, []).append(driver)
@@ -207,6 +215,8 @@ def _cmdline(policy: Policy, base: Policy, ground: Policy | None = None) -> list
         after_cell, before_cell = cells[key]
         verb = {Level.BREAK: "now rejected", Level.SILENT: "changes silently",
                 Level.INFO: "changes, announced in the schema"}[level]
+        if level is Level.BREAK and before_text != "accepted":
+            verb = "now fails to open"
         if before_text == "rejected":
             verb = "newly accepted"
         notes = REOPEN_BY_PATH_NOTES if "dynamic-ro" in after_text and (

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from optcompare.errors import UnknownNameError
+from optcompare.model import messages
 from optcompare.model.drivers import Platform
 from optcompare.model.messages import PATH
 from optcompare.model.modes import Mode, OpenOutcome
@@ -102,7 +103,9 @@ def _verdicts(build: Build, driver: str, frontend: Frontend
             continue
         effective = dict(zip(accepted, values, strict=True))
         error = policy.invalid(effective, drv)
-        if error is not None:
+        if frontend is Frontend.BLOCKDEV and not drv.blockdev:
+            verdicts[values] = ({}, Mode.ERROR, messages.invalid_parameter(driver), None, None)
+        elif error is not None:
             verdicts[values] = (effective, Mode.ERROR, error, None, None)
         else:
             mode = policy.mode(effective, drv)

@@ -163,12 +163,10 @@ class ModelBackend:
     def attach_writer(self, image: str) -> None:
         self._need_protocol(image)
         if not self.protocol[image].ro and image in self.format:
-            # qcow2 never shares write access on its file child (QEMU 7.2's words).
-            raise StepError(
-                f"Permission conflict on node '{image}-storage': permissions 'write' are both "
-                f"required by an unnamed block device (uses node '{image}-storage' as 'root' "
-                f"child) and unshared by node '{image}' (uses node '{image}-storage' as 'file' "
-                "child).")
+            # qcow2 never shares write access on its file child.
+            raise StepError(self.build.policy.wording.permission_conflict(
+                f"{image}-storage", "an unnamed block device", "root", "write",
+                f"node '{image}'", "file"))
         self._attach(image, EXPORT_WRITER)
 
     def detach_writer(self, image: str) -> None:

@@ -12,7 +12,20 @@ def permission_denied(path: str) -> str:
 
 
 def unexpected_parameter(name: str) -> str:
+    """The QAPI visitor's word for an unknown member (blockdev-add, -blockdev)."""
     return f"Parameter '{name}' is unexpected"
+
+
+def invalid_parameter(value: str) -> str:
+    """An enum value the QAPI visitor does not know (``driver=iser``)."""
+    return f"Invalid parameter '{value}'"
+
+
+def drive_unknown_option(driver: str, name: str, format_driver: bool) -> str:
+    """-drive with an option the driver does not take (block.c:2776 @v3.0.0, 3107 @v4.1.0)."""
+    if format_driver:
+        return f"Block format '{driver}' does not support the option '{name}'"
+    return f"Block protocol '{driver}' doesn't support the option '{name}'"
 
 
 def command_not_found(name: str) -> str:
@@ -21,19 +34,22 @@ def command_not_found(name: str) -> str:
 
 NODE_READ_ONLY = "Block node is read-only"
 IMAGE_READ_ONLY = "Image is read-only"
-# A write through a descriptor that was opened read-only (host_cdrom's quirk).
-BAD_DESCRIPTOR = "Could not write: Bad file descriptor"
+# A guest write through a descriptor opened read-only (host_cdrom's quirk): it
+# fails at I/O time, a BLOCK_IO_ERROR; qemu-io's words (qemu-io-cmds.c:1106 @v4.1.0).
+BAD_DESCRIPTOR = "write failed: Bad file descriptor"
 
 
 @dataclass(frozen=True)
 class Wording:
     """Messages whose text changed between releases.
 
-    ``era`` is the release whose wording is used: the 2019 policies speak like
-    4.0, the real daemon on this machine like 7.2 (5.2+).
+    ``era`` is the release whose wording is used: a policy speaks its own
+    release's (empty: the policy fills in its release), the real daemon on
+    this machine like 7.2 (5.2+). The drivers' refusals follow the same era
+    (``Driver.refusal_in``).
     """
 
-    era: str = "4.0"
+    era: str = ""
 
     @property
     def modern(self) -> bool:
@@ -49,3 +65,17 @@ class Wording:
     def implicit_reopen_failed(self, path: str) -> str:
         """A job reopened an implicit (-drive) node whose image is unwritable."""
         return self.upgrade_failed(path)
+
+    def permission_conflict(self, node: str, parent: str, role: str, perm: str,
+                            holder: str, holder_role: str) -> str:
+        """A second writer on a node whose parent does not share write.
+
+        2019 (block.c:1952 @v4.0.0, 2031 @v4.1.0) names the parent that forbids
+        it; 5.2+ names both sides.
+        """
+        if self.modern:
+            return (f"Permission conflict on node '{node}': permissions '{perm}' are both "
+                    f"required by {parent} (uses node '{node}' as '{role}' child) and unshared "
+                    f"by {holder} (uses node '{node}' as '{holder_role}' child).")
+        return (f"Conflicts with use by {holder} as '{holder_role}', which does not allow "
+                f"'{perm}' on {node}")

@@ -40,6 +40,10 @@ class Behaviour(StrEnum):
     FALLBACK = "fallback"
     DYNAMIC = "dynamic"
     STICKY = "sticky"
+    # 3.0's read-only formats (and rbd at a snapshot): read-only=off is turned
+    # into read-only by the driver itself, with a deprecation warning, whatever
+    # auto-read-only says (there is none yet).
+    SELF_READ_ONLY = "self-read-only"
 
     @property
     def mode(self) -> Mode:
@@ -48,6 +52,7 @@ class Behaviour(StrEnum):
             Behaviour.FALLBACK: Mode.FALLBACK_RO,
             Behaviour.DYNAMIC: Mode.DYNAMIC_RO,
             Behaviour.STICKY: Mode.STICKY_RO,
+            Behaviour.SELF_READ_ONLY: Mode.FALLBACK_RO,
         }[self]
 
 

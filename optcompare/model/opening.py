@@ -14,7 +14,7 @@ def open_node(mode: Mode, driver: Driver, writable: bool, path: str, error: str 
     ``writable`` is the image's label (or the server's answer) at this
     moment; ``error`` is the resolution error for ``Mode.ERROR``.
     """
-    can_write = writable and driver.writes
+    can_write = driver.writes and (writable or not driver.refuses)
     if mode is Mode.ERROR:
         return OpenOutcome(ro=False, fd=Fd.CLOSED, error=error or "rejected")
     if mode is Mode.HARD_RO:
@@ -30,6 +30,6 @@ def open_node(mode: Mode, driver: Driver, writable: bool, path: str, error: str 
 
 def upgrade(driver: Driver, writable: bool, path: str, wording: Wording) -> OpenOutcome:
     """A dynamic node reopened read/write because a writer attached."""
-    if writable and driver.writes:
+    if driver.writes and (writable or not driver.refuses):
         return OpenOutcome(ro=False, fd=Fd.RW)
     return OpenOutcome(ro=False, fd=Fd.RO, error=wording.upgrade_failed(path), denial=driver.local)

@@ -158,6 +158,11 @@ class Policy:
     """Its libvirt reopens a backing storage node read/write itself around a
     job (Peter's "hands-on approach") instead of relying on dynamic."""
 
+    def __post_init__(self) -> None:
+        if not self.wording.era:
+            # A release speaks its own wording unless told otherwise (with_wording).
+            object.__setattr__(self, "wording", Wording(self.release))
+
     # -- the build ------------------------------------------------------
     def drivers(self, platform: Platform = Platform.POSIX) -> dict[str, Driver]:
         """The build's drivers; a fresh dict the caller may change."""
@@ -204,6 +209,8 @@ class Policy:
     def mode(self, effective: Mapping[str, bool], driver: Driver) -> Mode:
         if effective[READ_ONLY]:
             return Mode.HARD_RO
+        if driver.behaviour is Behaviour.SELF_READ_ONLY:
+            return driver.behaviour.mode
         if self.auto_option is None or not effective[self.auto_option]:
             return Mode.HARD_RW
         return driver.behaviour.mode
@@ -217,9 +224,14 @@ class Policy:
     ) -> Resolution:
         accepted = self.options(driver, drivers)
         written = dict(written)
+        if frontend is Frontend.BLOCKDEV and not driver.blockdev:
+            return Resolution(written, {}, Mode.ERROR, messages.invalid_parameter(driver.name))
         for name in written:
             if name not in accepted:
-                return Resolution(written, {}, Mode.ERROR, messages.unexpected_parameter(name))
+                unknown = (
+                    messages.drive_unknown_option(driver.name, name, driver.format)
+                    if frontend is Frontend.DRIVE else messages.unexpected_parameter(name))
+                return Resolution(written, {}, Mode.ERROR, unknown)
         defaults = self.defaults(frontend, written)
         effective = {name: written.get(name, defaults[name]) for name in accepted}
         error = self.invalid(effective, driver)
@@ -277,6 +289,8 @@ class Policy:
 @functools.lru_cache(maxsize=256)
 def _drivers(policy: Policy, platform: Platform) -> dict[str, Driver]:
     drivers = catalogue(policy.release, platform)
+    if policy.wording.era != policy.release:
+        drivers = {name: d.in_era(policy.wording.era) for name, d in drivers.items()}
     for name, behaviour in policy.overrides:
         if name in drivers and not (
             platform is Platform.WINDOWS and drivers[name].source == "file-win32.c"

@@ -268,8 +268,9 @@ class Shape:
     @classmethod
     def of(cls, build: Build) -> Shape:
         policy, drivers = build.policy, build.drivers
+        # iser is reachable only through -drive: no BlockdevDriver value, no variant.
         variants = tuple((name, policy.struct_of(drivers[name], drivers))
-                         for name in sorted(drivers))
+                         for name in sorted(drivers) if drivers[name].blockdev)
         members: dict[str, list[Driver]] = {}
         for name, struct in variants:
             members.setdefault(struct, []).append(drivers[name])
