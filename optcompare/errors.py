@@ -30,6 +30,24 @@ class BackendError(OptcompareError):
     """The real QEMU backend could not run (missing binary, daemon died, ...)."""
 
 
+class PluginFailure(Exception):
+    """A plugin's hook raised or returned the wrong type while a command used it.
+
+    Not an OptcompareError: no analysis may take it for a domain answer. The
+    command boundary leaves the plugin out and runs the command again.
+    """
+
+    def __init__(self, policy: str, hook: str, *, raised: str | None = None,
+                 returned: str | None = None) -> None:
+        self.policy = policy
+        self.hook = hook
+        self.raised = raised
+        """The exception, described, when the hook raised."""
+        self.problem = (f"{hook}() raised {raised}" if raised is not None
+                        else f"{hook}() returned {returned}")
+        super().__init__(f"policy {policy!r}: {self.problem}")
+
+
 class Terminated(KeyboardInterrupt):
     """A terminating signal (SIGINT, SIGTERM, SIGHUP) arrived: unwind, clean up, exit 128+n.
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from optcompare.errors import OptcompareError, Terminated
+from optcompare.errors import OptcompareError, PluginFailure, Terminated
 from optcompare.render.formats import Format
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -97,6 +97,22 @@ def _stop_components(before: frozenset[int]) -> None:
         process.stop_all(keep=before)
 
 
+def _contained(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a command; a plugin that fails while it runs is left out and the command runs again.
+
+    The one place where a plugin's failure at use is contained: each run
+    either succeeds or leaves one more plugin out (nothing is written
+    before a command has its result).
+    """
+    while True:
+        try:
+            return func(*args, **kwargs)
+        except PluginFailure as failure:
+            from optcompare.policies import registry
+
+            registry.leave_out(failure)
+
+
 def boundary(func: F) -> F:
     """Turn domain errors into one line on stderr and their exit code; a
     terminating signal into a cleanup and exit 128+n."""
@@ -107,7 +123,7 @@ def boundary(func: F) -> F:
             with terminating_signals_raise():
                 before = _components()
                 try:
-                    return func(*args, **kwargs)
+                    return _contained(func, *args, **kwargs)
                 finally:
                     _stop_components(before)
         except OptcompareError as error:

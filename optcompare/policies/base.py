@@ -10,6 +10,7 @@ platform. Everything schema- or scenario-specific derives from these hooks.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -20,6 +21,10 @@ from optcompare.model.drivers import Driver, Platform, catalogue
 from optcompare.model.messages import Wording
 from optcompare.model.modes import Behaviour, Mode
 from optcompare.model.options import AUTO_READ_ONLY, READ_ONLY, format_options
+
+POLICY_NAME = re.compile(r"[a-z][a-z0-9]*(?:[-.][a-z0-9]+)*")
+"""The naming rule of every policy, built-in or plugin: kebab-case ASCII, where
+a dot may join two parts of a version (``qemu-4.1``, ``option-2``)."""
 
 FILE_POSIX_DRIVERS = ("file", "host_device", "host_cdrom")
 """What the thread calls "file-posix.c's drivers"."""

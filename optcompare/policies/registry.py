@@ -14,18 +14,22 @@ build) a ``Policy``, have a name no built-in or earlier plugin has, and
 build its POSIX build and resolve the empty option set on every driver
 without raising. A plugin that fails gets one warning line on stderr naming
 the entry point, its distribution and the problem, and is left out; the
-rest keeps working. ``--no-plugins`` (see :func:`set_plugins_disabled`) and
+rest keeps working. A plugin that loads is handed out with its hooks
+checked at every call (:mod:`guard`): when one raises or returns the wrong
+type while a command uses it, the command boundary calls :func:`leave_out`
+and runs the command again without it. ``--no-plugins`` (see :func:`set_plugins_disabled`) and
 ``OPTCOMPARE_NO_PLUGINS=1`` turn discovery off.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from optcompare.errors import UnknownNameError
+from optcompare.errors import OptcompareError, PluginFailure, UnknownNameError
 from optcompare.model.drivers import Platform
 from optcompare.policies import (
     discovery,
@@ -38,7 +42,7 @@ from optcompare.policies import (
     qemu_4_0_0,
     qemu_4_1,
 )
-from optcompare.policies.base import Frontend, Policy, Resolution
+from optcompare.policies.base import POLICY_NAME, Frontend, Policy, Resolution
 from optcompare.policies.discovery import (
     ENV_NO_PLUGINS,
     GROUP,
@@ -46,6 +50,8 @@ from optcompare.policies.discovery import (
     plugins_enabled,
     set_plugins_disabled,
 )
+from optcompare.policies.guard import describe as _describe
+from optcompare.policies.guard import guarded
 
 if TYPE_CHECKING:
     from importlib import metadata
@@ -80,6 +86,8 @@ class PluginProblem:
     entry_point: str
     distribution: str
     problem: str
+    policy: str = ""
+    """The policy's name, once it loaded (then left out by a command)."""
 
     def line(self) -> str:
         return (
@@ -95,6 +103,8 @@ class _State:
         self.loaded: tuple[Policy, ...] | None = None
         self.problems: tuple[PluginProblem, ...] = ()
         self.warned: set[str] = set()
+        self.sources: dict[str, tuple[str, str]] = {}
+        """Policy name -> (entry point, distribution) of each plugin that loaded."""
 
 
 _state = _State()
@@ -146,7 +156,8 @@ def _discover(builtin: set[str]) -> tuple[tuple[Policy, ...], tuple[PluginProble
     problems: list[PluginProblem] = []
     for entry_point in found:
         origin = distribution(entry_point)
-        policy, problem = _load(entry_point, origin)
+        with contextlib.redirect_stdout(sys.stderr):  # a print at import is no output
+            policy, problem = _load(entry_point, origin)
         if policy is not None and problem is None:
             if policy.name in builtin:
                 problem = f"policy name {policy.name!r} clashes with a built-in policy"
@@ -158,13 +169,27 @@ def _discover(builtin: set[str]) -> tuple[tuple[Policy, ...], tuple[PluginProble
             problems.append(PluginProblem(entry_point.name, origin, problem or "not loaded"))
             continue
         owners[policy.name] = f"{entry_point.name!r} (distribution {origin})"
+        _state.sources[policy.name] = (entry_point.name, origin)
         loaded.append(policy)
     return tuple(loaded), tuple(problems)
 
 
-def _describe(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+def leave_out(failure: PluginFailure) -> None:
+    """Leave a loaded plugin out of the rest of this command, with one warning line.
+
+    Raises an OptcompareError when the failure names no plugin still loaded
+    (running the command again would fail the same way).
+    """
+    loaded = _state.loaded or ()
+    if failure.policy not in [p.name for p in loaded] or failure.policy not in _state.sources:
+        raise OptcompareError(f"plugin {failure!s}") from None
+    entry_point, origin = _state.sources[failure.policy]
+    problem = PluginProblem(entry_point, origin,
+                            f"policy {failure.policy!r} failed when used: {failure.problem}",
+                            failure.policy)
+    _state.loaded = tuple(p for p in loaded if p.name != failure.policy)
+    _state.problems = (*_state.problems, problem)
+    _warn(problem)
 
 
 def _load(
@@ -187,11 +212,15 @@ def _load(
             return None, f"calling {entry_point.value}() failed: {_describe(error)}"
         if not isinstance(obj, Policy):
             return None, f"wrong type: {entry_point.value}() returned {_kind(obj)}, {expected}"
-    if not isinstance(obj.name, str) or not obj.name.strip() or obj.name != obj.name.strip():
-        return None, f"invalid policy name {obj.name!r}: expected a non-empty name"
+    if not isinstance(obj.name, str) or not POLICY_NAME.fullmatch(obj.name):
+        return None, (f"invalid policy name {obj.name!r}: expected kebab-case ASCII like the "
+                      "built-ins (a-z, 0-9, '-', '.' between parts, e.g. 'qemu-4.1')")
     try:
-        policy = replace(obj, origin=origin)
+        policy = guarded(replace(obj, origin=origin))
         _exercise(policy)
+    except PluginFailure as failure:
+        detail = failure.raised if failure.raised is not None else failure.problem
+        return None, f"policy {obj.name!r} does not build: {detail}"
     except (Exception, SystemExit) as error:
         return None, f"policy {obj.name!r} does not build: {_describe(error)}"
     return policy, None
@@ -241,7 +270,7 @@ def get(name: str) -> Policy:
         if not plugins_enabled():
             hint = f" (plugins are off: --no-plugins or {ENV_NO_PLUGINS})"
         else:
-            left_out = [p for p in _state.problems if p.entry_point == name]
+            left_out = [p for p in _state.problems if name in (p.entry_point, p.policy)]
             if left_out:
                 hint = f" (plugin {name!r} was left out: {left_out[0].problem})"
         raise UnknownNameError(f"unknown policy {name!r}; known: {', '.join(known)}{hint}")
@@ -250,11 +279,21 @@ def get(name: str) -> Policy:
 
 def reported(names: Iterable[str]) -> list[Policy]:
     """The report's columns: the named policies, or all but :data:`NOT_REPORTED`."""
-    chosen = [get(n) for n in names]
-    return chosen or [p for p in all_policies() if p.name not in NOT_REPORTED]
+    return _named(names) or [p for p in all_policies() if p.name not in NOT_REPORTED]
 
 
 def select(names: Iterable[str]) -> list[Policy]:
     """The named policies in the order given, or all of them when none is."""
-    chosen = [get(n) for n in names]
-    return chosen or all_policies()
+    return _named(names) or all_policies()
+
+
+def _named(names: Iterable[str]) -> list[Policy]:
+    """The named policies in the order given.
+
+    A named plugin that a command left out at use is skipped while another
+    named policy remains (the command goes on without it).
+    """
+    wanted = list(names)
+    used_up = {p.policy for p in _state.problems if p.policy}
+    kept = [n for n in wanted if n not in used_up] or wanted
+    return [get(n) for n in kept]
