@@ -213,3 +213,40 @@ def test_console_script_json() -> None:
     assert data["kind"] == "explore"
     assert data["summary"]["violations"] == 0
     assert data["bounds"]["depth"] == 2
+
+
+def test_exhibited_uses_the_same_properties_as_the_search() -> None:
+    from optcompare.scenario.runner import run
+
+    scenario = load.select(["blockdev-commit-selinux"])[0]
+    shown = ex.exhibited(scenario, run(scenario, registry.get("qemu-3.1")))
+    assert Property.BLOCK_COMMIT in shown and Property.NO_DENIALS in shown
+    assert ex.exhibited(scenario, run(scenario, registry.get("qemu-4.1"))) == frozenset()
+
+
+def test_report_found_by_search_lists_what_no_built_in_scenario_shows() -> None:
+    from optcompare.analysis.report import build_report
+    from optcompare.render.report_views import report_view
+
+    scenarios = load.select(["readonly-disk-guest-write"])
+    report = build_report([registry.get("qemu-3.1"), registry.get("qemu-4.1")], scenarios)
+    search = report.search
+    assert search is not None and search.depth == 4 and search.states > 0
+    unshown = {f.property: f for f in search.unshown}
+    # the read-only disk's start logs a denial on 3.1: that one is shown
+    assert search.violations == len(unshown) + search.shown == 4 and search.shown == 1
+    commit = unshown["block-commit"]
+    assert commit.policy == "qemu-3.1"
+    assert [t.step for t in commit.trace] == ["start", "relabel image=base writable=true",
+                                              "block-commit top=top base=base"]
+    from optcompare.render import markdown
+
+    text = markdown.render(report_view(report), 76)
+    assert "explore --emit writes it as explore-qemu-3-1-block-commit.toml:" in " ".join(
+        text.split())
+    assert "3. block-commit top=top base=base -> ERR Block node is read-only" in text
+    everything = build_report([registry.get("qemu-3.1"), registry.get("qemu-4.1")],
+                              load.select([]))
+    assert everything.search is not None
+    assert everything.search.unshown == ()
+    assert everything.search.shown == everything.search.violations == 4

@@ -472,6 +472,26 @@ def explore(policies: Sequence[Policy], bounds: Bounds, context: Context | None 
     return Exploration(bounds, searches, tuple(differences))
 
 
+def exhibited(scenario: Scenario, result: ScenarioResult) -> frozenset[Property]:
+    """The properties a scenario's run violates on some step, by the search's definition."""
+    from optcompare.model.modes import Fd
+
+    setup = scenario.setup
+    chain = tuple(i.name for i in setup.images)
+    before = {i.name: Observation(i.writable, Fd.CLOSED, None, None, 0)
+              for i in setup.images}
+    found: set[Property] = set()
+    steps = {s.index: s for s in scenario.steps}
+    for record in result.trace:
+        step = steps.get(record.index)
+        if step is not None and record.result in ("ok", "error"):
+            found |= {v.property for v in violations(
+                step.do, step.args, record.result, readonly=setup.readonly, chain=chain,
+                before=before, after=dict(record.state))}
+        chain, before = record.chain or chain, dict(record.state)
+    return frozenset(found)
+
+
 # -- JSON ---------------------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ from optcompare.model.drivers import RELEASES
 from optcompare.model.modes import Mode, OpenOutcome
 from optcompare.model.options import READ_ONLY
 from optcompare.policies.base import Frontend, Policy, Role
+from optcompare.scenario.backend import Observation
 from optcompare.scenario.runner import Outcome, ScenarioResult
 from optcompare.scenario.spec import LEGACY, NATIVE, Scenario
 
@@ -538,7 +539,53 @@ def build_report(policies: Sequence[Policy], scenarios: Sequence[Scenario], *,
             scenarios=tuple(m.ScenarioInfo(s["name"], s["summary"], s["source"], s["file"],
                                            s["sha256"]) for s in infos),
         ),
+        search=search(policies, scenarios, results),
     )
+
+
+SEARCH_DEPTH = 4
+"""The report's search: every workflow of up to 4 steps (``explore`` defaults to 5)."""
+
+
+def search(policies: Sequence[Policy], scenarios: Sequence[Scenario],
+           results: Sequence[ScenarioResult]) -> m.Search:
+    """``explore`` on the report's policies; what it finds that no built-in scenario shows."""
+    from optcompare.analysis import explore
+
+    bounds = explore.Bounds(depth=SEARCH_DEPTH)
+    found = explore.explore(policies, bounds, explore.Context(), pairs=False)
+    by_name = {s.name: s for s in scenarios}
+    shown: dict[str, set[str]] = {}
+    for result in results:
+        scenario = by_name.get(result.scenario)
+        if scenario is not None and result.client == NATIVE:
+            shown.setdefault(result.policy, set()).update(
+                p.value for p in explore.exhibited(scenario, result))
+    violations = 0
+    unshown = []
+    for policy in found.searches:
+        for item in policy.results:
+            example = item.counterexample
+            if example is None:
+                continue
+            violations += 1
+            if item.property.value in shown.get(policy.policy, set()):
+                continue
+            unshown.append(m.SearchFinding(
+                policy.policy, item.property.value,
+                tuple(m.ScenarioLabel(i.name, i.writable) for i in example.workflow.images()),
+                example.workflow.start.readonly,
+                tuple(m.SearchStep(r.step, r.result, r.message) for r in example.trace),
+                _image(example.image, example.trace[-1].state)))
+    return m.Search(bounds.depth, bounds.images, found.states, found.transitions, violations,
+                    violations - len(unshown), tuple(unshown))
+
+
+def _image(name: str | None, state: dict[str, Observation]) -> m.ImageState | None:
+    if name is None:
+        return None
+    seen = state[name]
+    return m.ImageState(name, seen.label, seen.fd.value, seen.ro, seen.mode, seen.denials)
 
 
 def _native(result: ScenarioResult, scenarios: Sequence[Scenario]) -> bool:

@@ -44,7 +44,10 @@ The tree::
     |  `- trace: TraceStep...        runs keep their trace (ImageState...)
     |- skew: SkewCell...             client x build: detection and workflows
     |- skew_notes: SkewNote...       why a client does well (legacy -drive)
-    `- provenance: Provenance        tool, input hash, policies, scenarios
+    |- provenance: Provenance        tool, input hash, policies, scenarios
+    `- search: Search                explore at the report's bounds: depth,
+       `- unshown: SearchFinding...  states, violations; those no built-in
+                                     scenario shows, with their trace
 
 A Reason is one of the classes of the ``Reason`` union; each carries the
 counted facts a view turns into a note or a sentence.
@@ -577,6 +580,49 @@ class Provenance:
 
 
 @dataclass(frozen=True)
+class SearchStep:
+    step: str
+    result: str
+    message: str | None
+
+
+@dataclass(frozen=True)
+class SearchFinding:
+    """A property a policy violates that no built-in scenario shows."""
+
+    policy: str
+    property: str
+    labels: tuple[ScenarioLabel, ...]
+    """The chain at start, base first."""
+    readonly: bool
+    trace: tuple[SearchStep, ...]
+    image: ImageState | None
+    """The image the violation concerns, after the last step (None: the step itself)."""
+
+
+@dataclass(frozen=True)
+class ScenarioLabel:
+    image: str
+    writable: bool
+
+
+@dataclass(frozen=True)
+class Search:
+    """``explore`` at the report's bounds (see ``analysis.explore``)."""
+
+    depth: int
+    images: int
+    states: int
+    steps: int
+    """Steps played."""
+    violations: int
+    """(policy, property) pairs with a counterexample."""
+    shown: int
+    """... of which a built-in scenario's run also violates the property."""
+    unshown: tuple[SearchFinding, ...]
+
+
+@dataclass(frozen=True)
 class Report:
     version: str
     full: bool
@@ -593,6 +639,8 @@ class Report:
     skew: tuple[SkewCell, ...]
     skew_notes: tuple[SkewNote, ...]
     provenance: Provenance
+    search: Search | None = None
+    """Found by search (None: not run)."""
 
     def row(self, policy: str) -> MatrixRow:
         return next(r for r in self.matrix if r.policy == policy)

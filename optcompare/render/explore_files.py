@@ -25,6 +25,11 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
 
 
+def file_name(policy: str, prop: str) -> str:
+    """The file a counterexample is written to."""
+    return f"{_slug(f'explore-{policy}-{prop}')}.toml"
+
+
 def _setup(bounds: Bounds, workflow: Workflow) -> Setup:
     return Setup(frontend=bounds.frontend, driver=bounds.driver, platform=bounds.platform,
                  client=bounds.client, readonly=workflow.start.readonly,
@@ -61,7 +66,7 @@ def counterexample_files(exploration: Exploration) -> list[tuple[str, str]]:
                 if prop in IMAGE_PROPERTIES:
                     extra = {"property": prop.value, "holds": False}
                 steps.append(_assert(len(steps), example.image, example.trace[-1], **extra))
-            name = _slug(f"explore-{found.policy}-{prop.value}")
+            name = file_name(found.policy, prop.value).removesuffix(".toml")
             summary = (f"found by explore: the shortest workflow on which {found.policy} "
                        f"violates {prop.value} ({PROPERTY_TITLES[prop.value]})")
             files.append((f"{name}.toml", scenario_text(

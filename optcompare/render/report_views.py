@@ -157,6 +157,42 @@ def _evidence(doc: Document, report: m.Report, *, limit: int | None) -> None:
             f"{t.policy} against {t.baseline}" for t in same) + "."))
 
 
+def _search(doc: Document, report: m.Report) -> None:
+    from optcompare.render.explore_files import file_name
+    from optcompare.render.explore_views import PROPERTY_TITLES
+
+    found = report.search
+    if found is None:
+        return
+    section = doc.section("Found by search")
+    text = (f"optcompare explore tried every workflow of up to {found.depth} steps on 1 "
+            f"to {found.images} images with every labelling at start ({found.states} "
+            f"states, {found.steps} steps): {found.violations} counterexamples (a "
+            f"policy violating a property), ")
+    if not found.unshown:
+        text += "each also shown by a built-in scenario's run."
+    else:
+        text += f"{found.shown} also shown by a built-in scenario's run; by none:"
+    section.add(Paragraph(text))
+    for item in found.unshown:
+        labels = ", ".join(f"{i.image} {'writable' if i.writable else 'read-only'}"
+                           for i in item.labels)
+        disk = "a read-only disk" if item.readonly else "a disk"
+        section.add(Paragraph(
+            f"{item.policy} violates {item.property} ({PROPERTY_TITLES[item.property]}) on "
+            f"{disk} labelled {labels} at start; explore --emit writes it as "
+            f"{file_name(item.policy, item.property)}:"))
+        lines = [f"{n}. {t.step} -> " + (f"ERR {t.message}" if t.result == "error"
+                                          else t.result)
+                 for n, t in enumerate(item.trace, 1)]
+        if item.image is not None:
+            seen = item.image
+            lines.append(f"   {seen.name}: label "
+                         f"{'writable' if seen.writable else 'read-only'}, fd {seen.fd}"
+                         + (f", denials {seen.denials}" if seen.denials else ""))
+        section.add(Preformatted(tuple(lines)))
+
+
 def _file_diff(section: Section, table: m.TruthTable) -> None:
     comparable = [r for r in table.rows if r.baseline is not None
                   and r.baseline.mode != "error"]
@@ -257,6 +293,7 @@ def report_view(report: m.Report) -> Document:
     _decision(doc, report)
     _matrix(doc, report, labels)
     _evidence(doc, report, limit=None if report.full else 7)
+    _search(doc, report)
     if report.full:
         _full(doc, report, labels)
     _provenance(doc, report)

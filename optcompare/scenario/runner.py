@@ -40,6 +40,8 @@ class StepRecord:
     state: dict[str, Observation]
     actions: tuple[str, ...] = ()
     """What the client did around the step (relabels, reopens, deletions)."""
+    chain: tuple[str, ...] = ()
+    """The disk's backing chain after the step, base first."""
 
 
 @dataclass(frozen=True)
@@ -230,7 +232,7 @@ def _play(state: _Run, step: Step) -> StepRecord:
         message = value
     snapshot = {name: state.backend.observe(name) for name in state.known}
     return StepRecord(step.index, step.describe(), step.line, result, message, met, why,
-                      snapshot, tuple(state.actions))
+                      snapshot, tuple(state.actions), tuple(state.chain))
 
 
 def _judge(state: _Run, step: Step, result: str, message: str | None, value: Any
