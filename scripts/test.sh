@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs, then run all of it: lint, types, tests.
 # The real-QEMU tests need qemu-storage-daemon, qemu-img and qemu-system-x86_64
-# (Debian's qemu-system-common, qemu-utils, qemu-system-x86); as root this
-# installs them when missing.
+# (Debian's qemu-system-common, qemu-utils, qemu-system-x86), the browser tests
+# Debian's chromium (driven by the Python package playwright, never a browser it
+# downloads) and the Liberation fonts the slides are measured for; as root this
+# installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+missing=()
 if ! command -v qemu-storage-daemon >/dev/null 2>&1 || ! command -v qemu-img >/dev/null 2>&1 \
     || ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
+  missing+=(qemu-utils qemu-system-common qemu-system-x86)
+fi
+if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ]; then
+  missing+=(chromium fonts-liberation)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      qemu-utils qemu-system-common qemu-system-x86 >/dev/null
+      "${missing[@]}" >/dev/null
   else
-    echo "note: QEMU (qemu-utils, qemu-system-common, qemu-system-x86) missing and not root:" \
-      "real-QEMU tests will skip" >&2
+    echo "note: missing ${missing[*]} and not root: the tests that need them will skip" >&2
   fi
 fi
 

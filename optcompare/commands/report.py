@@ -40,6 +40,11 @@ def report(
     fmt: FormatOption = Format.TEXT,
     output: OutputOption = None,
     width: WidthOption = None,
+    slide: Annotated[
+        str | None,
+        typer.Option("--slide", help="With --format svg, the slide: matrix (default), "
+                     "decision, skew, truth (the first policy's table) or truth:POLICY."),
+    ] = None,
     no_cache: Annotated[
         bool,
         typer.Option("--no-cache", help="Replay everything even if a stored result matches "
@@ -56,17 +61,26 @@ def report(
     hash of everything it depends on: the optcompare and plugin source, the
     scenario files, these options. The same inputs are served from there;
     any change replays.
+
+    HTML (a page for a meeting, every piece of evidence folded under the
+    matrix) and SVG (one 16:9 slide, see --slide) always carry everything
+    --full measures.
     """
     from optcompare import cache
     from optcompare.render.formats import render_inputs
 
+    if slide is not None and fmt is not Format.SVG:
+        raise OptcompareError("--slide applies to --format svg only")
+    slide = slide or "matrix"
+    full = full or fmt in (Format.HTML, Format.SVG)
     store = cache.Store.default(disabled=no_cache)
     inputs = _inputs(store, policy or [], scenarios_dir, full) if store.directory else None
     if inputs is None:  # off, or an input the analysis will report on: store nothing
         store = cache.Store(None)
     color = colored(fmt, output)
     data_key = cache.key("report data", *(inputs or ()))
-    output_key = cache.key("report output", data_key, *render_inputs(fmt, width, color))
+    output_key = cache.key("report output", data_key, *render_inputs(fmt, width, color),
+                           *([slide] if fmt is Format.SVG else []))
     content = store.get(output_key)
     if content is None:
         import json
@@ -81,17 +95,17 @@ def report(
             data, problems = _analyse(policy or [], scenarios_dir, full)
             if store.directory is not None and not problems:
                 store.put(data_key, json.dumps(codec.encode(data), ensure_ascii=True))
-        content = _render(data, fmt, width, color)
+        content = _render(data, fmt, width, color, slide)
         if not problems:
             store.put(output_key, content)
     deliver(content, output)
 
 
-def _render(data: Report, fmt: Format, width: int | None, color: bool) -> str:
+def _render(data: Report, fmt: Format, width: int | None, color: bool, slide: str) -> str:
     from optcompare.render.formats import render
     from optcompare.render.report_views import report_view
 
-    return render(fmt, "report", data, report_view, width=width, color=color)
+    return render(fmt, "report", data, report_view, width=width, color=color, slide=slide)
 
 
 def _analyse(names: list[str], scenarios_dir: Path | None,

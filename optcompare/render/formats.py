@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from optcompare import __version__
 
 if TYPE_CHECKING:
+    from optcompare.analysis.report_model import Report
     from optcompare.render.document import Document
 
 
@@ -70,26 +71,51 @@ class TextOutput:
         return text.render(view(data), width, color=color)
 
 
-class ExportOutput:
-    """HTML or SVG through the terminal view's console export."""
-
-    def __init__(self, fmt: Format) -> None:
-        self.fmt = fmt
+class PageOutput:
+    """The meeting page: the report's own model, never a terminal view."""
 
     def render(self, kind: str, data: object, view: View, width: int | None,
                color: bool) -> str:
-        from optcompare.render import text
+        from optcompare.render import html
 
-        return text.render_export(view(data), self.fmt.value, width)
+        return html.render(_report(kind, data))
+
+
+class SlideOutput:
+    """One slide of the meeting view, chosen by ``slide`` (see ``slides.choose``)."""
+
+    def __init__(self, slide: str = "matrix") -> None:
+        self.slide = slide
+
+    def render(self, kind: str, data: object, view: View, width: int | None,
+               color: bool) -> str:
+        from optcompare.render import slides
+
+        return slides.render(_report(kind, data), self.slide)
+
+
+def _report(kind: str, data: object) -> Report:
+    from optcompare.analysis.report_model import Report
+    from optcompare.errors import OptcompareError
+
+    if kind != "report" or not isinstance(data, Report):
+        raise OptcompareError(f"--format html and svg are only available for 'report', "
+                              f"not {kind!r}")
+    return data
 
 
 OUTPUTS: dict[Format, Output] = {
     Format.TEXT: TextOutput(),
     Format.MARKDOWN: MarkdownOutput(),
     Format.JSON: JsonOutput(),
-    Format.HTML: ExportOutput(Format.HTML),
-    Format.SVG: ExportOutput(Format.SVG),
+    Format.HTML: PageOutput(),
+    Format.SVG: SlideOutput(),
 }
+
+
+def output(fmt: Format, slide: str = "matrix") -> Output:
+    """The format's output; for SVG, the one that draws ``slide``."""
+    return SlideOutput(slide) if fmt is Format.SVG else OUTPUTS[fmt]
 
 
 def render(
@@ -100,9 +126,10 @@ def render(
     *,
     width: int | None = None,
     color: bool = False,
+    slide: str = "matrix",
 ) -> str:
     """Render a command's result (a typed model, or plain data) in ``fmt``."""
-    return OUTPUTS[fmt].render(kind, data, view, width, color)
+    return output(fmt, slide).render(kind, data, view, width, color)
 
 
 def render_inputs(fmt: Format, width: int | None, color: bool) -> list[str]:
@@ -113,6 +140,10 @@ def render_inputs(fmt: Format, width: int | None, color: bool) -> list[str]:
     """
     if fmt is Format.JSON:
         return [fmt.value]
+    if fmt in (Format.HTML, Format.SVG):  # the same bytes whatever the terminal
+        from importlib.metadata import version
+
+        return [fmt.value, f"jinja2 {version('jinja2')}"]
     if fmt is Format.MARKDOWN:
         import tabulate
 

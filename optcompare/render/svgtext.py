@@ -72,11 +72,12 @@ class Font:
         return self.size * 1.25
 
 
-_PIECE = re.compile(r"\S*?[A-Za-z0-9.]-(?=[A-Za-z0-9])|\S+")
+_PIECE = re.compile(r"\S*?[A-Za-z0-9.]-(?=[A-Za-z])|\S+")
 
 
 def pieces(text: str) -> list[tuple[str, bool]]:
-    """The words of ``text`` and where a line may break: after a space or a hyphen.
+    """The words of ``text`` and where a line may break: after a space, or after a
+    hyphen before a letter (``explicit-`` ``reopen``, never ``qemu-`` ``3.1``).
 
     Each piece comes with whether a space precedes it.
     """
@@ -92,7 +93,7 @@ def widest_piece(text: str, font: Font) -> float:
 
 
 def wrap(text: str, font: Font, width: float) -> list[str]:
-    """``text`` in lines no wider than ``width``, broken after spaces or hyphens;
+    """``text`` in lines no wider than ``width``, broken where :func:`pieces` allows;
     a word too long for a line is cut."""
     lines: list[str] = []
     current = ""

@@ -97,12 +97,3 @@ def render(document: Document, width: int | None = None, *, color: bool = False)
     buffer = io.StringIO()
     draw(document, console(width, color=color, file=buffer))
     return buffer.getvalue()
-
-
-def render_export(document: Document, kind: str, width: int | None = None) -> str:
-    """HTML or SVG through rich's console export (for slides)."""
-    out = console(width, color=True, record=True)
-    draw(document, out)
-    if kind == "html":
-        return out.export_html(inline_styles=True)
-    return out.export_svg(title=document.title, unique_id="optcompare")
