@@ -227,7 +227,7 @@ def _matrix(report: m.Report, tables: dict[str, dict[str, str]]) -> Matrix:
     if same:
         groups.append(RowGroup("The same on every policy it applies to (said once, not "
                                "deciding)", tuple(same)))
-    return Matrix(columns, tuple(groups), notes.notes())
+    return Matrix(columns, tuple(groups), tuple(notes.messages))
 
 
 def _truth_group(report: m.Report) -> tuple[Group, dict[str, dict[str, str]],
