@@ -244,3 +244,29 @@ def test_a_missing_chromium_fails_in_ci_and_skips_elsewhere(
     monkeypatch.setenv("CI", "")
     with pytest.raises(pytest.skip.Exception):
         browser.executable()
+
+
+def test_a_cell_that_applies_links_to_its_own_piece_of_evidence(data: Report) -> None:
+    view = meeting.page(data)
+    items = {item.id: item for group in view.groups for item in group.items}
+    for row in view.matrix.rows:
+        for cell in row.cells:
+            if cell.mark is meeting.Mark.NA:
+                continue
+            assert cell.href[1:] in items, (row.criterion, cell.href)
+    by_kind = {row.criterion: {cell.href.split(":", 1)[0] for cell in row.cells
+                               if cell.mark is not meeting.Mark.NA}
+               for row in view.matrix.rows}
+    assert by_kind["block-commit"] == {"#run"}
+    assert by_kind["accuracy"] == {"#visibility"}
+    assert by_kind["no-break"] == {"#compat"}
+    assert by_kind["cost"] == {"#truth"}
+    failed = next(r for r in data.results if r.scenario == "blockdev-commit-selinux"
+                  and r.policy == "qemu-3.1")
+    assert failed.outcome == "fails"
+    commit = next(row for row in view.matrix.rows if row.criterion == "block-commit")
+    index = [c.name for c in view.matrix.columns].index("qemu-3.1")
+    assert commit.cells[index].href == "#run:qemu-3.1:blockdev-commit-selinux"
+    assert "Block node is read-only" in " ".join(
+        line for block in items["run:qemu-3.1:blockdev-commit-selinux"].blocks
+        if isinstance(block, meeting.Preformatted) for line in block.lines)

@@ -148,9 +148,13 @@ class Page:
     skew: SkewSlide
 
 
-def anchor(*parts: str) -> str:
-    """An id from names: letters, digits, ``-``, ``_`` and ``.`` kept, the rest ``_``."""
-    return "-".join(re.sub(r"[^A-Za-z0-9_.]", "_", part) for part in parts)
+def anchor(kind: str, *names: str) -> str:
+    """An id for a piece of evidence: ``run:qemu-3.1:blockdev-commit-selinux``.
+
+    Names keep letters, digits, ``-``, ``_`` and ``.``; anything else becomes
+    ``_``. A colon cannot occur in a name, so two pieces never share an id.
+    """
+    return ":".join((kind, *(re.sub(r"[^A-Za-z0-9_.-]", "_", name) for name in names)))
 
 
 def _bullets(blocks: Sequence[Block]) -> tuple[PageBlock, ...]:
@@ -377,7 +381,7 @@ def _skew(report: m.Report) -> tuple[Group, SkewSlide]:
         f"implicit backing nodes are reopened read-write with their format node for a job: "
         f"{n.jobs_met} block-job runs met, {n.met} of {n.ran} in all (rank {n.rank} of "
         f"{len(clients)}).") for n in report.skew_notes)
-    item = Evidence("skew-matrix", f"The matrix: {len(clients)} clients x {len(builds)} builds",
+    item = Evidence(anchor("skew", "matrix"), f"The matrix: {len(clients)} clients x {len(builds)} builds",
                     (table, *notes))
     return Group("skew", "Version skew", (Paragraph(note),), (item,)), slide
 
