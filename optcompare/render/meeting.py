@@ -381,8 +381,8 @@ def _skew(report: m.Report) -> tuple[Group, SkewSlide]:
         f"implicit backing nodes are reopened read-write with their format node for a job: "
         f"{n.jobs_met} block-job runs met, {n.met} of {n.ran} in all (rank {n.rank} of "
         f"{len(clients)}).") for n in report.skew_notes)
-    item = Evidence(anchor("skew", "matrix"), f"The matrix: {len(clients)} clients x {len(builds)} builds",
-                    (table, *notes))
+    item = Evidence(anchor("skew", "matrix"),
+                    f"The matrix: {len(clients)} clients x {len(builds)} builds", (table, *notes))
     return Group("skew", "Version skew", (Paragraph(note),), (item,)), slide
 
 
