@@ -29,12 +29,10 @@ def _report(*args: str, env: dict[str, str] | None = None) -> str:
 
 @pytest.fixture(scope="module")
 def data() -> Report:
-    """The full report on everything built in, as the page and the slides get it."""
-    from optcompare.analysis.report import build_report
-    from optcompare.policies import registry
-    from optcompare.scenario import files, load
+    """The default report, in full, as the page and the slides get it."""
+    from optcompare.commands import report
 
-    return build_report(registry.select([]), load.load_all(files.discover(None)), full=True)
+    return report._analyse([], None, True)[0]
 
 
 @pytest.fixture(scope="module")
