@@ -268,3 +268,16 @@ def test_a_cell_that_applies_links_to_its_own_piece_of_evidence(data: Report) ->
     assert "Block node is read-only" in " ".join(
         line for block in items["run:qemu-3.1:blockdev-commit-selinux"].blocks
         if isinstance(block, meeting.Preformatted) for line in block.lines)
+
+
+GOLDEN = Path(__file__).parent / "golden"
+SELECTION = ["-p", "qemu-3.1", "-p", "qemu-4.1", "--scenarios", str(GOLDEN / "scenarios")]
+
+
+def test_golden_page_and_matrix_slide() -> None:
+    """Exact expected output; after a deliberate change, regenerate with
+    ``optcompare report -p qemu-3.1 -p qemu-4.1 --scenarios tests/golden/scenarios
+    -f html -o tests/golden/report-3.1-4.1.html`` (and ``-f svg`` into
+    ``report-3.1-4.1-matrix.svg``) and read the diff."""
+    assert _report(*SELECTION, "-f", "html") == (GOLDEN / "report-3.1-4.1.html").read_text()
+    assert _report(*SELECTION, "-f", "svg") == (GOLDEN / "report-3.1-4.1-matrix.svg").read_text()
