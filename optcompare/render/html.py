@@ -38,6 +38,7 @@ def environment() -> Environment:
     env.tests["table"] = lambda block: isinstance(block, Table)
     env.tests["preformatted"] = lambda block: isinstance(block, Preformatted)
     env.tests["bullets"] = lambda block: isinstance(block, meeting.Bullets)
+    env.tests["markgrid"] = lambda block: isinstance(block, meeting.MarkGrid)
     from optcompare.render import slides
 
     env.tests["rect"] = lambda shape: isinstance(shape, slides.Rect)

@@ -42,7 +42,27 @@ class Bullets:
     items: tuple[str, ...]
 
 
-PageBlock = Block | Bullets
+@dataclass(frozen=True)
+class Link:
+    """A mark that links to its evidence."""
+
+    mark: Mark
+    css: str
+    href: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class MarkGrid:
+    """Marks by row and column, each a link (the scenario outcomes)."""
+
+    caption: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[Link | None, ...]], ...]
+    """A label, then per column its link, or None: not run there."""
+
+
+PageBlock = Block | Bullets | MarkGrid
 
 
 @dataclass(frozen=True)
@@ -346,14 +366,31 @@ def _scenario_group(report: m.Report) -> Group:
             blocks = (Paragraph(r.reason or "no reason given"),)
         items.append(Evidence(anchor("run", r.policy, r.scenario), summary, blocks, mark))
     builds = list(dict.fromkeys(r.policy for r in report.results))
-    marks = {(r.scenario, r.policy): OUTCOME_MARK.get(r.outcome, Mark.ERR).value
-             for r in report.results}
+    index = {(r.scenario, r.policy): r for r in report.results}
     names = list(dict.fromkeys(r.scenario for r in report.results))
-    overview = Table(("scenario", *builds),
-                     tuple((n, *(marks.get((n, b), "-") for b in builds)) for n in names),
-                     notes=("yes: meets its requirement; no: fails; n/a: not applicable; "
-                            "ERR: the real backend broke; -: not run on that build.",))
-    return Group("scenarios", "Scenario results", (overview,), tuple(items))
+    grids: list[PageBlock] = []
+    for platform in dict.fromkeys(b.partition("@")[2] for b in builds):
+        chosen = [b for b in builds if b.partition("@")[2] == platform]
+        rows = []
+        for name in names:
+            links = tuple(_run_link(index.get((name, b))) for b in chosen)
+            if any(links):
+                rows.append((name, links))
+        grids.append(MarkGrid(f"Scenarios on the {platform.capitalize() or 'POSIX'} builds",
+                              tuple(b.partition("@")[0] for b in chosen), tuple(rows)))
+    grids.append(Paragraph("yes: meets its requirement; no: fails; n/a: not applicable; "
+                           "ERR: the real backend broke; -: not run on that build. Each mark "
+                           "links to its run below."))
+    overview = tuple(grids)
+    return Group("scenarios", "Scenario results", overview, tuple(items))
+
+
+def _run_link(run: m.Run | None) -> Link | None:
+    if run is None:
+        return None
+    mark = OUTCOME_MARK.get(run.outcome, Mark.ERR)
+    return Link(mark, CSS_CLASS[mark], "#" + anchor("run", run.policy, run.scenario),
+                f"{run.scenario} on {run.policy}: {run.outcome}")
 
 
 def _detection(cell: m.SkewCell) -> str:
