@@ -117,8 +117,13 @@ def test_context_memoises_graphs_and_probes() -> None:
     context = ex.Context()
     policy = registry.get("qemu-4.1")
     assert context.graph(policy, SMALL) is context.graph(policy, SMALL)
-    build = policy.build()
+    build = context.build(policy, "posix")
+    assert build is context.build(policy, "posix")
     assert context.detect(policy, build) is context.detect(policy, build)
+    session = context.session(policy, SMALL, ex.starts(1)[0])
+    assert session.backend.build is build
+    workflow = ex.Workflow(ex.starts(1)[0], (ex.to_step(ex.Action("start"), 0, ("top",), ()),))
+    assert context.replay(policy, SMALL, workflow) is context.replay(policy, SMALL, workflow)
 
 
 def test_shortest_differences() -> None:

@@ -21,6 +21,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from optcompare.model.drivers import Platform
 from optcompare.policies.base import Build, Detection, Policy
 from optcompare.scenario.backend import NotApplicable, Observation
 from optcompare.scenario.properties import MODEL_PROPERTIES, Property, violations
@@ -295,6 +296,7 @@ class Context:
     """Explicit state of a search: the explored graphs, the client probes, replays."""
 
     def __init__(self) -> None:
+        self._builds: dict[tuple[Policy, str], Build] = {}
         self._graphs: dict[tuple[Policy, Bounds], Graph] = {}
         self._detections: dict[tuple[Policy, Build], Detection] = {}
         self._replays: dict[tuple[Policy, Bounds, Start, tuple[str, ...]], ScenarioResult] = {}
@@ -307,8 +309,15 @@ class Context:
             self._detections[key] = client.detect(BuildTarget(build), build.drivers)
         return self._detections[key]
 
+    def build(self, policy: Policy, platform: str) -> Build:
+        key = (policy, platform)
+        if key not in self._builds:
+            self._builds[key] = Build(policy, Platform(platform))
+        return self._builds[key]
+
     def session(self, policy: Policy, bounds: Bounds, start: Start) -> Session:
-        return Session.open(scenario_of(bounds, start), policy, detect=self.detect)
+        return Session.open(scenario_of(bounds, start), policy,
+                            build=self.build(policy, bounds.platform), detect=self.detect)
 
     def graph(self, policy: Policy, bounds: Bounds) -> Graph:
         key = (policy, bounds)
@@ -322,7 +331,9 @@ class Context:
         if key not in self._replays:
             from optcompare.scenario.runner import run
 
-            self._replays[key] = run(scenario_of(bounds, workflow.start, workflow.steps), policy)
+            self._replays[key] = run(scenario_of(bounds, workflow.start, workflow.steps),
+                                     policy, build=self.build(policy, bounds.platform),
+                                     detect=self.detect)
         return self._replays[key]
 
 

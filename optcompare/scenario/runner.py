@@ -115,10 +115,16 @@ def run(
     *,
     client: str | None = None,
     backend: BackendFactory = model_backend,
+    build: Build | None = None,
+    detect: Callable[[Policy, Build], Detection] | None = None,
 ) -> ScenarioResult:
-    """Replay ``scenario`` on ``policy``'s build; ``client`` overrides the file's."""
+    """Replay ``scenario`` on ``policy``'s build; ``client`` overrides the file's.
+
+    ``build`` (the policy's build for the scenario's platform) and ``detect``
+    (the client's probe) let a caller pass its own memoised ones.
+    """
     setup = scenario.setup
-    build = policy.build(Platform(setup.platform))
+    build = build if build is not None else policy.build(Platform(setup.platform))
     client_name = client or setup.client
     chosen = client_for(client_name, build)
     label = build.name if client_name == NATIVE else f"{client_name} on {build.name}"
@@ -127,7 +133,8 @@ def run(
         engine = backend(build, setup.driver)
     except NotApplicable as error:
         return replace(result, reason=error.reason)
-    state = _Run(scenario, build, chosen, client_name, engine, [i.name for i in setup.images])
+    state = _Run(scenario, build, chosen, client_name, engine, [i.name for i in setup.images],
+                 detect=detect)
     trace: list[StepRecord] = []
     try:
         _create(state)
@@ -166,15 +173,17 @@ class Session:
 
     @classmethod
     def open(cls, scenario: Scenario, policy: Policy, *, client: str | None = None,
+             build: Build | None = None,
              detect: Callable[[Policy, Build], Detection] | None = None) -> Session:
-        """The images of ``scenario.setup`` created on ``policy``'s model build.
+        """The images of ``scenario.setup`` created on ``policy``'s model build
+        (``build``, when the caller has it; ``detect``: its memoised client probe).
 
         Raises :class:`NotApplicable` when the build lacks the driver.
         """
         from optcompare.backends.model import ModelBackend
 
         setup = scenario.setup
-        build = policy.build(Platform(setup.platform))
+        build = build if build is not None else policy.build(Platform(setup.platform))
         client_name = client or setup.client
         engine = ModelBackend(build, setup.driver)
         state = _Run(scenario, build, client_for(client_name, build), client_name, engine,
