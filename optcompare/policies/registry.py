@@ -7,17 +7,18 @@ zero-argument callable returning one::
     [project.entry-points."optcompare.policies"]
     explicit-reopen = "optcompare_explicit_reopen:POLICY"
 
-Discovery is lazy: nothing is looked up until a command asks for policies
-(:func:`all_policies` and the functions built on it), and then once per
-process. Every plugin is checked when it is loaded: it must import, be (or
-build) a ``Policy``, have a name no built-in or earlier plugin has, and
-build its POSIX build and resolve the empty option set on every driver
-without raising. A plugin that fails gets one warning line on stderr naming
-the entry point, its distribution and the problem, and is left out; the
-rest keeps working. A plugin that loads is handed out with its hooks
-checked at every call (:mod:`guard`): when one raises or returns the wrong
-type while a command uses it, the command boundary calls :func:`leave_out`
-and runs the command again without it. ``--no-plugins`` (see :func:`set_plugins_disabled`) and
+Discovery is lazy: nothing is looked up until a command asks for all
+policies or for a name that is not built in (:func:`all_policies` and the
+functions built on it), and then once per process. Every plugin is checked
+when it is loaded: it must import, be (or build) a ``Policy``, have a name
+no built-in or earlier plugin has, and build its POSIX build and resolve
+the empty option set on every driver without raising. A plugin that fails
+gets one warning line on stderr naming the entry point, its distribution
+and the problem, and is left out; the rest keeps working. A plugin that
+loads is handed out with its hooks checked at every call (:mod:`guard`):
+when one raises or returns the wrong type while a command uses it, the
+command boundary calls :func:`leave_out` and runs the command again without
+it. ``--no-plugins`` (see :func:`set_plugins_disabled`) and
 ``OPTCOMPARE_NO_PLUGINS=1`` turn discovery off.
 """
 
@@ -264,6 +265,9 @@ def by_name() -> dict[str, Policy]:
 
 
 def get(name: str) -> Policy:
+    for policy in BUILTIN:  # no plugin can take a built-in's name: no discovery needed
+        if policy.name == name:
+            return policy
     known = by_name()
     if name not in known:
         hint = ""

@@ -94,6 +94,17 @@ def draw(document: Document, out: Console) -> None:
 
 
 def render(document: Document, width: int | None = None, *, color: bool = False) -> str:
+    if not color:  # the common case needs none of rich (it is exact, or it declines)
+        from optcompare.render import plain
+
+        laid_out = plain.render(document, terminal_width() if width is None else width)
+        if laid_out is not None:
+            return laid_out
+    return render_rich(document, width, color=color)
+
+
+def render_rich(document: Document, width: int | None = None, *, color: bool = False) -> str:
+    """The document laid out by rich (what :func:`render` matches without colour)."""
     buffer = io.StringIO()
     draw(document, console(width, color=color, file=buffer))
     return buffer.getvalue()

@@ -1,0 +1,83 @@
+"""A command pays only for what it uses (issue 13, point 9).
+
+``optcompare table option-3`` is the yardstick of scripts/bench.py: it
+names a built-in policy, so it needs no plugin discovery (no plugin can take
+a built-in's name), and it prints colourless text, which needs no rich
+layout. These tests pin both, so that a change that brings the cost back
+shows here and not only in the benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from optcompare.cli import app
+from optcompare.policies import discovery, registry
+
+runner = CliRunner()
+
+LOADED = """
+import sys
+from optcompare.cli import main
+sys.argv = ["optcompare", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+""".replace("import sys", "import json, sys", 1)
+
+
+def loaded_modules(*args: str) -> tuple[str, list[str]]:
+    env = {k: v for k, v in os.environ.items() if k != discovery.ENV_NO_PLUGINS}
+    proc = subprocess.run([sys.executable, "-c", LOADED, *args], capture_output=True,
+                          text=True, timeout=60, env=env)
+    return proc.stdout, json.loads(proc.stderr.strip().splitlines()[-1])
+
+
+def test_table_of_a_built_in_loads_neither_rich_layout_nor_entry_points() -> None:
+    out, modules = loaded_modules("table", "option-3")
+    assert out.startswith("Flag truth tables\n")
+    assert [m for m in modules if m.startswith("rich.")] == []
+    assert "importlib.metadata" not in modules
+
+
+def test_colour_and_plugins_still_load_them_when_asked() -> None:
+    _, modules = loaded_modules("table")  # every policy: plugins included
+    assert "importlib.metadata" in modules
+
+
+@pytest.fixture
+def plugins_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv(discovery.ENV_NO_PLUGINS, raising=False)
+    registry.reset_plugins()
+    yield
+    registry.reset_plugins()
+
+
+@pytest.mark.usefixtures("plugins_on")
+def test_a_built_in_name_is_found_without_discovery(
+    entry_point_calls: list[dict[str, Any]],
+) -> None:
+    result = runner.invoke(app, ["table", "option-3", "qemu-4.1", "-d", "file", "-f", "json"])
+    assert result.exit_code == 0
+    assert entry_point_calls == []
+    assert registry.get("qemu-3.1") is registry.BUILTIN[1]
+
+
+@pytest.mark.usefixtures("plugins_on")
+def test_a_name_that_is_not_built_in_asks_the_plugins(
+    entry_point_calls: list[dict[str, Any]],
+) -> None:
+    result = runner.invoke(app, ["table", "no-such-policy"])
+    assert result.exit_code == 2
+    assert "unknown policy 'no-such-policy'" in result.stderr
+    assert entry_point_calls == [{"group": discovery.GROUP}]
