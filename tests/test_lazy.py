@@ -48,6 +48,20 @@ def test_table_of_a_built_in_loads_neither_rich_layout_nor_entry_points() -> Non
     assert out.startswith("Flag truth tables\n")
     assert [m for m in modules if m.startswith("rich.")] == []
     assert "importlib.metadata" not in modules
+    policies = [m for m in modules if m.startswith("optcompare.policies.")]
+    assert sorted(policies) == ["optcompare.policies.base", "optcompare.policies.discovery",
+                                "optcompare.policies.option_3", "optcompare.policies.registry"]
+
+
+def test_each_built_in_is_where_the_registry_says_and_in_its_order() -> None:
+    import importlib
+
+    for name, module in registry.BUILTIN_MODULES.items():
+        policy = importlib.import_module(f"optcompare.policies.{module}").POLICY
+        assert policy.name == name
+        assert registry.get(name) is policy
+    assert [p.name for p in registry.BUILTIN] == list(registry.BUILTIN_MODULES)
+    assert registry.BUILTIN is registry.builtins()
 
 
 def test_colour_and_plugins_still_load_them_when_asked() -> None:

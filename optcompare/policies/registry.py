@@ -25,6 +25,8 @@ it. ``--no-plugins`` (see :func:`set_plugins_disabled`) and
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -32,17 +34,7 @@ from typing import TYPE_CHECKING
 
 from optcompare.errors import OptcompareError, PluginFailure, UnknownNameError
 from optcompare.model.drivers import Platform
-from optcompare.policies import (
-    discovery,
-    option_1,
-    option_2,
-    option_3,
-    qemu_3_0,
-    qemu_3_1,
-    qemu_4_0,
-    qemu_4_0_0,
-    qemu_4_1,
-)
+from optcompare.policies import discovery
 from optcompare.policies.base import POLICY_NAME, Frontend, Policy, Resolution
 from optcompare.policies.discovery import (
     ENV_NO_PLUGINS,
@@ -57,16 +49,39 @@ from optcompare.policies.guard import guarded
 if TYPE_CHECKING:
     from importlib import metadata
 
-BUILTIN: tuple[Policy, ...] = (
-    qemu_3_0.POLICY,
-    qemu_3_1.POLICY,
-    qemu_4_0.POLICY,
-    qemu_4_0_0.POLICY,
-    option_1.POLICY,
-    option_2.POLICY,
-    option_3.POLICY,
-    qemu_4_1.POLICY,
-)
+BUILTIN_MODULES: dict[str, str] = {
+    "qemu-3.0": "qemu_3_0",
+    "qemu-3.1": "qemu_3_1",
+    "qemu-4.0": "qemu_4_0",
+    "qemu-4.0.0": "qemu_4_0_0",
+    "option-1": "option_1",
+    "option-2": "option_2",
+    "option-3": "option_3",
+    "qemu-4.1": "qemu_4_1",
+}
+"""Every built-in policy's name, in the order tables list them, and the module
+in optcompare.policies that defines it (imported when the policy is first
+used: a command that names one policy loads one)."""
+
+
+def builtin(name: str) -> Policy:
+    """The built-in policy called ``name`` (KeyError if there is none)."""
+    module = importlib.import_module(f"optcompare.policies.{BUILTIN_MODULES[name]}")
+    policy: Policy = module.POLICY
+    return policy
+
+
+@functools.cache
+def builtins() -> tuple[Policy, ...]:
+    """Every built-in policy, in order (``BUILTIN``)."""
+    return tuple(builtin(name) for name in BUILTIN_MODULES)
+
+
+def __getattr__(name: str) -> tuple[Policy, ...]:
+    if name == "BUILTIN":  # the tuple of every built-in, imported on first use
+        return builtins()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 RELEASED = ("qemu-3.0", "qemu-3.1", "qemu-4.0")
 """Builds that users had in their hands when the thread was written."""
@@ -125,7 +140,7 @@ def plugins() -> tuple[Policy, ...]:
     if not plugins_enabled():
         return ()
     if _state.loaded is None:
-        _state.loaded, _state.problems = _discover({p.name for p in BUILTIN})
+        _state.loaded, _state.problems = _discover(set(BUILTIN_MODULES))
         for problem in _state.problems:
             _warn(problem)
     return _state.loaded
@@ -257,7 +272,7 @@ def _exercise(policy: Policy) -> None:
 
 def all_policies() -> list[Policy]:
     """The built-ins in their order, then the plugins that loaded."""
-    return [*BUILTIN, *plugins()]
+    return [*builtins(), *plugins()]
 
 
 def by_name() -> dict[str, Policy]:
@@ -265,9 +280,8 @@ def by_name() -> dict[str, Policy]:
 
 
 def get(name: str) -> Policy:
-    for policy in BUILTIN:  # no plugin can take a built-in's name: no discovery needed
-        if policy.name == name:
-            return policy
+    if name in BUILTIN_MODULES:  # no plugin can take a built-in's name: no discovery needed
+        return builtin(name)
     known = by_name()
     if name not in known:
         hint = ""
