@@ -281,3 +281,19 @@ def test_golden_page_and_matrix_slide() -> None:
     ``report-3.1-4.1-matrix.svg``) and read the diff."""
     assert _report(*SELECTION, "-f", "html") == (GOLDEN / "report-3.1-4.1.html").read_text()
     assert _report(*SELECTION, "-f", "svg") == (GOLDEN / "report-3.1-4.1-matrix.svg").read_text()
+
+
+def test_a_template_change_is_a_new_cache_key(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The templates are not Python: the source digest does not see them, the key must."""
+    import shutil
+
+    from optcompare.render import formats
+
+    copy = tmp_path / "templates"
+    shutil.copytree(formats.TEMPLATES, copy)
+    monkeypatch.setattr(formats, "TEMPLATES", copy)
+    before = formats.render_inputs(formats.Format.HTML, None, False)
+    assert before == formats.render_inputs(formats.Format.HTML, 100, True)
+    (copy / "report.css").write_text((copy / "report.css").read_text() + "/* x */\n")
+    assert formats.render_inputs(formats.Format.HTML, None, False) != before

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from optcompare.render.document import Document
 
 
+TEMPLATES = Path(__file__).parent / "templates"
+"""The meeting view's Jinja2 templates (the page, its stylesheet, a slide)."""
+
+
 class Format(StrEnum):
     TEXT = "text"
     MARKDOWN = "markdown"
@@ -143,7 +147,10 @@ def render_inputs(fmt: Format, width: int | None, color: bool) -> list[str]:
     if fmt in (Format.HTML, Format.SVG):  # the same bytes whatever the terminal
         from importlib.metadata import version
 
-        return [fmt.value, f"jinja2 {version('jinja2')}"]
+        from optcompare.cache import tree_digest
+
+        return [fmt.value, f"jinja2 {version('jinja2')}",
+                f"templates {tree_digest([TEMPLATES], suffix='')}"]
     if fmt is Format.MARKDOWN:
         import tabulate
 

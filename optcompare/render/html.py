@@ -8,18 +8,17 @@ only when a page is rendered (the CLI's other commands never pay for it).
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from optcompare.render import meeting
 from optcompare.render.document import Paragraph, Preformatted, Table
+from optcompare.render.formats import TEMPLATES
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
     from optcompare.analysis.report_model import Report
 
-TEMPLATES = Path(__file__).parent / "templates"
 
 
 @cache
