@@ -23,6 +23,7 @@ import contextlib
 import functools
 import hashlib
 import os
+import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -33,6 +34,8 @@ FORMAT = "optcompare-cache 1"
 """First word of every entry's header; bump it when the entry layout changes."""
 MAX_ENTRIES = 64
 """Entries kept; the least recently used go first."""
+ENTRY_LIMIT = 64 << 20
+"""Bytes of one entry; a larger file at an entry's path is not one of ours."""
 
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
 
@@ -98,6 +101,38 @@ def source_digest() -> str:
     return key(optcompare.__version__, sys.version, tree_digest(roots))
 
 
+def _read_regular(path: Path) -> bytes | None:
+    """The content of the regular file at ``path``; None for anything else.
+
+    A symlink, FIFO, device or directory at an entry's path is skipped:
+    opened without following links and without blocking, then checked.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(
+        os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > ENTRY_LIMIT:
+            return None
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(ENTRY_LIMIT + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return data if len(data) <= ENTRY_LIMIT else None
+
+
+def _regular_or_missing(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except FileNotFoundError:
+        return True
+
+
 class Store:
     """Entries in one directory; ``Store(None)`` keeps nothing."""
 
@@ -115,9 +150,8 @@ class Store:
         path = self._path(entry)
         if path is None:
             return None
-        try:
-            raw = path.read_bytes()
-        except OSError:
+        raw = _read_regular(path)
+        if raw is None:
             return None
         header, _, body = raw.partition(b"\n")
         if header != f"{FORMAT} {hashlib.sha256(body).hexdigest()}".encode():
@@ -135,20 +169,26 @@ class Store:
         path = self._path(entry)
         if path is None:
             return
-        from optcompare.render.formats import write_atomic
+        from optcompare.render.formats import replace_atomic
 
         header = f"{FORMAT} {hashlib.sha256(text.encode('utf-8')).hexdigest()}\n"
         try:
+            if not _regular_or_missing(path):
+                return  # someone else's file (a FIFO, a link): leave it alone
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, header + text)
+            replace_atomic(path, header + text)
         except OSError:
             return
         self._prune()
 
     def _prune(self) -> None:
         assert self.directory is not None
+        entries = []
         try:
-            entries = [(p.stat().st_mtime_ns, p) for p in self.directory.glob("*.entry")]
+            for path in self.directory.glob("*.entry"):
+                info = path.lstat()
+                if stat.S_ISREG(info.st_mode):  # anything else is not an entry of ours
+                    entries.append((info.st_mtime_ns, path))
         except OSError:
             return
         entries.sort(reverse=True)

@@ -230,7 +230,7 @@ def test_the_entry_point_listing_is_stored_until_sys_path_changes(
     importlib.invalidate_caches()
     discovery.reset()
     relisted = discovery._listing(store)
-    assert ("cached", "cached_mod:POLICY", "optcompare-cached 1.0") in relisted
+    assert ("cached", "cached_mod:POLICY", "optcompare-cached 1.0", str(info)) in relisted
     assert len(entry_point_calls) == 2
     discovery.reset()
 

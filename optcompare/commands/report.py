@@ -85,12 +85,11 @@ def report(
     if content is None:
         import json
 
-        from optcompare.analysis.report_model import Report
         from optcompare.render import codec
 
-        stored = store.get(data_key)
+        stored = _stored_report(store.get(data_key))
         if stored is not None:
-            data, problems = codec.decode(Report, json.loads(stored)), False
+            data, problems = stored, False
         else:
             data, problems = _analyse(policy or [], scenarios_dir, full)
             if store.directory is not None and not problems:
@@ -99,6 +98,21 @@ def report(
         if not problems:
             store.put(output_key, content)
     deliver(content, output)
+
+
+def _stored_report(text: str | None) -> Report | None:
+    """A stored report, once it is checked to have the report's shape; else None (replay)."""
+    if text is None:
+        return None
+    import json
+
+    from optcompare.analysis.report_model import Report
+    from optcompare.render import codec
+
+    try:
+        return codec.decode(Report, json.loads(text))
+    except (ValueError, RecursionError):  # not JSON, or not a Report (codec.ShapeError)
+        return None
 
 
 def _render(data: Report, fmt: Format, width: int | None, color: bool, slide: str) -> str:

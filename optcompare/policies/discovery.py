@@ -88,7 +88,8 @@ def distribution(entry_point: metadata.EntryPoint) -> str:
 def fingerprint(store: Store | None = None) -> list[str] | None:
     """What the result of a command that loads plugins depends on, without loading them.
 
-    Per entry point: its name and target, its distribution and version, and
+    Per entry point: its name and target, its distribution and version, the
+    content of that distribution's ``entry_points.txt`` and ``METADATA``, and
     the source of the top-level package it lives in (found, not imported).
     ``[]`` when discovery is off; None when the entry points cannot be
     listed, so that nothing is cached while discovery reports a problem.
@@ -105,7 +106,7 @@ def fingerprint(store: Store | None = None) -> list[str] | None:
     except Exception:
         return None
     parts: list[str] = []
-    for name, value, origin in listing:
+    for name, value, origin, metadata in listing:
         top = value.split(":", 1)[0].strip().split(".", 1)[0]
         try:
             spec = find_spec(top) if top else None
@@ -117,18 +118,69 @@ def fingerprint(store: Store | None = None) -> list[str] | None:
             source = tree_digest(Path(p) for p in spec.submodule_search_locations)
         else:
             source = tree_digest([Path(spec.origin)]) if spec.origin else "no origin"
-        parts += [name, value, origin, source]
+        parts += [name, value, origin, _metadata_digest(metadata), source]
     return parts
 
 
-def _listing(store: Store | None) -> list[tuple[str, str, str]]:
-    """``(name, value, distribution)`` per entry point, kept in ``store`` if given.
+METADATA_FILES = ("entry_points.txt", "METADATA", "PKG-INFO")
+"""The files of a distribution's metadata directory that say what it declares."""
+
+_METADATA_LIMIT = 1 << 20
+
+
+def _metadata_digest(directory: str) -> str:
+    """The sha256 of the metadata files a listed entry point comes from, read now."""
+    from pathlib import Path
+
+    from optcompare import cache
+    from optcompare.errors import InputError
+    from optcompare.inputs import read_bytes
+
+    if not directory:
+        return "no metadata directory"
+    parts = []
+    for name in METADATA_FILES:
+        try:
+            data = read_bytes(Path(directory) / name, _METADATA_LIMIT)
+        except InputError:
+            parts.append(f"{name}: unreadable")
+            continue
+        parts.append(f"{name}: {cache.key(data.decode('utf-8', 'surrogateescape'))}")
+    return cache.key(*parts)
+
+
+def _metadata_stamps(entry: str) -> list[str]:
+    """When each distribution's metadata files under one ``sys.path`` entry last changed.
+
+    An edit in place changes no directory's time, but it changes the
+    file's: a distribution that gains (or loses) an entry point is seen.
+    """
+    try:
+        with os.scandir(entry or ".") as found:
+            directories = sorted(e.path for e in found
+                                 if e.name.endswith((".dist-info", ".egg-info")))
+    except OSError:
+        return []
+    stamps = []
+    for directory in directories:
+        for name in METADATA_FILES:
+            try:
+                info = os.stat(os.path.join(directory, name))
+            except OSError:
+                continue
+            stamps.append(f"{directory}/{name}={info.st_mtime_ns}:{info.st_size}:{info.st_ino}")
+    return stamps
+
+
+def _listing(store: Store | None) -> list[tuple[str, str, str, str]]:
+    """``(name, value, distribution, metadata directory)`` per entry point, kept in ``store``.
 
     Listing entry points reads the metadata of every installed distribution.
     A stored listing is keyed by the modification time of every ``sys.path``
-    entry: installing, upgrading or removing a distribution adds or removes
-    its metadata directory there, which changes that time (the import
-    system's own directory caches rely on the same).
+    entry (installing, upgrading or removing a distribution adds or removes
+    its metadata directory there; the import system's own directory caches
+    rely on the same) and of every distribution's metadata files there (an
+    ``entry_points.txt`` or ``METADATA`` edited in place).
     """
     import sys
 
@@ -140,13 +192,21 @@ def _listing(store: Store | None) -> list[tuple[str, str, str]]:
             stamps.append(f"{entry}={os.stat(entry or '.').st_mtime_ns}")
         except OSError:
             stamps.append(f"{entry}=missing")
-    entry = cache.key("entry points", GROUP, sys.version, *stamps)
+        stamps += _metadata_stamps(entry)
+    entry = cache.key("entry points 2", GROUP, sys.version, *stamps)
     stored = store.get(entry) if store is not None else None
     if stored is not None:
-        return [(fields[0], fields[1], fields[2]) for fields in
-                (line.split("\t") for line in stored.splitlines()) if len(fields) == 3]
-    listing = [(ep.name, ep.value, distribution(ep)) for ep in entry_points()]
+        return [(fields[0], fields[1], fields[2], fields[3]) for fields in
+                (line.split("\t") for line in stored.splitlines()) if len(fields) == 4]
+    listing = [(ep.name, ep.value, distribution(ep), _metadata_directory(ep))
+               for ep in entry_points()]
     lines = ["\t".join(fields) for fields in listing]
-    if store is not None and all(line.count("\t") == 2 and "\n" not in line for line in lines):
+    if store is not None and all(line.count("\t") == 3 and "\n" not in line for line in lines):
         store.put(entry, "".join(line + "\n" for line in lines))
     return listing
+
+
+def _metadata_directory(entry_point: metadata.EntryPoint) -> str:
+    """The ``*.dist-info`` (or ``*.egg-info``) directory that declares the entry point."""
+    path = getattr(entry_point.dist, "_path", None)  # a PathDistribution's; no public name
+    return str(path) if path is not None else ""

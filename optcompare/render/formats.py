@@ -188,6 +188,16 @@ def write_atomic(path: Path, content: str) -> None:
         _replace(target, content, existing)
 
 
+def replace_atomic(path: Path, content: str) -> None:
+    """Put a new regular file at ``path`` by a rename, whatever was there.
+
+    For files optcompare owns (the report's result cache): a symlink or a
+    FIFO at ``path`` is replaced itself, never followed or written into.
+    """
+    with _cleanup_on_termination():
+        _replace(path, content, None)
+
+
 def _replace(target: Path, content: str, existing: os.stat_result | None) -> None:
     import stat
     import tempfile
