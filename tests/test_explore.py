@@ -208,6 +208,18 @@ def test_text_output_and_bad_input() -> None:
     assert len(bad.stderr.strip().splitlines()) == 1
 
 
+def test_the_shipped_libvirt_client_on_qemu_4_1() -> None:
+    found = ex.search(ex.Context(), registry.get("qemu-4.1"), ex.Bounds(depth=3,
+                                                                          client="libvirt"))
+    # forced to -blockdev, libvirt as shipped passes auto-read-only=on to every
+    # storage node: on 4.1's dynamic file driver every commit works
+    assert found.result(Property.BLOCK_COMMIT).counterexample is None
+    result = runner.invoke(build_app(), ["explore", "-p", "qemu-4.1", "--client", "libvirt",
+                                         "--depth", "2", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["bounds"]["client"] == "libvirt"
+
+
 def test_console_script_json() -> None:
     env = {**os.environ, "OPTCOMPARE_NO_PLUGINS": "1"}
     done = subprocess.run([sys.executable, "-m", "optcompare", "explore", "--depth", "2",

@@ -40,7 +40,8 @@ def explore(
     frontend: Annotated[str, typer.Option(
         "--frontend", help="blockdev, drive or auto (the client decides).")] = "blockdev",
     client: Annotated[str, typer.Option(
-        "--client", help="native, legacy, or a policy name (its libvirt).")] = "native",
+        "--client", help="native, legacy, libvirt (as shipped), or a policy name (its "
+        "libvirt).")] = "native",
     platform: PlatformOption = "posix",
     emit_dir: Annotated[Path | None, typer.Option(
         "--emit", help="Write each finding as a scenario file into this directory.")] = None,
@@ -74,7 +75,9 @@ def explore(
         raise UnknownNameError(f"unknown driver {driver!r}; known: {', '.join(DRIVER_NAMES)}")
     if frontend not in FRONTENDS:
         raise UnknownNameError(f"unknown frontend {frontend!r}; known: {', '.join(FRONTENDS)}")
-    if client not in (NATIVE, LEGACY):
+    from optcompare.policies import libvirt
+
+    if client not in (NATIVE, LEGACY, libvirt.NAME):
         registry.get(client)
     if backend is Backend.QEMU:
         _differential(policy or [], depth, images, driver, frontend, client, platform, budget,
