@@ -23,9 +23,16 @@ PROPERTY_TITLES = {
 
 def bounds_text(bounds: dict[str, Any]) -> str:
     images = "1 image" if bounds["images"] == 1 else f"1 to {bounds['images']} images"
+    frontend = ("the frontend the client picks" if bounds["frontend"] == "auto"
+                else f"-{bounds['frontend']}")
+    platform = "" if bounds["platform"] == "posix" else f", {bounds['platform']} build"
     return (f"every workflow of up to {bounds['depth']} steps on chains of {images} "
             f"(every labelling at start; read/write and read-only disks), driver "
-            f"{bounds['driver']}, -{bounds['frontend']}, {bounds['client']} client")
+            f"{bounds['driver']}, {frontend}, {bounds['client']} client{platform}")
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
 
 
 def start_text(workflow: dict[str, Any]) -> str:
@@ -92,9 +99,12 @@ def explore_view(data: dict[str, Any]) -> Document:
     doc = Document(f"Explore: every workflow up to {bounds['depth']} steps")
     doc.section("Search").add(Paragraph(
         f"Searched {bounds_text(bounds)}: {summary['states']} distinct states, "
-        f"{summary['transitions']} steps played, over {summary['policies']} policies. "
-        f"{summary['violations']} shortest counterexamples; "
-        f"{summary['pairs_differing']} of {summary['pairs']} pairs of policies differ."))
+        f"{summary['transitions']} steps played, over "
+        f"{_count(summary['policies'], 'policy', 'policies')}. "
+        f"{_count(summary['violations'], 'shortest counterexample', 'shortest counterexamples')}"
+        + (f"; {summary['pairs_differing']} of "
+           f"{_count(summary['pairs'], 'pair', 'pairs')} of policies differ."
+           if summary["pairs"] else ".")))
     searches = data["searches"]
     names = [p["property"] for p in searches[0]["properties"]] if searches else []
     rows = []
