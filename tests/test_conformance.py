@@ -78,13 +78,18 @@ def readme_figures(result: Conformance) -> str:
     run = live["driver"]["file"]["scenarios"]
     fronts = " and ".join(f"{n['scenarios']} with -{f}" for f, n in live["frontend"].items()
                           if n["scenarios"])
-    cells = ", ".join(f"{n['cells']} -{f}" for f, n in live["frontend"].items())
+    halves = sorted({c.frontend for c in result.iotest})
+    cells = ", ".join(f"{sum(1 for c in result.iotest if c.frontend == f)} -{f}" for f in halves)
     not_run = [s.scenario for s in result.scenarios if s.status == NOT_APPLICABLE]
     summary = result.summary()
+    drivers = ", ".join(f"{d} {n['cells']}" for d, n in live["driver"].items()
+                        if d != "file" and n["cells"])
     return (f"{summary['scenarios']} built-in scenarios: {run} run live ({fronts}) and agree "
             f"on every one of their {summary['steps_compared']} steps; {len(not_run)} not run, "
             f"each with its reason ({', '.join(not_run)}); {summary['iotest_agreeing']} of "
-            f"{summary['iotest_cells']} iotest 232 cells agree ({cells}).")
+            f"{summary['iotest_cells']} iotest 232 cells agree ({cells}); "
+            f"{summary['driver_cells_agreeing']} of {summary['driver_cells']} truth-table "
+            f"cells of network drivers on live servers agree ({drivers}).")
 
 
 # -- the real thing ---------------------------------------------------------------------
@@ -122,6 +127,8 @@ def test_conformance_agrees_on_iotest_232_and_every_expressible_scenario(
     assert len(result.iotest) == 36
     assert sorted({c.frontend for c in result.iotest}) == ["blockdev", "drive"]
     assert sum(1 for c in result.iotest if c.frontend == "drive") == 18
+    assert {c.driver for c in result.tables} == {"nbd"} and len(result.tables) == 18
+    assert all(c.agree for c in result.tables), [c.differences for c in result.tables]
     assert all(cell.agree for cell in result.iotest), [
         c.differences for c in result.iotest if not c.agree]
     assert all(p.agree for p in result.probes)
@@ -132,7 +139,9 @@ def test_conformance_agrees_on_iotest_232_and_every_expressible_scenario(
     data = result.to_data()
     assert data["qemu"]["version"][0].isdigit()
     live = data["live"]
-    assert live["frontend"]["drive"]["cells"] == 18 == live["frontend"]["blockdev"]["cells"]
+    assert live["frontend"]["drive"]["cells"] == 18
+    assert live["frontend"]["blockdev"]["cells"] == 18 + len(result.tables)
+    assert live["driver"]["nbd"]["cells"] == len(result.tables)
     ran = [s for s in result.scenarios if s.status == AGREE]
     assert live["frontend"]["drive"]["scenarios"] == sum(1 for s in ran if s.frontend == "drive")
     assert live["driver"]["file"]["scenarios"] == len(ran)

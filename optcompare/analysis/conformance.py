@@ -47,7 +47,7 @@ from optcompare.backends.qemu.daemon import QemuDaemon, QemuTools
 from optcompare.model.drivers import Platform
 from optcompare.model.options import format_options
 from optcompare.policies.base import Build, Frontend, Policy
-from optcompare.scenario.backend import Observation
+from optcompare.scenario.backend import NotApplicable, Observation
 from optcompare.scenario.runner import Outcome, ScenarioResult, StepRecord
 from optcompare.scenario.spec import LEGACY, NATIVE, Scenario
 
@@ -305,6 +305,7 @@ class CellComparison:
     qemu: CellSide
     differences: tuple[str, ...]
     frontend: str = "blockdev"
+    driver: str = "file"
 
     @property
     def agree(self) -> bool:
@@ -314,6 +315,7 @@ class CellComparison:
         return {
             "options": self.options,
             "frontend": self.frontend,
+            "driver": self.driver,
             "image": "writable" if self.writable else "read-only",
             "agree": self.agree,
             "differences": list(self.differences),
@@ -323,10 +325,10 @@ class CellComparison:
 
 
 def _model_cell(build: Build, options: dict[str, bool], writable: bool,
-                frontend: Frontend = Frontend.BLOCKDEV) -> CellSide:
+                frontend: Frontend = Frontend.BLOCKDEV, driver: str = "file") -> CellSide:
     from optcompare.analysis.truth_table import evaluate
 
-    cell = evaluate(build, "file", dict(options), frontend)
+    cell = evaluate(build, driver, dict(options), frontend)
     outcome = cell.writable if writable else cell.unwritable
     if outcome is None:
         return CellSide(None, None, cell.resolution.error)
@@ -352,6 +354,35 @@ def compare_cells(build: Build, live: Iterable[Any]) -> tuple[CellComparison, ..
         result.append(CellComparison(label, cell.writable, model, qemu, differences,
                                      cell.frontend))
     return tuple(result)
+
+
+def compare_driver_cells(build: Build, live: Iterable[Any]) -> tuple[CellComparison, ...]:
+    """A network driver's live cells (:class:`~optcompare.backends.qemu.tables.DriverCell`)
+    against the model's: ``ro`` and error (the client's descriptor is a socket)."""
+    result = []
+    for cell in live:
+        side = _model_cell(build, cell.options, cell.writable, driver=cell.driver)
+        model = CellSide(side.ro, None, side.error)
+        qemu = CellSide(cell.ro, None, cell.error)
+        differences = tuple(
+            f"{what}: model {_show(a)}, qemu {_show(b)}"
+            for what, a, b in (("ro", model.ro, qemu.ro), ("error", model.error, qemu.error))
+            if a != b
+        )
+        result.append(CellComparison(format_options(cell.options), cell.writable, model, qemu,
+                                     differences, Frontend.BLOCKDEV.value, cell.driver))
+    return tuple(result)
+
+
+@dataclass(frozen=True)
+class Unmeasured:
+    """A driver whose table was not measured live, and why."""
+
+    driver: str
+    reason: str
+
+    def to_data(self) -> dict[str, Any]:
+        return {"driver": self.driver, "reason": self.reason}
 
 
 # -- client probes ----------------------------------------------------------------------
@@ -422,6 +453,9 @@ class Conformance:
     probes: tuple[ProbeComparison, ...]
     wording: str = "5.2+"
     """The era of the model's error texts."""
+    tables: tuple[CellComparison, ...] = ()
+    """Network drivers' truth tables, measured on live servers."""
+    unmeasured: tuple[Unmeasured, ...] = ()
 
     def count(self, status: str) -> int:
         return sum(1 for s in self.scenarios if s.status == status)
@@ -433,6 +467,7 @@ class Conformance:
             self.count(DISAGREE)
             + self.count(BACKEND_FAILURE)
             + sum(1 for c in self.iotest if not c.agree)
+            + sum(1 for c in self.tables if not c.agree)
             + sum(1 for p in self.probes if not p.agree)
         )
 
@@ -449,9 +484,9 @@ class Conformance:
                 for axis, key in (("frontend", s.frontend), ("driver", s.driver)):
                     add(axis, key, "scenarios", 1)
                     add(axis, key, "steps", sum(1 for st in s.steps if st.qemu is not None))
-        for c in self.iotest:
+        for c in (*self.iotest, *self.tables):
             add("frontend", c.frontend, "cells", 1)
-            add("driver", "file", "cells", 1)
+            add("driver", c.driver, "cells", 1)
         return {axis: dict(sorted(by.items())) for axis, by in counts.items()}
 
     def summary(self) -> dict[str, int]:
@@ -464,6 +499,8 @@ class Conformance:
             "backend_failures": self.count(BACKEND_FAILURE),
             "steps_compared": len(steps),
             "steps_agreeing": sum(1 for s in steps if s.agree),
+            "driver_cells": len(self.tables),
+            "driver_cells_agreeing": sum(1 for c in self.tables if c.agree),
             "iotest_cells": len(self.iotest),
             "iotest_agreeing": sum(1 for c in self.iotest if c.agree),
             "probes": len(self.probes),
@@ -485,6 +522,10 @@ class Conformance:
                 "cells": [c.to_data() for c in self.iotest],
             },
             "probes": [p.to_data() for p in self.probes],
+            "drivers": {
+                "cells": [c.to_data() for c in self.tables],
+                "unmeasured": [u.to_data() for u in self.unmeasured],
+            },
         }
 
 
@@ -554,10 +595,28 @@ def run(
     if iotest:
         with QemuEmulator(found) as emulator:
             cells += compare_cells(build, measure_iotest232_drive(emulator))
+    tables: list[CellComparison] = []
+    unmeasured: list[Unmeasured] = []
+    if iotest:
+        for driver, measure in _driver_tables(found):
+            try:
+                tables += compare_driver_cells(build, measure())
+            except NotApplicable as missing:
+                unmeasured.append(Unmeasured(driver, missing.reason))
     if progress is not None:
         progress(Progress(total, total, ""))
     wording = "5.2+" if chosen.wording.modern else chosen.wording.era
-    return Conformance(build.name, version, tuple(results), cells, probes, wording)
+    return Conformance(build.name, version, tuple(results), cells, probes, wording,
+                       tuple(tables), tuple(unmeasured))
+
+
+def _driver_tables(tools: QemuTools) -> list[tuple[str, Callable[[], list[Any]]]]:
+    """Each network driver with a live server here, and how to measure its table."""
+    from functools import partial
+
+    from optcompare.backends.qemu import nbd
+
+    return [("nbd", partial(nbd.measure_table, tools))]
 
 
 def run_on_qemu(

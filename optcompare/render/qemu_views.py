@@ -16,6 +16,18 @@ _OUTCOME = {"meets": "meets", "fails": "fails", "not-applicable": "n/a",
             "backend-failure": ERR}
 _STATUS = {"agree": YES, "disagree": NO, "not-applicable": "n/a", "backend-failure": ERR}
 
+IOTEST_LEGEND = (
+    "Each option set opened on a writable (0644) and a read-only (0444) image: the "
+    "node's ro flag and the descriptor mode, or the error. One value when the model "
+    "and QEMU agree, both otherwise."
+)
+DRIVER_LEGEND = (
+    "Each option set opened by a client QEMU on what a live server offers writable "
+    "and read-only (nbd: an export with and without writable): the node's ro flag, "
+    "or the error (the client holds a socket: no descriptor mode). One value when "
+    "the model and QEMU agree, both otherwise."
+)
+
 LEGEND = (
     "Each step runs on the model and on the real QEMU (qemu-storage-daemon for "
     "-blockdev, qemu-system-x86_64 -M none for -drive and guest writes). Compared: "
@@ -33,7 +45,8 @@ def _cell(value: dict[str, Any], notes: Footnotes) -> str:
         return notes.cite(value["error"])
     if value["ro"] is None:
         return "-"
-    return f"node {'ro' if value['ro'] else 'rw'}, fd {value['fd']}"
+    node = f"node {'ro' if value['ro'] else 'rw'}"
+    return node if value["fd"] is None else f"{node}, fd {value['fd']}"
 
 
 def _result(side: dict[str, Any] | None, notes: Footnotes) -> str:
@@ -64,6 +77,10 @@ def _verdict(data: dict[str, Any]) -> str:
         halves = " and ".join(f"-{f}" for f in data["iotest232"]["frontends"])
         parts.append(f"{s['iotest_agreeing']} of {s['iotest_cells']} cells of iotest 232 "
                      f"({halves}) agree;")
+    if s["driver_cells"]:
+        drivers = ", ".join(sorted({c["driver"] for c in data["drivers"]["cells"]}))
+        parts.append(f"{s['driver_cells_agreeing']} of {s['driver_cells']} truth-table cells "
+                     f"of network drivers on live servers ({drivers}) agree;")
     parts.append(f"{s['probes_agreeing']} of {s['probes']} client probes agree.")
     if s["not_applicable"]:
         parts.append(f"{s['not_applicable']} scenarios cannot be expressed on the real QEMU "
@@ -125,8 +142,15 @@ def conformance_view(data: dict[str, Any]) -> Document:
                                   f"{scenario['reason']}"))
 
     for frontend in data["iotest232"]["frontends"]:
-        _iotest_section(doc, frontend,
+        _iotest_section(doc, f"iotest 232, -{frontend} half (driver file)",
                         [c for c in data["iotest232"]["cells"] if c["frontend"] == frontend])
+    tables = data["drivers"]["cells"]
+    for driver in sorted({c["driver"] for c in tables}):
+        _iotest_section(doc, f"Driver {driver}, on a live server (-blockdev)",
+                        [c for c in tables if c["driver"] == driver], DRIVER_LEGEND)
+    for missing in data["drivers"]["unmeasured"]:
+        doc.section(f"Driver {missing['driver']}").add(
+            Paragraph(f"Not measured: {missing['reason']}"))
 
     if data["probes"]:
         section = doc.section("Client probes")
@@ -165,13 +189,10 @@ def conformance_view(data: dict[str, Any]) -> Document:
     return doc
 
 
-def _iotest_section(doc: Document, frontend: str, cells: list[dict[str, Any]]) -> None:
-    section = doc.section(f"iotest 232, -{frontend} half (driver file)")
-    section.add(Paragraph(
-        "Each option set opened on a writable (0644) and a read-only (0444) image: the "
-        "node's ro flag and the descriptor mode, or the error. One value when the model "
-        "and QEMU agree, both otherwise."
-    ))
+def _iotest_section(doc: Document, title: str, cells: list[dict[str, Any]],
+                    legend: str = IOTEST_LEGEND) -> None:
+    section = doc.section(title)
+    section.add(Paragraph(legend))
     notes = Footnotes()
     by_options: dict[str, dict[str, dict[str, Any]]] = {}
     for each in cells:
@@ -206,6 +227,11 @@ def _disagreements(data: dict[str, Any]) -> list[str]:
                 continue
             lines.append(f"{s['scenario']}, step {step['index']} ({step['step']}):")
             lines += [f"  {d}" for d in step["differences"]]
+    for cell in data["drivers"]["cells"]:
+        if not cell["agree"]:
+            lines.append(f"driver {cell['driver']}, {cell['options']} on a {cell['image']} "
+                         "target:")
+            lines.extend(f"  {d}" for d in cell["differences"])
     for cell in data["iotest232"]["cells"]:
         if not cell["agree"]:
             lines.append(f"iotest 232, -{cell['frontend']} {cell['options']} on a "

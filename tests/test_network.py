@@ -1,0 +1,64 @@
+"""Network drivers on live servers: each server's lifetime and its driver's truth table.
+
+QEMU 7.2's answers (Debian); these fail, not skip, in CI without the
+servers (see tests/qemu_required.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from qemu_required import require_qemu
+from test_qemu_backend import no_leftovers  # noqa: F401 - a fixture
+
+from optcompare.analysis.conformance import compare_driver_cells
+from optcompare.backends.qemu import nbd
+from optcompare.backends.qemu.backend import released_policy
+from optcompare.backends.qemu.daemon import QemuDaemon, QmpCommandError
+from optcompare.model.drivers import Platform
+from optcompare.policies import registry
+
+pytestmark = pytest.mark.qemu
+
+NBD_REFUSAL = "Could not open image: Permission denied"
+
+
+def test_nbd_server_exports_and_goes_away(no_leftovers: Path) -> None:  # noqa: F811
+    tools = require_qemu()
+    with nbd.NbdServer(tools) as server, QemuDaemon(tools) as client:
+        tmp = server.daemon.tmpdir
+        image = server.daemon.create_image("x.raw", fmt="raw")
+        read_only = server.export(image, writable=False)
+        assert server.current(image) == read_only
+        node = {"driver": "nbd", "node-name": "n", "server": server.server(),
+                "export": read_only}
+        with pytest.raises(QmpCommandError) as refused:
+            client.execute("blockdev-add", {**node, "read-only": False})
+        assert refused.value.desc == NBD_REFUSAL
+        client.execute("blockdev-add", {**node, "auto-read-only": True})
+        assert client.named_nodes()["n"]["ro"] is True
+        with pytest.raises(QmpCommandError) as reopen:
+            client.execute("blockdev-reopen", {"options": [{**node, "read-only": False}]})
+        assert reopen.value.desc == "Can't reopen read-only NBD mount as read/write"
+        writable = server.export(image, writable=True)  # a relabel: a new export
+        assert writable != read_only and server.current(image) == writable
+    assert not tmp.exists()
+
+
+def test_nbd_truth_table_live_agrees_with_the_model_of_7_2(
+    no_leftovers: Path,  # noqa: F811
+) -> None:
+    tools = require_qemu()
+    cells = nbd.measure_table(tools)
+    assert len(cells) == 18
+    errors = {(c.label, c.writable) for c in cells if c.error}
+    assert errors == {("read-only=off,auto-read-only=off", False), ("read-only=off", False),
+                      ("auto-read-only=off", False), ("(none)", False)}
+    assert {c.error for c in cells if c.error} == {NBD_REFUSAL}
+    build = released_policy().build(Platform.POSIX)
+    compared = compare_driver_cells(build, cells)
+    assert all(c.agree for c in compared), [c.differences for c in compared if not c.agree]
+    # The 2019 wording (4.0's "NBD export is read-only") would disagree on those 4 cells.
+    old = compare_driver_cells(registry.get("qemu-4.1").build(Platform.POSIX), cells)
+    assert sum(1 for c in old if not c.agree) == 4
