@@ -16,7 +16,7 @@ import pytest
 from optcompare.backends.qemu import daemon as qemu_daemon
 from optcompare.errors import BackendError
 
-__all__ = ["in_ci", "require_emulator", "require_qemu"]
+__all__ = ["in_ci", "require_emulator", "require_program", "require_qemu"]
 
 
 def in_ci() -> bool:
@@ -44,3 +44,16 @@ def require_emulator() -> Any:
         if in_ci():
             pytest.fail(f"CI is set and real QEMU is required: {err}", pytrace=False)
         pytest.skip(f"real QEMU not available: {err}")
+
+
+def require_program(program: str, package: str) -> Any:
+    """A server's binary (Debian ``package``), or fail (CI) / skip the calling test."""
+    import shutil
+
+    found = shutil.which(program)
+    if found is None:
+        message = f"{program} not found: install the Debian package {package}"
+        if in_ci():
+            pytest.fail(f"CI is set and {program} is required: {message}", pytrace=False)
+        pytest.skip(message)
+    return found

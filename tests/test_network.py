@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from qemu_required import require_qemu
+from qemu_required import require_program, require_qemu
 from test_qemu_backend import no_leftovers  # noqa: F401 - a fixture
 
 from optcompare.analysis.conformance import compare_driver_cells
-from optcompare.backends.qemu import nbd
+from optcompare.backends.qemu import http, nbd, process
 from optcompare.backends.qemu.backend import released_policy
 from optcompare.backends.qemu.daemon import QemuDaemon, QmpCommandError
 from optcompare.model.drivers import Platform
@@ -22,6 +22,7 @@ from optcompare.policies import registry
 pytestmark = pytest.mark.qemu
 
 NBD_REFUSAL = "Could not open image: Permission denied"
+CURL_REFUSAL = "curl driver does not support writes"
 
 
 def test_nbd_server_exports_and_goes_away(no_leftovers: Path) -> None:  # noqa: F811
@@ -62,3 +63,32 @@ def test_nbd_truth_table_live_agrees_with_the_model_of_7_2(
     # The 2019 wording (4.0's "NBD export is read-only") would disagree on those 4 cells.
     old = compare_driver_cells(registry.get("qemu-4.1").build(Platform.POSIX), cells)
     assert sum(1 for c in old if not c.agree) == 4
+
+
+def test_http_server_serves_byte_ranges_on_loopback_and_goes_away() -> None:
+    require_program("lighttpd", http.PACKAGE)
+    import urllib.request
+
+    me = process.identity(None) if process.os.geteuid() != 0 else \
+        process.identity(Path(require_program("setpriv", "util-linux")))
+    with http.HttpServer(me) as server:
+        server.start()
+        (server.root / "x.raw").write_bytes(bytes(range(256)))
+        request = urllib.request.Request(server.url("x.raw"), headers={"Range": "bytes=1-3"})
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            assert reply.status == 206 and reply.read() == bytes([1, 2, 3])
+        tmp = server.tmpdir
+    assert not tmp.exists()
+
+
+def test_http_truth_table_live_agrees_with_the_model(no_leftovers: Path) -> None:  # noqa: F811
+    tools = require_qemu()
+    require_program("lighttpd", http.PACKAGE)
+    cells = http.measure_table(tools)
+    assert len(cells) == 18
+    assert {c.error for c in cells if c.error} == {CURL_REFUSAL}
+    assert all(c.ro for c in cells if not c.error)  # curl never opens read/write
+    assert sum(1 for c in cells if c.error) == 8  # read/write asked, auto-read-only off
+    build = released_policy().build(Platform.POSIX)
+    compared = compare_driver_cells(build, cells)
+    assert all(c.agree for c in compared), [c.differences for c in compared if not c.agree]
