@@ -208,3 +208,24 @@ def test_a_width_too_small_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> 
         code, out, _ = invoke("table", "qemu-3.1", "-d", "file")
         assert code == 0
         assert max(len(line) for line in out.splitlines()) <= 100
+
+
+def test_drivers_sources_names_where_each_fact_comes_from() -> None:
+    code, out, _ = invoke("drivers", "--policy", "qemu-3.0", "--sources", "-f", "json")
+    assert code == 0
+    data = json.loads(out)
+    bochs = next(d for d in data["drivers"] if d["name"] == "bochs")
+    assert (bochs["class"], bochs["class_source"]) == ("self-read-only", "bochs.c:114-119 @v3.0.0")
+    nbd = next(d for d in data["drivers"] if d["name"] == "nbd")
+    assert nbd["refusal"] == "request for write access conflicts with read-only export"
+    assert nbd["refusal_source"] == "nbd-client.c:995 @v3.0.0"
+    assert all(d["class_source"] and d["refusal_source"] for d in data["drivers"])
+    assert all(m["source"] for m in data["messages"])
+    rules = {r["client"] for r in data["client_rules"]}
+    assert rules == {"qemu-3.0", "libvirt"}
+    assert any("qemu_capabilities.c:1518" in r["source"] for r in data["client_rules"])
+    code, text, _ = invoke("drivers", "--policy", "qemu-4.1", "--sources", "--width", "200")
+    assert "Where each fact comes from" in text and "Client rules" in text
+    assert "Messages (4.1)" in text
+    code, plain, _ = invoke("drivers", "--policy", "qemu-4.1", "-f", "json")
+    assert "messages" not in json.loads(plain)

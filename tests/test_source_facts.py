@@ -131,3 +131,59 @@ def test_iser_is_no_blockdev_driver_only_a_drive_url() -> None:
     assert b.resolve({}, "iser", Frontend.DRIVE).mode is Mode.FALLBACK_RO
     assert not BuildTarget(b).has("blockdev-add/arg-type/+iser")
     assert BuildTarget(b).has("blockdev-add/arg-type/+iscsi")
+
+
+# -- behaviour ----------------------------------------------------------------------
+
+def _read_only_node(policy: Build) -> ModelBackend:
+    backend = ModelBackend(policy, "nbd")
+    backend.create([("img", True)])
+    backend.add_protocol("img", {"read-only": True})
+    return backend
+
+
+def test_a_writable_export_of_a_read_only_node_is_silently_read_only_in_2019() -> None:
+    # blockdev-nbd.c:173 @v3.1.0, 187 @v4.0.0: writable quietly becomes false.
+    backend = _read_only_node(build("qemu-4.1"))
+    backend.attach_writer("img")
+    assert backend.writers("img") == 0
+    backend.detach_writer("img")
+    modern = _read_only_node(registry.get("qemu-4.1").with_wording("7.2").build())
+    try:
+        modern.attach_writer("img")
+    except StepError as error:
+        assert error.message == "Cannot export read-only node as writable"
+    else:
+        raise AssertionError("7.2 refuses a writable export of a read-only node")
+
+
+def _cdrom() -> ModelBackend:
+    backend = ModelBackend(build("qemu-4.1"), "host_cdrom")
+    backend.create([("cd", True)])
+    backend.add_protocol("cd", {"auto-read-only": True})
+    backend.add_format("cd", False, None)  # a writer attaches: no upgrade
+    return backend
+
+
+def test_host_cdrom_is_upgraded_by_a_reopen_never_by_a_writer() -> None:
+    backend = _cdrom()
+    assert backend.observe("cd").fd.value == "ro"
+    try:
+        backend.guest_write("cd")
+    except StepError as error:  # at I/O time, in qemu-io's words (qemu-io-cmds.c:1106)
+        assert error.message == "write failed: Bad file descriptor"
+    else:
+        raise AssertionError("a write through a read-only descriptor succeeded")
+    # file-posix.c:3476-3515 @v4.0.0: the reopen hook takes the mode from the writers.
+    backend.reopen("cd", {"auto-read-only": True})
+    assert backend.observe("cd").fd.value == "rw"
+    backend.guest_write("cd")
+
+
+def test_host_cdrom_under_drive_is_upgraded_by_the_inherited_reopen() -> None:
+    backend = ModelBackend(build("qemu-4.1"), "host_cdrom")
+    backend.create([("base", True), ("top", True)])
+    backend.open_drive(["base", "top"], read_only=False)
+    assert backend.observe("top").fd.value == "ro"  # the -drive top: sticky, never upgraded
+    backend.commit("top", "base", active=True)  # the job reopens base read/write
+    assert backend.observe("base").fd.value == "rw"

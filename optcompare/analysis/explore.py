@@ -263,7 +263,7 @@ def _canonical(session: Session) -> Hashable:
         return (
             backend.images[name].label,
             None if proto is None else (proto.mode, proto.fd, proto.ro, proto.implicit,
-                                        tuple(sorted(proto.writers))),
+                                        tuple(sorted(proto.writers)), proto.read_only_export),
             None if fmt is None else (fmt.read_only, place.get(fmt.backing, fmt.backing),
                                       fmt.implicit),
         )

@@ -45,6 +45,8 @@ class ProtocolNode:
     ro: bool
     implicit: bool
     writers: set[str] = field(default_factory=set)
+    read_only_export: bool = False
+    """A writable export that 2019's nbd-server-add made read-only without a word."""
 
 
 @dataclass
@@ -144,7 +146,7 @@ class ModelBackend:
         state = self.images[image]
         if node.ro:
             if writer == EXPORT_WRITER and self.build.policy.wording.modern:
-                raise StepError("Cannot export read-only node as writable")
+                raise StepError(messages.EXPORT_READ_ONLY_NODE)
             raise StepError(messages.NODE_READ_ONLY)
         if node.mode is Mode.DYNAMIC_RO and node.fd is Fd.RO:
             outcome = upgrade(self.driver, state.label, state.path, self.build.policy.wording)
@@ -162,7 +164,12 @@ class ModelBackend:
 
     def attach_writer(self, image: str) -> None:
         self._need_protocol(image)
-        if not self.protocol[image].ro and image in self.format:
+        node = self.protocol[image]
+        if node.ro and not self.build.policy.wording.modern:
+            # blockdev-nbd.c:173 @v3.1.0, 187 @v4.0.0: writable=false, no error.
+            node.read_only_export = True
+            return
+        if not node.ro and image in self.format:
             # qcow2 never shares write access on its file child.
             raise StepError(self.build.policy.wording.permission_conflict(
                 f"{image}-storage", "an unnamed block device", "root", "write",
@@ -171,7 +178,11 @@ class ModelBackend:
 
     def detach_writer(self, image: str) -> None:
         self._need_protocol(image)
-        if EXPORT_WRITER not in self.protocol[image].writers:
+        node = self.protocol[image]
+        if node.read_only_export:
+            node.read_only_export = False
+            return
+        if EXPORT_WRITER not in node.writers:
             raise StepError(f"Export '{image}-export' is not found")
         self._detach(image, EXPORT_WRITER)
 
@@ -212,8 +223,12 @@ class ModelBackend:
         node = self.protocol[image]
         state = self.images[image]
         resolution = self.build.resolve(options, self.driver.name, Frontend.BLOCKDEV)
-        outcome = open_node(resolution.mode, self.driver, state.label, state.path,
-                            resolution.error)
+        opened = resolution.mode
+        if opened is Mode.STICKY_RO and node.writers:
+            # host_cdrom has no permission hook but a reopen hook that takes the
+            # mode from the current writers (file-posix.c:3476-3515 @v4.0.0).
+            opened = Mode.HARD_RW
+        outcome = open_node(opened, self.driver, state.label, state.path, resolution.error)
         self._denied(image, outcome)
         if outcome.error is not None:
             raise StepError(outcome.error)
@@ -295,7 +310,7 @@ class ModelBackend:
         if parent is not None and image in self.format:
             raise StepError(f"Node '{image}' is busy: node is used as backing hd of '{parent}'")
         node = self.protocol.get(image)
-        if node is not None and EXPORT_WRITER in node.writers:
+        if node is not None and (EXPORT_WRITER in node.writers or node.read_only_export):
             raise StepError(f"Node {image}-storage is in use")
         fmt = self.format.pop(image, None)
         if fmt is not None and not fmt.read_only and node is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -44,18 +44,24 @@ def drivers(
         "qemu-4.1"
     ),
     platform: PlatformOption = "posix",
+    sources: Annotated[bool, typer.Option(
+        "--sources", help="Also where each fact comes from: every driver's class and refusal, "
+        "the messages of the build's era, the client rules (QEMU or libvirt file:line@tag, "
+        "or a commit).")] = False,
     fmt: FormatOption = Format.TEXT,
     output: OutputOption = None,
     width: WidthOption = None,
 ) -> None:
-    """Driver classes (hard, fallback, dynamic, sticky) of one build."""
-    from optcompare.policies import registry
+    """Driver classes (hard, fallback, dynamic, sticky, self-read-only) of one build."""
+    from optcompare.model import messages
+    from optcompare.policies import libvirt, registry
     from optcompare.render.views import drivers_view
 
     chosen = registry.get(policy)
     plat = platform_of(platform)
     build = chosen.build(plat)
-    data = {
+    era = chosen.wording.era
+    data: dict[str, Any] = {
         "policy": chosen.name,
         "platform": plat.value,
         "drivers": [
@@ -69,6 +75,23 @@ def drivers(
             for d in build.drivers.values()
         ],
     }
+    if sources:
+        data["era"] = era
+        for entry, d in zip(data["drivers"], build.drivers.values(), strict=True):
+            refusal = d.refusal_in(era)
+            entry["class_source"] = d.class_source
+            entry["refusal"] = d.refusal
+            entry["refusal_source"] = refusal.source if refusal else None
+            entry["facts"] = [{"fact": fact, "source": where} for fact, where in d.sources]
+        data["messages"] = [
+            {"situation": m.situation.value, "text": m.text, "source": m.source}
+            for m in messages.catalogue(chosen.wording)
+        ]
+        data["client_rules"] = [
+            {"client": chosen.name, "rule": chosen.title, "source": chosen.source},
+            *({"client": libvirt.NAME, "rule": r.rule, "source": r.source}
+              for r in libvirt.RULES),
+        ]
     emit("drivers", data, drivers_view, fmt, output, width)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 PATH = "<path>"
 
@@ -79,3 +80,66 @@ class Wording:
                     f"by {holder} (uses node '{node}' as '{holder_role}' child).")
         return (f"Conflicts with use by {holder} as '{holder_role}', which does not allow "
                 f"'{perm}' on {node}")
+
+
+class Situation(StrEnum):
+    """When QEMU says one of the messages the model uses."""
+
+    OPEN_DENIED = "open-denied"
+    WRITER_ON_READ_ONLY_NODE = "writer-on-read-only-node"
+    UPGRADE_FAILED = "upgrade-failed"
+    IMPLICIT_REOPEN_FAILED = "implicit-reopen-failed"
+    UNKNOWN_MEMBER = "unknown-member"
+    UNKNOWN_DRIVER = "unknown-driver"
+    DRIVE_UNKNOWN_OPTION = "drive-unknown-option"
+    UNKNOWN_COMMAND = "unknown-command"
+    PERMISSION_CONFLICT = "permission-conflict"
+    GUEST_WRITE_BAD_DESCRIPTOR = "guest-write-bad-descriptor"
+    WRITABLE_EXPORT_OF_READ_ONLY_NODE = "writable-export-of-read-only-node"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message in one era's words, and where the source (or a measurement) has it."""
+
+    situation: Situation
+    text: str | None
+    """None: QEMU says nothing (the 2019 writable export of a read-only node)."""
+    source: str
+
+
+EXPORT_READ_ONLY_NODE = "Cannot export read-only node as writable"
+
+
+def catalogue(wording: Wording) -> tuple[Message, ...]:
+    """The messages the model uses, as ``wording``'s era says them."""
+    modern = wording.modern
+    s = Situation
+    return (
+        Message(s.OPEN_DENIED, permission_denied(PATH), "block/file-posix.c:550 @v4.1.0"),
+        Message(s.WRITER_ON_READ_ONLY_NODE, NODE_READ_ONLY, "block.c:1828 @v4.1.0"),
+        Message(s.UPGRADE_FAILED, wording.upgrade_failed(PATH),
+                "QEMU 7.2, measured (reference section 4)" if modern
+                else "block/file-posix.c:923 @v4.0.0 (raw_reconfigure_getfd)"),
+        Message(s.IMPLICIT_REOPEN_FAILED, wording.implicit_reopen_failed(PATH),
+                "QEMU 7.2, measured (reference section 10)" if modern
+                else "block/file-posix.c:923 @v4.0.0"),
+        Message(s.UNKNOWN_MEMBER, unexpected_parameter("<option>"),
+                "qapi/qobject-input-visitor.c:251 @v4.0.0"),
+        Message(s.UNKNOWN_DRIVER, invalid_parameter("<driver>"),
+                "qapi/qapi-visit-core.c:368 @v4.0.0 (QERR_INVALID_PARAMETER)"),
+        Message(s.DRIVE_UNKNOWN_OPTION, drive_unknown_option("<driver>", "<option>", False),
+                "block.c:2776 @v3.0.0, 3107 @v4.1.0"),
+        Message(s.UNKNOWN_COMMAND, command_not_found("<command>"),
+                "qapi/qmp-dispatch.c:103 @v4.0.0"),
+        Message(s.PERMISSION_CONFLICT,
+                wording.permission_conflict("<node>", "<parent>", "<role>", "<perm>",
+                                            "<holder>", "<holder-role>"),
+                "QEMU 7.2, measured" if modern
+                else "block.c:1952 @v4.0.0, 2031 @v4.1.0"),
+        Message(s.GUEST_WRITE_BAD_DESCRIPTOR, BAD_DESCRIPTOR, "qemu-io-cmds.c:1106 @v4.1.0"),
+        Message(s.WRITABLE_EXPORT_OF_READ_ONLY_NODE,
+                EXPORT_READ_ONLY_NODE if modern else None,
+                "QEMU 7.2, measured" if modern
+                else "blockdev-nbd.c:173 @v3.1.0, 187 @v4.0.0: exported read-only, no error"),
+    )

@@ -115,4 +115,31 @@ def drivers_view(data: dict[str, Any]) -> Document:
         for d in data["drivers"]
     )
     section.add(Table(("driver", "class", "source", "cannot write when", "options struct"), rows))
+    if "messages" in data:
+        _sources_sections(doc, data)
     return doc
+
+
+def _sources_sections(doc: Document, data: dict[str, Any]) -> None:
+    facts = doc.section("Where each fact comes from")
+    facts.add(Paragraph(
+        f"QEMU source as file:line@tag (a bare name is a file under block/, except block.c "
+        f"itself) or a commit; refusals in the words of {data['era']}."
+    ))
+    rows: list[tuple[str, ...]] = []
+    for d in data["drivers"]:
+        rows.append((d["name"], f"class {d['class']}", d["class_source"]))
+        text = d["refusal"] if d["refusal"] is not None else "(never refuses the open)"
+        rows.append(("", f"refusal: {text}", d["refusal_source"] or "-"))
+        rows += [("", f["fact"], f["source"]) for f in d["facts"]]
+    facts.add(Table(("driver", "fact", "source"), tuple(rows)))
+    words = doc.section(f"Messages ({data['era']})")
+    words.add(Table(("situation", "text", "source"), tuple(
+        (m["situation"], m["text"] if m["text"] is not None else "(none: no error)",
+         m["source"])
+        for m in data["messages"]
+    )))
+    clients = doc.section("Client rules")
+    clients.add(Table(("client", "rule", "source"), tuple(
+        (r["client"], r["rule"], r["source"]) for r in data["client_rules"]
+    )))

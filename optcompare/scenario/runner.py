@@ -382,8 +382,9 @@ def _commit(state: _Run, args: Mapping[str, Any]) -> None:
         job()
     else:
         _around_job(state, state.chain[top_at + 1], job)
-    _drop(state, dropped)
+    # The job is done whatever blockdev-del says (an export may hold a node).
     state.chain[base_at + 1 : top_at + 1] = []
+    _drop(state, dropped)
 
 
 def _stream(state: _Run, args: Mapping[str, Any]) -> None:
@@ -401,8 +402,8 @@ def _stream(state: _Run, args: Mapping[str, Any]) -> None:
         job()
     else:
         _around_job(state, top, job)
-    _drop(state, dropped)
     state.chain[base_at + 1 : top_at] = []
+    _drop(state, dropped)
 
 
 def _snapshot(state: _Run, args: Mapping[str, Any]) -> None:
