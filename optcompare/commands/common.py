@@ -127,7 +127,9 @@ def boundary(func: F) -> F:
                 finally:
                     _stop_components(before)
         except OptcompareError as error:
-            typer.echo(f"optcompare: error: {error}", err=True)
+            from optcompare.render.escape import printable
+
+            typer.echo(f"optcompare: error: {printable(str(error))}", err=True)
             raise typer.Exit(error.exit_code) from None
         except KeyboardInterrupt as interrupt:
             number = interrupt.signum if isinstance(interrupt, Terminated) else signal.SIGINT

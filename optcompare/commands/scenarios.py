@@ -112,6 +112,7 @@ def check(
     width: WidthOption = None,
 ) -> None:
     """Validate scenario files; each problem as path:line: message, exit 2 on any."""
+    from optcompare.render.escape import printable
     from optcompare.render.scenario_views import check_view
     from optcompare.scenario import load
 
@@ -121,7 +122,7 @@ def check(
         problems = load.check_files([path])
         failed = failed or bool(problems)
         for problem in problems:
-            typer.echo(str(problem), err=True)
+            typer.echo(printable(str(problem)), err=True)
         report.append({"file": str(path), "problems": [str(p) for p in problems]})
     emit("check", {"files": report}, check_view, fmt, output, width)
     if failed:

@@ -157,7 +157,9 @@ def _warn(problem: PluginProblem) -> None:
     if line in _state.warned:
         return
     _state.warned.add(line)
-    sys.stderr.write(line + "\n")
+    from optcompare.render.escape import printable
+
+    sys.stderr.write(printable(line) + "\n")
     sys.stderr.flush()
 
 

@@ -64,7 +64,7 @@ class MarkdownOutput:
                color: bool) -> str:
         from optcompare.render import markdown
 
-        return markdown.render(view(data), width or markdown.WIDTH)
+        return markdown.render(_document(view, data), width or markdown.WIDTH)
 
 
 class TextOutput:
@@ -72,7 +72,7 @@ class TextOutput:
                color: bool) -> str:
         from optcompare.render import text
 
-        return text.render(view(data), width, color=color)
+        return text.render(_document(view, data), width, color=color)
 
 
 class PageOutput:
@@ -98,14 +98,28 @@ class SlideOutput:
         return slides.render(_report(kind, data), self.slide)
 
 
+def _document(view: View, data: object) -> Document:
+    """The Document a view makes of ``data``, every string in it printable.
+
+    With :func:`_report`, the one path by which text from scenario files and
+    plugins reaches a renderer: control characters become escapes there
+    (see ``render.escape``); JSON escapes them itself.
+    """
+    from optcompare.render.escape import printable_model
+
+    return printable_model(view(data))
+
+
 def _report(kind: str, data: object) -> Report:
+    """The report model for the meeting page and slides, every string in it printable."""
     from optcompare.analysis.report_model import Report
     from optcompare.errors import OptcompareError
+    from optcompare.render.escape import printable_model
 
     if kind != "report" or not isinstance(data, Report):
         raise OptcompareError(f"--format html and svg are only available for 'report', "
                               f"not {kind!r}")
-    return data
+    return printable_model(data)
 
 
 OUTPUTS: dict[Format, Output] = {

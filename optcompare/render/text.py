@@ -77,10 +77,12 @@ def draw(document: Document, out: Console) -> None:
             elif isinstance(block, Preformatted):
                 out.print(Text("\n".join(block.lines)))
             elif isinstance(block, Table):
-                table = RichTable(box=box.ASCII2, title=block.caption or None, title_justify="left",
-                                  show_lines=False, expand=False)
+                # Text, never a markup string: a name like "[bold]" is shown as it is.
+                table = RichTable(box=box.ASCII2, title=Text(block.caption) if block.caption
+                                  else None, title_justify="left", show_lines=False,
+                                  expand=False)
                 for index, column in enumerate(block.columns):
-                    table.add_column(column, overflow="fold", no_wrap=index == 0)
+                    table.add_column(Text(column), overflow="fold", no_wrap=index == 0)
                 for row in block.rows:
                     table.add_row(*(Text(c, style=_cell_style(c) or "") for c in row))
                 out.print(table)
