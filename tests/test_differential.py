@@ -118,3 +118,27 @@ def test_bad_flags_for_the_real_backend() -> None:
         result = CliRunner().invoke(app, ["explore", *args])
         assert result.exit_code == 2, args
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+class _Crasher(ModelBackend):
+    """A "real QEMU" that dies in every block-stream."""
+
+    name = "qemu"
+
+    def stream(self, top: str, base: str | None) -> None:
+        from optcompare.errors import BackendError
+
+        raise BackendError("QMP connection lost")
+
+
+def test_a_crash_is_no_crash_violated_and_run_again() -> None:
+    def crasher(build: Build, driver: str) -> Backend:
+        return _Crasher(build, driver)
+
+    result = differential.run(RELEASED, Context(), depth=2, images=2, factory=crasher)
+    assert result.backend_failures > 0 and result.disagreements == 0
+    assert result.crashes == len(result.found) == 1 and result.unexplained == 0
+    crash = result.found[0]
+    assert crash.crash and (crash.reruns, crash.reproduced) == (3, 3)
+    assert [s.do for s in crash.workflow.steps] == ["start", "block-stream"]
+    assert crash.comparison.reason == "backend failure: QMP connection lost"

@@ -25,6 +25,8 @@ from optcompare.policies.base import Policy
 from optcompare.scenario.backend import NotApplicable
 from optcompare.scenario.spec import Step
 
+RERUNS = 3
+"""How often a workflow on which QEMU crashed is run again (is it reproducible?)."""
 BOUNDS = Bounds(frontend="blockdev", driver="file", guest=False)
 """What the daemon can express: -blockdev, local files, no guest."""
 
@@ -64,6 +66,15 @@ class Disagreement:
     """The known departure it is, None: unexplained."""
     seen: int = 1
     """Replayed workflows that shrank to it."""
+    reruns: int = 0
+    """A crash: how often the shrunk workflow was run again ..."""
+    reproduced: int = 0
+    """... and how often QEMU crashed again."""
+
+    @property
+    def crash(self) -> bool:
+        """QEMU itself broke (``no-crash`` is violated), not a model disagreement."""
+        return self.comparison.status == "backend-failure"
 
 
 @dataclass(frozen=True)
@@ -85,7 +96,12 @@ class Differential:
 
     @property
     def unexplained(self) -> int:
-        return sum(1 for d in self.found if d.known is None)
+        """Model disagreements that are no known departure (crashes are counted apart)."""
+        return sum(1 for d in self.found if d.known is None and not d.crash)
+
+    @property
+    def crashes(self) -> int:
+        return sum(1 for d in self.found if d.crash)
 
 
 def _names(step: Step) -> list[str]:
@@ -237,6 +253,11 @@ def run(policy: Policy, context: Context, *, depth: int, images: int,
                 found[key] = replace(found[key], seen=found[key].seen + 1)
             else:
                 found[key] = Disagreement(small, workflow, shown, _known(shown))
+                if shown.status == "backend-failure":
+                    again = [_compare(context, policy, bounds, small, factory)
+                             for _ in range(RERUNS)]
+                    found[key] = replace(found[key], reruns=RERUNS, reproduced=sum(
+                        1 for c in again if c.status == "backend-failure"))
         if progress is not None:
             progress(Progress(len(plan), len(plan), ""))
     except KeyboardInterrupt:
@@ -261,6 +282,7 @@ def to_data(result: Differential) -> dict[str, object]:
             "backend_failures": result.backend_failures,
             "shrunk": len(result.found),
             "unexplained": result.unexplained,
+            "crashes": result.crashes,
             "interrupted": result.interrupted,
             "out_of_budget": result.out_of_budget,
         },
@@ -269,7 +291,8 @@ def to_data(result: Differential) -> dict[str, object]:
              "images": [{"name": i.name, "writable": i.writable} for i in d.workflow.images()],
              "readonly": d.workflow.start.readonly,
              "original": [s.describe() for s in d.original.steps],
-             "known": d.known, "seen": d.seen,
+             "known": d.known, "seen": d.seen, "crash": d.crash,
+             "reruns": d.reruns, "reproduced": d.reproduced,
              "comparison": d.comparison.to_data()}
             for d in result.found
         ],

@@ -153,14 +153,21 @@ def differential_view(data: dict[str, Any]) -> Document:
         f"on the model and on qemu-storage-daemon, compared step by step as conformance "
         f"does: {s['agreements']} of {s['steps']} steps agree, {s['disagreements']} "
         f"disagree; {s['backend_failures']} backend failures (QEMU crashed). "
-        f"{s['shrunk']} distinct disagreements after shrinking, {s['unexplained']} "
-        f"unexplained.{stopped}"))
+        f"{s['shrunk'] - s['crashes']} distinct disagreements after shrinking, "
+        f"{s['unexplained']} unexplained; {s['crashes']} distinct workflows on which QEMU "
+        f"crashed.{stopped}"))
     if data["found"]:
-        section = doc.section("Disagreements, each shrunk to a minimal workflow")
+        section = doc.section("Disagreements and crashes, each shrunk to a minimal workflow")
         for found in data["found"]:
             comparison = found["comparison"]
-            known = (f" Known departure: {KNOWN_DEPARTURES.get(found['known'], found['known'])}."
-                     if found["known"] else " Unexplained.")
+            if found["crash"]:
+                known = (f" QEMU crashed (no-crash); run again {found['reruns']} times, it "
+                         f"crashed {found['reproduced']} times.")
+            elif found["known"]:
+                known = (f" Known departure: "
+                         f"{KNOWN_DEPARTURES.get(found['known'], found['known'])}.")
+            else:
+                known = " Unexplained."
             section.add(Paragraph(
                 f"{start_text(found)}; {len(found['steps'])} steps (from a workflow of "
                 f"{len(found['original'])}; {found['seen']} workflows shrank to it).{known}"))
