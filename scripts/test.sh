@@ -13,10 +13,11 @@ if ! command -v qemu-storage-daemon >/dev/null 2>&1 || ! command -v qemu-img >/d
     || ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
   missing+=(qemu-utils qemu-system-common qemu-system-x86)
 fi
-# The network drivers' servers: the curl driver's module and a web server with
-# byte ranges.
-if [ ! -e /usr/lib/x86_64-linux-gnu/qemu/block-curl.so ] || ! command -v lighttpd >/dev/null 2>&1; then
-  missing+=(qemu-block-extra lighttpd)
+# The network drivers' servers: the curl and iscsi drivers' modules, a web
+# server with byte ranges, an iSCSI target.
+if [ ! -e /usr/lib/x86_64-linux-gnu/qemu/block-curl.so ] || ! command -v lighttpd >/dev/null 2>&1 \
+    || ! command -v tgtd >/dev/null 2>&1; then
+  missing+=(qemu-block-extra lighttpd tgt)
 fi
 if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ]; then
   missing+=(chromium fonts-liberation)

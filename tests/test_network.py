@@ -13,7 +13,7 @@ from qemu_required import require_program, require_qemu
 from test_qemu_backend import no_leftovers  # noqa: F401 - a fixture
 
 from optcompare.analysis.conformance import compare_driver_cells
-from optcompare.backends.qemu import http, nbd, process
+from optcompare.backends.qemu import http, iscsi, nbd, process
 from optcompare.backends.qemu.backend import released_policy
 from optcompare.backends.qemu.daemon import QemuDaemon, QmpCommandError
 from optcompare.model.drivers import Platform
@@ -92,3 +92,23 @@ def test_http_truth_table_live_agrees_with_the_model(no_leftovers: Path) -> None
     build = released_policy().build(Platform.POSIX)
     compared = compare_driver_cells(build, cells)
     assert all(c.agree for c in compared), [c.differences for c in compared if not c.agree]
+
+
+def test_iscsi_truth_table_live_agrees_and_tgtd_leaves_nothing(
+    no_leftovers: Path,  # noqa: F811
+) -> None:
+    tools = require_qemu()
+    require_program("tgtd", iscsi.PACKAGE)
+    before = set(iscsi.IPC_DIR.iterdir()) if iscsi.IPC_DIR.exists() else set()
+    cells = iscsi.measure_table(tools)
+    assert len(cells) == 18
+    errors = {(c.label, c.writable) for c in cells if c.error}
+    assert errors == {("read-only=off,auto-read-only=off", False), ("read-only=off", False),
+                      ("auto-read-only=off", False), ("(none)", False)}
+    assert {c.error for c in cells if c.error} == {"LUN is write protected"}
+    fallback = [c for c in cells if c.label == "read-only=off,auto-read-only=on"]
+    assert [(c.writable, c.ro) for c in fallback] == [(True, False), (False, True)]
+    build = released_policy().build(Platform.POSIX)
+    compared = compare_driver_cells(build, cells)
+    assert all(c.agree for c in compared), [c.differences for c in compared if not c.agree]
+    assert set(iscsi.IPC_DIR.iterdir()) == before, "tgtd's control socket was left"
