@@ -268,6 +268,11 @@ class Shape:
     @classmethod
     def of(cls, build: Build) -> Shape:
         policy, drivers = build.policy, build.drivers
+        if build.platform is not Platform.POSIX:
+            # The BlockdevOptions union lists its variants unconditionally
+            # (block-core.json @v4.1.0): a Windows reply still has host_cdrom,
+            # gluster, ... although the build cannot open them.
+            drivers = {**policy.build(Platform.POSIX).drivers, **drivers}
         # iser is reachable only through -drive: no BlockdevDriver value, no variant.
         variants = tuple((name, policy.struct_of(drivers[name], drivers))
                          for name in sorted(drivers) if drivers[name].blockdev)

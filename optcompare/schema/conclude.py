@@ -414,11 +414,13 @@ def advertised_drivers(index: SchemaIndex) -> frozenset[str]:
 
 def build_advertised(build: Build) -> frozenset[str]:
     """:func:`advertised_drivers` of a build's generated schema (cached)."""
-    return frozenset(a.driver for a in _build_reading(build).adverts)
+    return frozenset(a.driver for a in build_adverts(build))
 
 
 def build_adverts(build: Build) -> tuple[Advert, ...]:
-    return _build_reading(build).adverts
+    """The adverts for drivers the build has: a Windows reply lists host_cdrom,
+    gluster, ... (the union is unconditional), but the build cannot open them."""
+    return tuple(a for a in _build_reading(build).adverts if a.driver in build.drivers)
 
 
 # -- comparing with the known builds ------------------------------------------------
