@@ -643,7 +643,10 @@ def explore_lines(rounds: int, env: Mapping[str, str], growth: bool
     command = Timing([*oc, "explore"])
     measure({"floor": Timing([sys.executable, "-c", FLOOR_CODE]), "explore": command},
             rounds, env, {})
-    name = "optcompare explore (7 policies, file, 3 images, depth 5)"
+    from optcompare.policies import registry
+
+    name = (f"optcompare explore ({len(registry.BUILTIN)} built-in policies, file, 3 images, "
+            "depth 5)")
     if command.error is not None:
         return [Line(name, "-", "-", "-", f"< {EXPLORE_LIMIT:.0f} s",
                      f"SKIP ({command.error})")], []
