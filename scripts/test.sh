@@ -14,10 +14,10 @@ if ! command -v qemu-storage-daemon >/dev/null 2>&1 || ! command -v qemu-img >/d
   missing+=(qemu-utils qemu-system-common qemu-system-x86)
 fi
 # The network drivers' servers: the curl and iscsi drivers' modules, a web
-# server with byte ranges, an iSCSI target.
+# server with byte ranges, an iSCSI target, an SFTP server and an ssh agent.
 if [ ! -e /usr/lib/x86_64-linux-gnu/qemu/block-curl.so ] || ! command -v lighttpd >/dev/null 2>&1 \
-    || ! command -v tgtd >/dev/null 2>&1; then
-  missing+=(qemu-block-extra lighttpd tgt)
+    || ! command -v tgtd >/dev/null 2>&1 || [ ! -x /usr/sbin/sshd ] || ! command -v ssh-agent >/dev/null 2>&1; then
+  missing+=(qemu-block-extra lighttpd tgt openssh-server openssh-client)
 fi
 if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ]; then
   missing+=(chromium fonts-liberation)

@@ -127,8 +127,8 @@ def test_conformance_agrees_on_iotest_232_and_every_expressible_scenario(
     assert len(result.iotest) == 36
     assert sorted({c.frontend for c in result.iotest}) == ["blockdev", "drive"]
     assert sum(1 for c in result.iotest if c.frontend == "drive") == 18
-    assert {c.driver for c in result.tables} == {"nbd", "http", "iscsi"}
-    assert len(result.tables) == 54
+    assert {c.driver for c in result.tables} == {"nbd", "http", "iscsi", "ssh"}
+    assert len(result.tables) == 72
     assert all(c.agree for c in result.tables), [c.differences for c in result.tables]
     assert all(cell.agree for cell in result.iotest), [
         c.differences for c in result.iotest if not c.agree]
@@ -142,7 +142,7 @@ def test_conformance_agrees_on_iotest_232_and_every_expressible_scenario(
     live = data["live"]
     assert live["frontend"]["drive"]["cells"] == 18
     assert live["frontend"]["blockdev"]["cells"] == 18 + len(result.tables)
-    for driver in ("nbd", "http", "iscsi"):
+    for driver in ("nbd", "http", "iscsi", "ssh"):
         assert live["driver"][driver]["cells"] == sum(
             1 for c in result.tables if c.driver == driver)
     ran = [s for s in result.scenarios if s.status == AGREE]

@@ -13,7 +13,7 @@ from qemu_required import require_program, require_qemu
 from test_qemu_backend import no_leftovers  # noqa: F401 - a fixture
 
 from optcompare.analysis.conformance import compare_driver_cells
-from optcompare.backends.qemu import http, iscsi, nbd, process
+from optcompare.backends.qemu import http, iscsi, nbd, process, ssh
 from optcompare.backends.qemu.backend import released_policy
 from optcompare.backends.qemu.daemon import QemuDaemon, QmpCommandError
 from optcompare.model.drivers import Platform
@@ -112,3 +112,24 @@ def test_iscsi_truth_table_live_agrees_and_tgtd_leaves_nothing(
     compared = compare_driver_cells(build, cells)
     assert all(c.agree for c in compared), [c.differences for c in compared if not c.agree]
     assert set(iscsi.IPC_DIR.iterdir()) == before, "tgtd's control socket was left"
+
+
+def test_ssh_truth_table_live_agrees_with_the_model_of_7_2(
+    no_leftovers: Path,  # noqa: F811
+) -> None:
+    tools = require_qemu()
+    require_program("sshd", "openssh-server")
+    cells = ssh.measure_table(tools)
+    assert len(cells) == 18
+    refused = {c.label for c in cells if c.error}
+    # A hard driver: every read/write open of the 0444 remote file fails,
+    # auto-read-only=on or not.
+    assert refused == {"read-only=off,auto-read-only=off", "read-only=off,auto-read-only=on",
+                       "read-only=off", "auto-read-only=off", "auto-read-only=on", "(none)"}
+    assert all(not c.writable for c in cells if c.error)
+    assert {c.error for c in cells if c.error} == {
+        "failed to open remote file '<path>': SFTP server: Permission denied "
+        "(libssh error code: 1, sftp error code: 3)"}
+    build = released_policy().build(Platform.POSIX)
+    compared = compare_driver_cells(build, cells)
+    assert all(c.agree for c in compared), [c.differences for c in compared if not c.agree]

@@ -614,11 +614,12 @@ def _driver_tables(tools: QemuTools) -> list[tuple[str, Callable[[], list[Any]]]
     """Each network driver with a live server here, and how to measure its table."""
     from functools import partial
 
-    from optcompare.backends.qemu import http, iscsi, nbd
+    from optcompare.backends.qemu import http, iscsi, nbd, ssh
 
     return [("nbd", partial(nbd.measure_table, tools)),
             ("http", partial(http.measure_table, tools)),
-            ("iscsi", partial(iscsi.measure_table, tools))]
+            ("iscsi", partial(iscsi.measure_table, tools)),
+            ("ssh", partial(ssh.measure_table, tools))]
 
 
 def run_on_qemu(

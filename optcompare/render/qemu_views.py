@@ -24,7 +24,8 @@ IOTEST_LEGEND = (
 DRIVER_LEGEND = (
     "Each option set opened by a client QEMU on what a live server offers writable "
     "and read-only (nbd: an export with and without writable; iscsi: a LUN with and "
-    "without readonly=1; http: one URL, never writable): the node's ro flag, "
+    "without readonly=1; ssh: a 0644 and a 0444 remote file; http: one URL, never "
+    "writable): the node's ro flag, "
     "or the error (the client holds a socket: no descriptor mode). One value when "
     "the model and QEMU agree, both otherwise."
 )

@@ -144,8 +144,11 @@ class QemuDaemon:
     """The temp dir's name part (``optcompare-qsd-*``)."""
     program = "qemu-storage-daemon"
 
-    def __init__(self, tools: QemuTools | None = None, *, start_timeout: float = 10.0) -> None:
+    def __init__(self, tools: QemuTools | None = None, *, start_timeout: float = 10.0,
+                 env: dict[str, str] | None = None) -> None:
         self.tools = tools if tools is not None else find_qemu()
+        self.env = env
+        """Variables added to the process's environment (the ssh driver's agent)."""
         self.start_timeout = start_timeout
         self.identity = process.identity(self.tools.setpriv)
         self._prefix = list(self.identity.prefix)
@@ -193,7 +196,9 @@ class QemuDaemon:
         sock = tmp / "qmp.sock"
         self._log = open(tmp / "daemon.log", "wb")  # noqa: SIM115 - closed in close()
         t0 = time.monotonic()
-        self._proc = process.spawn([*self._prefix, *self.command(sock)], cwd=tmp, log=self._log)
+        env = {**os.environ, **self.env} if self.env else None
+        self._proc = process.spawn([*self._prefix, *self.command(sock)], cwd=tmp, log=self._log,
+                                   env=env)
         self._loop = asyncio.new_event_loop()
         self._loop.set_exception_handler(_quiet_about_interrupts)
         deadline = t0 + self.start_timeout

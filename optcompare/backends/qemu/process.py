@@ -130,10 +130,14 @@ def _signals_wait() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
-def run(command: Sequence[str], timeout: float) -> subprocess.CompletedProcess[str]:
-    """A short command (``qemu-img``) to its end; killed when interrupted or late."""
+def run(command: Sequence[str], timeout: float, env: dict[str, str] | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    """A short command (``qemu-img``) to its end; killed when interrupted or late.
+
+    ``env``: variables added to ours."""
     with _signals_wait():
         child = subprocess.Popen(list(command), stdin=subprocess.DEVNULL,
+                                 env={**os.environ, **env} if env else None,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                  preexec_fn=lambda: _die_with_parent(os.getppid()))
     try:

@@ -27,7 +27,7 @@ LOOPBACK = "127.0.0.1"
 
 def need(program: str, package: str) -> Path:
     """A server's binary; missing, the driver cannot be measured here (:class:`NotApplicable`)."""
-    found = shutil.which(program)
+    found = shutil.which(program) or shutil.which(program, path="/usr/sbin:/sbin")
     if found is None:
         raise NotApplicable(f"{program} not found: install the Debian package {package}")
     return Path(found)
@@ -112,9 +112,10 @@ class Server:
         os.chown(path, self.identity.uid, self.identity.gid)
         return path
 
-    def run(self, command: Sequence[str], what: str, timeout: float = 5.0) -> Any:
+    def run(self, command: Sequence[str], what: str, timeout: float = 5.0,
+            env: dict[str, str] | None = None) -> Any:
         """A short helper command (an admin tool) as the server's user; its stdout."""
-        done = process.run([*self.identity.prefix, *command], timeout=timeout)
+        done = process.run([*self.identity.prefix, *command], timeout=timeout, env=env)
         if done.returncode != 0:
             text = (done.stderr.strip() or done.stdout.strip()).splitlines()
             raise BackendError(f"{what} failed: {text[-1] if text else done.returncode}")
