@@ -31,7 +31,7 @@ def test_option_1_breaks_every_auto_read_only_combination_on_every_driver() -> N
     for platform in ("posix", "windows"):
         build = base.build(compat.Platform(platform))
         for frontend in ("blockdev", "drive"):
-            # -drive names the driver in its error, so one finding per text.
+            # -drive words a format's rejection and a protocol's apart: two findings.
             found: dict[str, set[str]] = {}
             for f in breaks:
                 if f"/{platform}/{frontend}/" in f.id:

@@ -197,8 +197,11 @@ def _cmdline(policy: Policy, base: Policy, ground: Policy | None = None) -> list
                     # A rejection is one finding per combination, whatever it did before.
                     rejected = level is Level.BREAK and after.mode is Mode.ERROR
                     before_text = "accepted" if rejected else _cell_text(before)
+                    # -drive names the driver in its rejection: group drivers by the
+                    # same words all the same.
+                    after_text = _cell_text(after).replace(f"'{driver}'", "'<driver>'")
                     key = (level, platform.value, frontend.value, text, before_text,
-                           _cell_text(after), driver in release)
+                           after_text, driver in release)
                     groups.setdefault(key, []).append(driver)
                     cells.setdefault(key, (after, None if level is Level.BREAK else before))
                 for written, text, cell in _cells(new, driver, frontend, new.options(driver)):
