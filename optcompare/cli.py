@@ -40,7 +40,20 @@ HELP = (
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from optcompare import __version__
+
+        typer.echo(f"optcompare {__version__}")
+        raise typer.Exit()
+
+
 def _global_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version,
+                     help="Print the version of optcompare and exit."),
+    ] = False,
     no_plugins: Annotated[
         bool,
         typer.Option(

@@ -17,8 +17,33 @@ from optcompare.render.formats import Format
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+DATA_FORMATS = (Format.TEXT, Format.MARKDOWN, Format.JSON)
+"""What every command prints; ``report`` also renders HTML and SVG."""
+
+
+def _formats(accepted: tuple[Format, ...]) -> Callable[[str], Format]:
+    """A ``--format`` parser that accepts only ``accepted`` (any case)."""
+
+    def parse(value: str) -> Format:
+        known = {fmt.value: fmt for fmt in accepted}
+        fmt = known.get(str(value).lower())
+        if fmt is None:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(known)}")
+        return fmt
+
+    return parse
+
+
 FormatOption = Annotated[
-    Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+    Format,
+    typer.Option("--format", "-f", metavar="[" + "|".join(DATA_FORMATS) + "]",
+                 parser=_formats(DATA_FORMATS), help="Output format."),
+]
+ReportFormatOption = Annotated[
+    Format,
+    typer.Option("--format", "-f", metavar="[" + "|".join(Format) + "]",
+                 parser=_formats(tuple(Format)),
+                 help="Output format (html: a page for a meeting, svg: one slide)."),
 ]
 STDOUT = "-"
 
@@ -26,6 +51,13 @@ STDOUT = "-"
 def _output_path(value: str) -> Path:
     if not value:
         raise typer.BadParameter("an empty file name (give a file, or - for stdout)")
+    return Path(value)
+
+
+def directory_path(value: str) -> Path:
+    """A directory named on the command line (``Path('')`` would silently be ``.``)."""
+    if not value:
+        raise typer.BadParameter("an empty directory name")
     return Path(value)
 
 

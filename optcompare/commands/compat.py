@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from optcompare.commands.common import FormatOption, OutputOption, WidthOption, boundary, emit
+from optcompare.commands.common import (
+    FormatOption,
+    OutputOption,
+    WidthOption,
+    boundary,
+    directory_path,
+    emit,
+)
 from optcompare.errors import InputError
 from optcompare.render.formats import Format
 
@@ -36,7 +43,9 @@ def compat(
         typer.Option("--accept", help="File of accepted finding ids, one per line, # comments."),
     ] = None,
     scenarios_dir: Annotated[
-        Path | None, typer.Option("--scenarios", help="Workflows to replay (default: built-in).")
+        Path | None,
+        typer.Option("--scenarios", parser=directory_path,
+                     help="Workflows to replay (default: built-in)."),
     ] = None,
     fmt: FormatOption = Format.TEXT,
     output: OutputOption = None,
@@ -55,7 +64,7 @@ def compat(
 
     chosen = registry.get(policy)
     released = [registry.get(n) for n in registry.RELEASED]
-    baselines = ([registry.get(n) for n in against] if against
+    baselines = ([registry.get(n) for n in dict.fromkeys(against)] if against
                  else analysis.default_baselines(chosen, released))
     if not baselines:
         raise InputError(f"no released build is older than {policy}; name one with --against")

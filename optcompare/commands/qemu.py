@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from optcompare.commands.common import FormatOption, OutputOption, WidthOption, boundary, emit
+from optcompare.commands.common import (
+    FormatOption,
+    OutputOption,
+    WidthOption,
+    boundary,
+    directory_path,
+    emit,
+)
 from optcompare.render.formats import Format
 
 if TYPE_CHECKING:
@@ -75,7 +82,8 @@ def conformance(
     ] = None,
     scenarios_dir: Annotated[
         Path | None,
-        typer.Option("--scenarios", help="Take scenarios from this directory instead."),
+        typer.Option("--scenarios", parser=directory_path,
+                     help="Take scenarios from this directory instead."),
     ] = None,
     fail_on: Annotated[
         FailOn | None,

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from optcompare.commands.common import (
-    FormatOption,
     OutputOption,
+    ReportFormatOption,
     WidthOption,
     boundary,
     colored,
     deliver,
+    directory_path,
 )
 from optcompare.errors import OptcompareError
 from optcompare.render.formats import Format
@@ -30,14 +31,16 @@ def report(
         typer.Option("--policy", "-p", help="Policy to include (repeatable; default: all)."),
     ] = None,
     scenarios_dir: Annotated[
-        Path | None, typer.Option("--scenarios", help="Scenario files (default: built-in).")
+        Path | None,
+        typer.Option("--scenarios", parser=directory_path,
+                     help="Scenario files (default: built-in)."),
     ] = None,
     full: Annotated[
         bool,
         typer.Option("--full", help="Add every truth table, compatibility finding, trace, "
                      "the skew matrix and the MADR block."),
     ] = False,
-    fmt: FormatOption = Format.TEXT,
+    fmt: ReportFormatOption = Format.TEXT,
     output: OutputOption = None,
     width: WidthOption = None,
     slide: Annotated[
@@ -74,7 +77,8 @@ def report(
     slide = slide or "matrix"
     full = full or fmt in (Format.HTML, Format.SVG)
     store = cache.Store.default(disabled=no_cache)
-    inputs = _inputs(store, policy or [], scenarios_dir, full) if store.directory else None
+    names = list(dict.fromkeys(policy or []))  # a policy named twice is one column
+    inputs = _inputs(store, names, scenarios_dir, full) if store.directory else None
     if inputs is None:  # off, or an input the analysis will report on: store nothing
         store = cache.Store(None)
     color = colored(fmt, output)
@@ -91,7 +95,7 @@ def report(
         if stored is not None:
             data, problems = stored, False
         else:
-            data, problems = _analyse(policy or [], scenarios_dir, full)
+            data, problems = _analyse(names, scenarios_dir, full)
             if store.directory is not None and not problems:
                 store.put(data_key, json.dumps(codec.encode(data), ensure_ascii=True))
         content = _render(data, fmt, width, color, slide)

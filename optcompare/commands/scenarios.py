@@ -8,13 +8,20 @@ from typing import Annotated, Any
 
 import typer
 
-from optcompare.commands.common import FormatOption, OutputOption, WidthOption, boundary, emit
+from optcompare.commands.common import (
+    FormatOption,
+    OutputOption,
+    WidthOption,
+    boundary,
+    directory_path,
+    emit,
+)
 from optcompare.render.formats import Format
 
 ScenariosDir = Annotated[
     Path | None,
-    typer.Option("--scenarios", help="Read scenario files from this directory instead of the "
-                 "built-in ones."),
+    typer.Option("--scenarios", parser=directory_path,
+                 help="Read scenario files from this directory instead of the built-in ones."),
 ]
 PolicyList = Annotated[
     list[str] | None,
@@ -116,14 +123,11 @@ def check(
     from optcompare.render.scenario_views import check_view
     from optcompare.scenario import load
 
-    report = []
-    failed = False
-    for path in files:
-        problems = load.check_files([path])
-        failed = failed or bool(problems)
-        for problem in problems:
-            typer.echo(printable(str(problem)), err=True)
-        report.append({"file": str(path), "problems": [str(p) for p in problems]})
+    problems = load.check_files(files)
+    for problem in problems:
+        typer.echo(printable(str(problem)), err=True)
+    report = [{"file": str(path), "problems": [str(p) for p in problems if p.path == str(path)]}
+              for path in dict.fromkeys(files)]
     emit("check", {"files": report}, check_view, fmt, output, width)
-    if failed:
+    if problems:
         raise typer.Exit(2)

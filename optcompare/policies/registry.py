@@ -308,12 +308,12 @@ def select(names: Iterable[str]) -> list[Policy]:
 
 
 def _named(names: Iterable[str]) -> list[Policy]:
-    """The named policies in the order given.
+    """The named policies in the order given, each once.
 
     A named plugin that a command left out at use is skipped while another
     named policy remains (the command goes on without it).
     """
-    wanted = list(names)
+    wanted = list(dict.fromkeys(names))
     used_up = {p.policy for p in _state.problems if p.policy}
     kept = [n for n in wanted if n not in used_up] or wanted
     return [get(n) for n in kept]

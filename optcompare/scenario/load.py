@@ -411,7 +411,9 @@ def load(path: Path) -> Scenario:
 
 
 def check_files(paths: Iterable[Path]) -> list[InputError]:
+    """Every problem of the files, and a scenario name that an earlier file already uses."""
     problems: list[InputError] = []
+    seen: dict[str, Path] = {}
     for path in paths:
         try:
             text = read(path)
@@ -421,6 +423,13 @@ def check_files(paths: Iterable[Path]) -> list[InputError]:
         result = check_text(text, str(path))
         if not isinstance(result, Scenario):
             problems += result
+        elif result.name not in seen:
+            seen[result.name] = path
+        elif not seen[result.name].samefile(path):  # the same file named twice is no clash
+            problems.append(InputError(
+                f"scenario name {result.name!r} is also used by {seen[result.name]}",
+                path=str(path), line=Locator.scan(text).line("scenario", key="name"),
+            ))
     return problems
 
 
