@@ -32,6 +32,22 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
+# Debian's python3 refuses pip install outside a virtual environment: outside
+# one, make .venv (python3-venv provides it on Debian) and work in it.
+if ! python3 -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)'; then
+  if [ ! -x .venv/bin/python3 ]; then
+    if ! python3 -m venv .venv >/dev/null 2>&1; then
+      rm -rf .venv
+      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+      fi
+      python3 -m venv .venv
+    fi
+  fi
+  . .venv/bin/activate
+fi
+
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 python3 -m ruff check optcompare tests examples scripts
 python3 -m mypy
