@@ -134,7 +134,7 @@ def test_every_format_is_deterministic(tmp_path: Path) -> None:
 def test_html_is_only_for_report() -> None:
     result = runner.invoke(app, ["table", "-f", "html"])
     assert result.exit_code == 2
-    assert "only available for 'report'" in result.stderr
+    assert "'html' is not one of text, markdown, json" in result.stderr
 
 
 def test_the_stored_form_of_the_full_report_renders_the_same() -> None:
