@@ -20,8 +20,10 @@ Fair comparison (DESIGN section 7), each rule applied here or in
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from optcompare import __version__
 from optcompare.analysis import compat, truth_table, visibility
@@ -35,6 +37,10 @@ from optcompare.policies.base import Frontend, Policy, Role
 from optcompare.scenario.backend import Observation
 from optcompare.scenario.runner import Outcome, ScenarioResult
 from optcompare.scenario.spec import LEGACY, NATIVE, Scenario
+
+if TYPE_CHECKING:
+    from optcompare.analysis.explore import Exploration
+    from optcompare.parallel import Beside
 
 USERS_OF = "qemu-3.1"
 """The release whose users "no break" and "no silent change" protect."""
@@ -485,7 +491,17 @@ def _input_hash(policies: Sequence[Policy], scenarios: Sequence[Scenario]) -> st
 
 
 def build_report(policies: Sequence[Policy], scenarios: Sequence[Scenario], *,
-                 full: bool = False) -> m.Report:
+                 full: bool = False, parallel: bool | None = None) -> m.Report:
+    """The report on ``policies``; the search runs beside the other analyses when the
+    machine allows (``parallel``: force it on or off), with the same result either way."""
+    from optcompare.parallel import Beside
+
+    with Beside(functools.partial(explore_all, policies), parallel=parallel) as found:
+        return _build(policies, scenarios, full, found)
+
+
+def _build(policies: Sequence[Policy], scenarios: Sequence[Scenario], full: bool,
+           found: Beside[Exploration]) -> m.Report:
     from optcompare.policies import registry
 
     results = scenario_analysis.matrix(scenarios, policies)
@@ -539,7 +555,7 @@ def build_report(policies: Sequence[Policy], scenarios: Sequence[Scenario], *,
             scenarios=tuple(m.ScenarioInfo(s["name"], s["summary"], s["source"], s["file"],
                                            s["sha256"]) for s in infos),
         ),
-        search=search(policies, scenarios, results),
+        search=search(found.result(), scenarios, results),
     )
 
 
@@ -548,13 +564,20 @@ SEARCH_DEPTH = 3
 keeps the report's first run within a second)."""
 
 
-def search(policies: Sequence[Policy], scenarios: Sequence[Scenario],
-           results: Sequence[ScenarioResult]) -> m.Search:
-    """``explore`` on the report's policies; what it finds that no built-in scenario shows."""
+def explore_all(policies: Sequence[Policy]) -> Exploration:
+    """``explore`` on the report's policies, to the report's depth."""
     from optcompare.analysis import explore
 
-    bounds = explore.Bounds(depth=SEARCH_DEPTH)
-    found = explore.explore(policies, bounds, explore.Context(), pairs=False)
+    return explore.explore(policies, explore.Bounds(depth=SEARCH_DEPTH), explore.Context(),
+                           pairs=False)
+
+
+def search(found: Exploration, scenarios: Sequence[Scenario],
+           results: Sequence[ScenarioResult]) -> m.Search:
+    """What the search found that no built-in scenario shows."""
+    from optcompare.analysis import explore
+
+    bounds = found.bounds
     by_name = {s.name: s for s in scenarios}
     shown: dict[str, set[str]] = {}
     for result in results:
