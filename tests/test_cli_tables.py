@@ -26,7 +26,7 @@ def test_policies_lists_the_builtins_in_order() -> None:
     assert data["kind"] == "policies"
     assert [p["name"] for p in data["policies"]] == [
         "qemu-3.0", "qemu-3.1", "qemu-4.0", "qemu-4.0.0", "option-1", "option-2", "option-3",
-        "qemu-4.1",
+        "explicit-reopen", "qemu-4.1",
     ]
     assert all(p["source"] for p in data["policies"])
 

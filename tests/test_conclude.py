@@ -37,7 +37,9 @@ def of(name: str, platform: Platform = Platform.POSIX) -> Conclusion:
 
 
 SAME_3_1_4_0 = ("qemu-3.1", "qemu-3.1@windows", "qemu-4.0", "qemu-4.0@windows", "qemu-4.0.0",
-                "qemu-4.0.0@windows", "option-3@windows", "qemu-4.1@windows")
+                "qemu-4.0.0@windows", "option-3@windows", "explicit-reopen",
+                "explicit-reopen@windows", "qemu-4.1@windows")
+"""explicit-reopen is 3.1's semantics plus x-blockdev-reopen: no signal either."""
 
 
 @pytest.mark.parametrize("version", ["3.1.0", "4.0.0"])

@@ -54,7 +54,8 @@ def test_the_readme_tour_command_concludes_on_the_4_0_reply() -> None:
     # signal look the same.
     assert data["consistent_with"] == [
         "qemu-3.1", "qemu-3.1@windows", "qemu-4.0", "qemu-4.0@windows", "qemu-4.0.0",
-        "qemu-4.0.0@windows", "option-3@windows", "qemu-4.1@windows"]
+        "qemu-4.0.0@windows", "option-3@windows", "explicit-reopen", "explicit-reopen@windows",
+        "qemu-4.1@windows"]
 
 
 LISTING = """\
@@ -68,23 +69,23 @@ changed. 'probe --schema NAME' reads one. Entries are counted and the last
 column is blockdev-add/arg-type/+file/$dynamic-auto-read-only, evaluated on
 each reply.
 
-| name           | QEMU                                      | entries   |
-|----------------|-------------------------------------------|-----------|
-| qemu-3.1.0     | v3.1.0-rc2                                | 794       |
-| qemu-4.0.0     | v4.0.0                                    | 803       |
-| qemu-4.1.0-dev | v4.0.0-1481 (4.1 development, 2019-06-18) | 806       |
-| qemu-4.2.0     | v4.2.0                                    | 816       |
-| qemu-5.2.0     | v5.2.0                                    | 885       |
-| qemu-8.1.0     | v8.1.0                                    | 1120      |
+| name           | QEMU                                      | entries |
+|----------------|-------------------------------------------|---------|
+| qemu-3.1.0     | v3.1.0-rc2                                | 794     |
+| qemu-4.0.0     | v4.0.0                                    | 803     |
+| qemu-4.1.0-dev | v4.0.0-1481 (4.1 development, 2019-06-18) | 806     |
+| qemu-4.2.0     | v4.2.0                                    | 816     |
+| qemu-5.2.0     | v5.2.0                                    | 885     |
+| qemu-8.1.0     | v8.1.0                                    | 1120    |
 
-| name           | feature flag   |
-|----------------|----------------|
-| qemu-3.1.0     | no             |
-| qemu-4.0.0     | no             |
-| qemu-4.1.0-dev | yes            |
-| qemu-4.2.0     | yes            |
-| qemu-5.2.0     | yes            |
-| qemu-8.1.0     | yes            |
+| name           | feature flag |
+|----------------|--------------|
+| qemu-3.1.0     | no           |
+| qemu-4.0.0     | no           |
+| qemu-4.1.0-dev | yes          |
+| qemu-4.2.0     | yes          |
+| qemu-5.2.0     | yes          |
+| qemu-8.1.0     | yes          |
 
 ## Where each came from
 

@@ -105,7 +105,7 @@ def example(install: Install, monkeypatch: pytest.MonkeyPatch) -> None:
     install(
         "optcompare-explicit-reopen",
         EXAMPLE_VERSION,
-        {"explicit-reopen": "optcompare_explicit_reopen:POLICY"},
+        {"explicit-reopen-6.1": "optcompare_explicit_reopen:POLICY"},
     )
 
 
@@ -127,7 +127,7 @@ def listed(*options: str) -> dict[str, str]:
 def test_policies_shows_the_example_with_its_distribution() -> None:
     origins = listed()
     assert list(origins)[: len(BUILTIN_NAMES)] == BUILTIN_NAMES
-    assert origins["explicit-reopen"] == EXAMPLE_ORIGIN
+    assert origins["explicit-reopen-6.1"] == EXAMPLE_ORIGIN
     assert {origins[name] for name in BUILTIN_NAMES} == {"built-in"}
     code, out, err = invoke("policies", "--width", "200")
     assert code == 0
@@ -138,11 +138,11 @@ def test_policies_shows_the_example_with_its_distribution() -> None:
 @pytest.mark.usefixtures("plugins_on", "example")
 def test_core_scenario_meets_on_explicit_reopen_without_denials() -> None:
     code, out, err = invoke(
-        "run", "blockdev-commit-selinux", "--policy", "explicit-reopen", "--format", "json"
+        "run", "blockdev-commit-selinux", "--policy", "explicit-reopen-6.1", "--format", "json"
     )
     assert code == 0, err
     (result,) = json.loads(out)["results"]
-    assert result["policy"] == "explicit-reopen"
+    assert result["policy"] == "explicit-reopen-6.1"
     assert result["outcome"] == "meets", result["reason"]
     assert result["frontend"] == "blockdev"
     trace = result["trace"]
@@ -159,23 +159,23 @@ def test_core_scenario_meets_on_explicit_reopen_without_denials() -> None:
 
 @pytest.mark.usefixtures("plugins_on", "example")
 def test_the_example_takes_part_in_every_command() -> None:
-    code, out, _ = invoke("table", "explicit-reopen", "--driver", "file", "--format", "json")
+    code, out, _ = invoke("table", "explicit-reopen-6.1", "--driver", "file", "--format", "json")
     assert code == 0
     rows = json.loads(out)["tables"][0]["rows"]
     modes = {row["mode"] for row in rows}
     assert modes == {"hard-ro", "hard-rw", "fallback-ro"}  # 3.1's semantics, nothing dynamic
-    code, out, _ = invoke("drivers", "--policy", "explicit-reopen", "--format", "json")
+    code, out, _ = invoke("drivers", "--policy", "explicit-reopen-6.1", "--format", "json")
     assert code == 0
     classes = {d["name"]: d["class"] for d in json.loads(out)["drivers"]}
     assert classes["file"] == "fallback"
     code, out, _ = invoke("run", "--format", "json")
     assert code == 0
-    assert "explicit-reopen" in {r["policy"] for r in json.loads(out)["results"]}
+    assert "explicit-reopen-6.1" in {r["policy"] for r in json.loads(out)["results"]}
     code, out, _ = invoke("skew", "--format", "json")
     assert code == 0
     cells = json.loads(out)["cells"]
     assert cells  # the example is a client row and a build column
-    assert "explicit-reopen" in json.dumps(cells)
+    assert "explicit-reopen-6.1" in json.dumps(cells)
 
 
 def test_example_client_probes_for_the_reopen_command() -> None:
@@ -188,7 +188,7 @@ def test_example_client_probes_for_the_reopen_command() -> None:
     from optcompare.schema.target import BuildTarget
 
     policy = module.POLICY
-    assert policy.name == "explicit-reopen"
+    assert policy.name == "explicit-reopen-6.1"
     assert policy.explicit_reopen and policy.has_reopen
     assert "Peter Krempa" in policy.source and "reopen given nodes" in policy.source
     assert policy.storage_options(True, False) == {"read-only": True}
@@ -208,12 +208,12 @@ def test_example_client_probes_for_the_reopen_command() -> None:
 def test_no_plugins_flag_turns_discovery_off_for_that_invocation() -> None:
     assert list(listed("--no-plugins")) == BUILTIN_NAMES
     code, _, err = invoke("--no-plugins", "run", "blockdev-commit-selinux",
-                          "--policy", "explicit-reopen")
+                          "--policy", "explicit-reopen-6.1")
     assert code == 2
     assert err.count("\n") == 1
-    assert "unknown policy 'explicit-reopen'" in err
+    assert "unknown policy 'explicit-reopen-6.1'" in err
     assert "plugins are off" in err
-    assert "explicit-reopen" in listed()  # the next invocation discovers again
+    assert "explicit-reopen-6.1" in listed()  # the next invocation discovers again
 
 
 @pytest.mark.usefixtures("example")
@@ -221,7 +221,7 @@ def test_environment_variable_turns_discovery_off(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv(registry.ENV_NO_PLUGINS, "1")
     assert list(listed()) == BUILTIN_NAMES
     monkeypatch.setenv(registry.ENV_NO_PLUGINS, "0")
-    assert "explicit-reopen" in listed()
+    assert "explicit-reopen-6.1" in listed()
 
 
 @pytest.mark.usefixtures("plugins_on", "example")
@@ -344,27 +344,27 @@ def test_a_broken_plugin_is_one_line_and_the_rest_loads(case: str, install: Inst
     assert EXPECTED[case] in err
     assert "Traceback" not in err
     names = [p["name"] for p in json.loads(out)["policies"]]
-    assert names == [*BUILTIN_NAMES, "explicit-reopen"]  # the rest is all there
+    assert names == [*BUILTIN_NAMES, "explicit-reopen-6.1"]  # the rest is all there
 
     code, out, err = invoke("run", "blockdev-commit-selinux", "--format", "json")
     assert code == 0
     assert err == ""  # once per process
     outcomes = {r["policy"]: r["outcome"] for r in json.loads(out)["results"]}
-    assert outcomes["explicit-reopen"] == "meets"
+    assert outcomes["explicit-reopen-6.1"] == "meets"
     assert "broken-policy" not in outcomes
 
 
 COMMANDS: tuple[tuple[str, ...], ...] = (
     ("policies",),
-    ("drivers", "--policy", "explicit-reopen"),
-    ("table", "qemu-3.1", "explicit-reopen", "--driver", "file"),
-    ("schema", "explicit-reopen"),
-    ("probe", "--policy", "explicit-reopen"),
-    ("probe", "x-blockdev-reopen", "--policy", "explicit-reopen"),
+    ("drivers", "--policy", "explicit-reopen-6.1"),
+    ("table", "qemu-3.1", "explicit-reopen-6.1", "--driver", "file"),
+    ("schema", "explicit-reopen-6.1"),
+    ("probe", "--policy", "explicit-reopen-6.1"),
+    ("probe", "x-blockdev-reopen", "--policy", "explicit-reopen-6.1"),
     ("visibility",),
     ("run", "blockdev-commit-selinux"),
     ("skew",),
-    ("compat", "explicit-reopen"),
+    ("compat", "explicit-reopen-6.1"),
     ("report",),
     ("check", str(ROOT / "scenarios" / "blockdev-commit-selinux.toml")),
 )
@@ -397,7 +397,7 @@ def test_each_broken_plugin_gets_its_own_line(install: Install) -> None:
     assert len(lines) == 4
     assert all(line.startswith("optcompare: warning: plugin 'broken-policy' (distribution "
                                "optcompare-broken-") for line in lines)
-    assert [p["name"] for p in json.loads(out)["policies"]][-1] == "explicit-reopen"
+    assert [p["name"] for p in json.loads(out)["policies"]][-1] == "explicit-reopen-6.1"
 
 
 @pytest.mark.usefixtures("plugins_on")
@@ -464,9 +464,9 @@ def test_conformance_includes_the_installed_plugin_client() -> None:
     assert code == 0, err
     data = json.loads(out)
     names = [s["scenario"] for s in data["scenarios"]]
-    assert "blockdev-commit-selinux [explicit-reopen]" in names
+    assert "blockdev-commit-selinux [explicit-reopen-6.1]" in names
     plugin = next(s for s in data["scenarios"]
-                  if s["scenario"] == "blockdev-commit-selinux [explicit-reopen]")
+                  if s["scenario"] == "blockdev-commit-selinux [explicit-reopen-6.1]")
     assert plugin["status"] == "agree"
     assert data["summary"]["disagreements"] == 0
 
@@ -513,7 +513,7 @@ def test_a_report_next_to_a_broken_plugin_is_never_stored(
     outputs = []
     for _ in range(2):
         _new_process()
-        code, out, err = invoke("report", "-p", "explicit-reopen", "-f", "json")
+        code, out, err = invoke("report", "-p", "explicit-reopen-6.1", "-f", "json")
         assert code == 0
         assert err == PREFIX + EXPECTED["import-error"] + "\n"  # warned on every run
         outputs.append(out)

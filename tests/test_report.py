@@ -41,6 +41,16 @@ def test_golden_markdown() -> None:
     assert invoke(*SELECTION, "-f", "markdown") == (GOLDEN / "report-3.1-4.1.md").read_text()
 
 
+def test_golden_reply() -> None:
+    """The default report on the built-in inputs, as a reviewer would send it."""
+    assert invoke("report", "-f", "markdown") == (GOLDEN / "reply.md").read_text()
+
+
+def test_golden_full() -> None:
+    assert invoke("report", "--full", "-f", "markdown") == \
+        (GOLDEN / "report-full.md").read_text()
+
+
 def test_golden_text() -> None:
     expected = (GOLDEN / "report-3.1-4.1.txt").read_text()
     assert invoke(*SELECTION, "-f", "text", "--width", "100") == expected
@@ -64,7 +74,8 @@ def test_the_reply_follows_every_mailing_list_rule(full_markdown: str) -> None:
     assert len(lines) <= 160
     assert lines[2] == "## Decision"
     assert lines.index("---") > lines.index("## Evidence")
-    assert "Reproduce: optcompare report --format markdown" in lines[lines.index("---"):]
+    assert any(line.startswith("Reproduce with optcompare ") and line.endswith(
+        ": optcompare report --format markdown") for line in lines[lines.index("---"):])
 
 
 def test_full_follows_every_mailing_list_rule() -> None:
@@ -153,3 +164,33 @@ def test_the_stored_form_of_the_full_report_renders_the_same() -> None:
     for fmt in (Format.MARKDOWN, Format.JSON, Format.TEXT):
         assert render(fmt, "report", stored, report_view, width=100) == \
             render(fmt, "report", data, report_view, width=100), fmt
+
+
+def test_the_report_is_a_tree_of_frozen_dataclasses() -> None:
+    """Analysis hands render a typed model, never a dict read back by key."""
+    import dataclasses
+    import typing
+
+    from optcompare.analysis import report_model
+    from optcompare.analysis.report import build_report
+    from optcompare.render.report_views import report_view
+
+    assert typing.get_type_hints(report_view)["report"] is report_model.Report
+    assert typing.get_type_hints(build_report)["return"] is report_model.Report
+    seen: set[type] = set()
+
+    def walk(hint: object) -> None:
+        for arg in typing.get_args(hint):
+            walk(arg)
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint) and hint not in seen:
+            seen.add(hint)
+            assert hint.__dataclass_params__.frozen, hint  # type: ignore[attr-defined]
+            for field_type in typing.get_type_hints(hint).values():
+                assert field_type is not typing.Any, hint
+                walk(field_type)
+
+    walk(report_model.Report)
+    assert report_model.Cell in seen and report_model.Finding in seen
+    for name in ("report.py", "report_model.py"):
+        source = (Path(report_model.__file__).parent / name).read_text()
+        assert "dict[str, Any]" not in source and "Any" not in source.split('"""', 2)[2]

@@ -66,6 +66,7 @@ CRITERIA = (
     m.Criterion("later-dynamic", DERIVED),
     m.Criterion("later-fallback", DERIVED),
     m.Criterion("shipped-libvirt", DERIVED),
+    m.Criterion("no-experimental", DERIVED),
     m.Criterion("no-denials", DERIVED),
     m.Criterion("no-write-fd", DERIVED),
     m.Criterion("cost", DERIVED),
@@ -154,8 +155,10 @@ def _compat_cell(criterion: str, report: compat.Report | None, level: compat.Lev
     count = m.CompatCount(
         against=USERS_OF,
         level=m.Level(level.label),
-        blockdev=sum(f.frontend == Frontend.BLOCKDEV.value for f in cmdline),
-        drive=sum(f.frontend == Frontend.DRIVE.value for f in cmdline),
+        blockdev=len({(f.platform, f.options) for f in cmdline
+                      if f.frontend == Frontend.BLOCKDEV.value}),
+        drive=len({(f.platform, f.options) for f in cmdline
+                   if f.frontend == Frontend.DRIVE.value}),
         workflows=sum(f.kind == "workflow" for f in deciding),
         drivers=_unique(d for f in cmdline for d in f.drivers),
         release_drivers=_unique(d for f in own for d in f.drivers),
@@ -185,7 +188,8 @@ def verdict_row(policy: Policy, vis: visibility.PolicyVisibility, index: Index,
     for criterion in ("readonly-disks", "block-commit"):
         cells[criterion] = _scenario_cell(criterion, index, name)
     if not vis.dynamic_anywhere:
-        for key in ("schema-alone", "cacheable", "extra-command", "detectable", "granularity"):
+        for key in ("schema-alone", "cacheable", "extra-command", "detectable", "granularity",
+                    "later-dynamic"):
             cells[key] = _na(key, m.NotApplicable.NOTHING_DYNAMIC, src)
     else:
         cells["schema-alone"] = m.Cell(
@@ -212,13 +216,15 @@ def verdict_row(policy: Policy, vis: visibility.PolicyVisibility, index: Index,
     cells["no-break"] = _compat_cell("no-break", report, compat.Level.BREAK, name)
     cells["no-silent"] = _compat_cell("no-silent", report, compat.Level.SILENT, name)
     glu, hard = vis.gluster, vis.hard_to_fallback
-    cells["later-dynamic"] = _later_cell(
-        "later-dynamic", glu, bool(glu and glu.learns),
-        m.Source(m.SourceKind.VISIBILITY, name, (visibility.GLUSTER,)))
+    if vis.dynamic_anywhere:
+        cells["later-dynamic"] = _later_cell(
+            "later-dynamic", glu, bool(glu and glu.learns),
+            m.Source(m.SourceKind.VISIBILITY, name, (visibility.GLUSTER,)))
     cells["later-fallback"] = _later_cell(
         "later-fallback", hard, bool(hard and hard.visible),
         m.Source(m.SourceKind.VISIBILITY, name, (hard.driver,) if hard else ()))
     cells["shipped-libvirt"] = _shipped_cell(vis.shipped[0] if vis.shipped else None, name)
+    cells["no-experimental"] = _experimental_cell(policy)
     for criterion in ("no-denials", "no-write-fd"):
         cells[criterion] = _scenario_cell(criterion, index, name)
     cells["cost"], cells["facade"] = interface_cost(policy)
@@ -236,6 +242,28 @@ def _shipped_cell(found: ShippedConclusion | None, policy: str) -> m.Cell:
         rejected=found.rejected)
     bad = reason.wrongly_dynamic or reason.missed or reason.rejected
     return m.Cell("shipped-libvirt", _mark(not bad), reason, source)
+
+
+def _experimental_cell(policy: Policy) -> m.Cell:
+    """Its libvirt needs no experimental (``x-``) command: libvirt does not use them.
+
+    Peter's hands-on approach reopens nodes itself, with the reopen command
+    the build has; in 4.0 that is ``x-blockdev-reopen`` (stable in 6.1).
+    """
+    from optcompare.policies.explicit_reopen import ReopenDetection
+    from optcompare.schema.target import BuildTarget
+
+    source = m.Source(m.SourceKind.VISIBILITY, policy.name, ("reopen",))
+    if not policy.explicit_reopen:
+        return m.Cell("no-experimental", m.Mark.YES, None, source)
+    build = policy.build()
+    found = policy.detect(BuildTarget(build), build.drivers)
+    command = found.reopen if isinstance(found, ReopenDetection) else None
+    if command is None:
+        return _na("no-experimental", m.NotApplicable.NOT_RUN, source)
+    experimental = command.startswith("x-")
+    return m.Cell("no-experimental", _mark(not experimental),
+                  m.ExtraCommands((command,)) if experimental else None, source)
 
 
 # -- the decision ---------------------------------------------------------------

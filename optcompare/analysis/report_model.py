@@ -173,6 +173,7 @@ class CompatCount:
     against: str
     level: Level
     blockdev: int
+    """Combinations (written options on a platform) with such a finding, -blockdev."""
     drive: int
     workflows: int
     """Workflows the baseline's libvirt met and now fails (break) ."""

@@ -5,7 +5,7 @@ names a :class:`~optcompare.policies.base.Policy` instance, or a
 zero-argument callable returning one::
 
     [project.entry-points."optcompare.policies"]
-    explicit-reopen = "optcompare_explicit_reopen:POLICY"
+    "explicit-reopen-6.1" = "optcompare_explicit_reopen:POLICY"
 
 Discovery is lazy: nothing is looked up until a command asks for all
 policies or for a name that is not built in (:func:`all_policies` and the
@@ -57,6 +57,7 @@ BUILTIN_MODULES: dict[str, str] = {
     "option-1": "option_1",
     "option-2": "option_2",
     "option-3": "option_3",
+    "explicit-reopen": "explicit_reopen",
     "qemu-4.1": "qemu_4_1",
 }
 """Every built-in policy's name, in the order tables list them, and the module

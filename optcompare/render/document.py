@@ -36,6 +36,9 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     caption: str = ""
     notes: tuple[str, ...] = ()
+    marks: tuple[tuple[str | None, ...], ...] = ()
+    """Per cell, the mark it shows (``yes``, ``no``, ``n/a``, ``ERR``), for
+    renderers that add a second cue (colour); empty: none given."""
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,14 @@ def _escape_cell(text: str) -> str:
 
 
 def _piped(headers: list[str], rows: list[list[str]]) -> list[str]:
-    from tabulate import tabulate
+    """A GitHub pipe table, each column as wide as its widest cell (header included)."""
+    widths = [max([len(h), 3, *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
 
-    return tabulate(rows, headers=headers, tablefmt="github",
-                    disable_numparse=True).splitlines()
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    return [line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+            *(line(r) for r in rows)]
 
 
 def _fits(lines: list[str], width: int) -> bool:
@@ -126,7 +130,13 @@ def _block(block: Block, width: int) -> list[str]:
 def render(document: Document, width: int = WIDTH) -> str:
     lines = [f"# {document.title}", ""]
     for section in document.sections:
-        lines += [f"## {section.title}", ""]
+        heading = f"## {section.title}"
+        if len(heading) > width:  # a heading is one line: the rest opens the section
+            head, _, rest = section.title.partition(": ")
+            heading = f"## {head}"[:width]
+            lines += [heading, "", *textwrap.wrap(rest or section.title, width), ""]
+        else:
+            lines += [heading, ""]
         for index, block in enumerate(section.blocks):
             lines += _block(block, width)
             following = section.blocks[index + 1] if index + 1 < len(section.blocks) else None
@@ -135,7 +145,8 @@ def render(document: Document, width: int = WIDTH) -> str:
     if document.provenance:
         lines += ["---", ""]
         for item in document.provenance:
-            lines += textwrap.wrap(item, width, subsequent_indent="  ")
+            lines += textwrap.wrap(item, width, subsequent_indent="  ",
+                                   break_on_hyphens=False)
         lines.append("")
     text = "\n".join(_safe(_ascii(line)) for line in lines)
     return text.rstrip("\n") + "\n"

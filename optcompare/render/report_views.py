@@ -18,10 +18,10 @@ TITLE = "auto-read-only for 4.0: which option (optcompare report)"
 def _cell_text(cell: m.Cell, notes: Footnotes) -> str:
     """The mark, and the number of its note when it needs a reason (n/a is
     explained once, under the matrix)."""
-    text = w.reason(cell)
+    text = w.note(cell)
     if text is None or cell.mark is m.Mark.NA:
         return cell.mark.value
-    return f"{cell.mark.value} {notes.number(text)}"
+    return f"{cell.mark.value}{notes.number(text)}"
 
 
 def _not_applicable(report: m.Report, labels: dict[str, str], shown: set[str]) -> str:
@@ -47,23 +47,36 @@ def _decision(doc: Document, report: m.Report) -> None:
     text = (f"Of the {d.policies} builds measured, {len(d.meets_thread)} meet both of "
             f"the thread's requirements ({w.names([w.title(c) for c in thread])}): "
             f"{w.names(list(d.meets_thread)) or 'none'}.")
+    by_loss: dict[tuple[str, ...], list[str]] = {}
     for name in failing:
-        lost = [c for c in thread if report.cell(name, c).mark is m.Mark.NO]
+        lost = tuple(c for c in thread if report.cell(name, c).mark is m.Mark.NO)
+        by_loss.setdefault(lost, []).append(name)
+    for lost, who in by_loss.items():
         if lost:
-            text += f" {name} fails {w.names([w.short(c) for c in lost])}."
+            text += (f" {w.names(who)} {'fails' if len(who) == 1 else 'fail'} "
+                     f"{w.names([w.short(c) for c in lost])}.")
     section.add(Paragraph(text))
     if d.non_dominated:
-        beaten = "; ".join(f"{x.policy} by {w.names(list(x.by))}" for x in d.dominated)
-        text = (f"Not dominated: {w.names(list(d.non_dominated))}. Every other one is "
-                f"dominated (another is at least as good on each of the "
-                f"{len(d.deciding)} deciding criteria and better on one): {beaten}."
-                if d.dominated else
-                f"Not dominated: {w.names(list(d.non_dominated))}.")
+        text = f"Not dominated: {w.names(list(d.non_dominated))}."
+        by: dict[tuple[str, ...], list[str]] = {}
+        for x in d.dominated:
+            by.setdefault(x.by, []).append(x.policy)
+        for winners, losers in by.items():
+            text += (f" {w.names(list(winners))} "
+                     f"{'dominates' if len(winners) == 1 else 'each dominate'} "
+                     f"{w.names(losers)}")
+            text += ("." if len(by) > 1 or not d.dominated else
+                     f" (at least as good on each of the {len(d.deciding)} deciding "
+                     f"criteria, better on one).")
+        if len(d.trade_offs) > 1:
+            text += " The trade-off between them:"
         section.add(Paragraph(text))
     if len(d.trade_offs) > 1:
-        section.add(Paragraph("The trade-off between them:"))
         for t in d.trade_offs:
             section.add(Item(_trade_off(report, t)))
+    shipped = _shipped(report)
+    if shipped:
+        section.add(Paragraph(shipped))
     unsolved = [c for c in d.common if c.mark is m.Mark.NO]
     done = [c for c in d.common if c.mark is m.Mark.YES]
     if unsolved or d.unmet_everywhere:
@@ -81,27 +94,56 @@ def _decision(doc: Document, report: m.Report) -> None:
 
 
 def _trade_off(report: m.Report, t: m.TradeOff) -> str:
-    text = f"{t.policy} ({report.policy(t.policy).title})"
+    text = t.policy + _role(report.policy(t.policy).role)
     if t.wins:
         text += f" wins on {w.names([w.short(c) for c in t.wins])}"
     losses = []
     for criterion in t.loses:
-        why = w.reason(report.cell(t.policy, criterion))
+        why = w.brief(report.cell(t.policy, criterion))
         losses.append(f"{w.short(criterion)} ({why})" if why else w.short(criterion))
     if losses:
         text += (" and loses on " if t.wins else " loses on ") + "; ".join(losses)
     return text + "."
 
 
+def _shipped(report: m.Report) -> str | None:
+    """The libvirt that shipped, beside the ideal client each column measures."""
+    if not any(c.id == "shipped-libvirt" for c in report.criteria):
+        return None
+    text = ("Each column measures the ideal libvirt for its option; the libvirt that "
+            "shipped asks one +file question for every protocol: ")
+    parts = []
+    for row in report.matrix:
+        cell = report.cell(row.policy, "shipped-libvirt")
+        r = cell.reason
+        if not isinstance(r, m.ShippedMisread):
+            continue
+        part = f"on {row.policy} it holds"
+        if r.missing:
+            part += f" (-drive until {w.names(r.missing)})"
+        wrong = len(r.wrongly_dynamic) + len(r.missed) + len(r.rejected)
+        part += (f" and -blockdev would misread {w.plural(wrong, 'protocol')}"
+                 if wrong else " and -blockdev reads every protocol right")
+        parts.append(part)
+    if not parts:
+        return text + "its probe fails on every build here, so it stays on -drive."
+    return text + "; ".join(parts) + "; elsewhere it fails (-drive)."
+
+
+def _role(role: m.Role) -> str:
+    return {m.Role.RELEASE: " (a release)", m.Role.PROPOSAL: " (from outside the thread)",
+            m.Role.OPTION: ""}[role]
+
+
 def _common(report: m.Report, c: m.Common) -> str:
-    reasons = []
+    reasons: list[str] = []
     for row in report.matrix:
         cell = next(x for x in row.cells if x.criterion == c.criterion)
         text = w.reason(cell) if cell.mark is not m.Mark.NA else None
         if text and text not in reasons:
             reasons.append(text)
     head = f"{w.short(c.criterion)}, {c.applies_to} of {report.decision.policies} no"
-    return head + (f": {'; '.join(reasons[:2])}" if reasons else "") + "."
+    return head + (f": {reasons[0]}" if reasons else "") + "."
 
 
 # -- the matrix ---------------------------------------------------------------------
@@ -112,19 +154,22 @@ def _matrix(doc: Document, report: m.Report, labels: dict[str, str]) -> None:
     common = {c.criterion for c in report.decision.common}
     notes = Footnotes()
     rows = []
+    marks: list[tuple[str | None, ...]] = []
     for criterion in report.criteria:
         if criterion.id in common:
             continue
-        cells = [_cell_text(row.cells[report.criteria.index(criterion)], notes)
-                 for row in report.matrix]
-        mark = "*" if criterion.origin is m.Origin.THREAD else ""
-        rows.append((w.short(criterion.id) + mark, *cells))
+        position = report.criteria.index(criterion)
+        cells = [_cell_text(row.cells[position], notes) for row in report.matrix]
+        star = "*" if criterion.origin is m.Origin.THREAD else ""
+        rows.append((w.short(criterion.id) + star, *cells))
+        marks.append((None, *(row.cells[position].mark.value for row in report.matrix)))
     shown = {c.id for c in report.criteria if c.id not in common}
     section.add(Table(("criterion", *(labels[r.policy] for r in report.matrix)),
-                      tuple(rows), notes=(*notes.notes(), _not_applicable(report, labels, shown))))
+                      tuple(rows), notes=(*notes.notes(), _not_applicable(report, labels, shown)),
+                      marks=tuple(marks)))
     section.add(Paragraph("Columns: " + "; ".join(
         f"{labels[p.name]} {p.name}" for p in report.policies) + "."))
-    section.add(Paragraph("Rows (* the thread's requirements; the rest derived from "
+    section.add(Paragraph("Rows (*: the thread's requirements; the rest derived from "
                           "them): " + "; ".join(
                               f"{w.short(c.id)}: {w.title(c.id)}" for c in report.criteria
                               if c.id not in common) + "."))
@@ -134,7 +179,7 @@ def _matrix(doc: Document, report: m.Report, labels: dict[str, str]) -> None:
 # -- evidence ---------------------------------------------------------------------------
 
 
-def _evidence(doc: Document, report: m.Report, *, limit: int | None) -> None:
+def _evidence(doc: Document, report: m.Report, labels: dict[str, str], *, brief: bool) -> None:
     section = doc.section("Evidence")
     groups: dict[tuple[object, ...], list[m.Evidence]] = {}
     for e in report.evidence:
@@ -144,17 +189,24 @@ def _evidence(doc: Document, report: m.Report, *, limit: int | None) -> None:
         run = items[0].run
         who = w.names([e.policy for e in items])
         section.add(Paragraph(f"{who} {'fails' if len(items) == 1 else 'fail'} "
-                              f"{w.short(items[0].criterion)}: {run.scenario}, step "
-                              f"{run.step} ({run.step_text}): {run.reason}. The trace on "
-                              f"{run.policy}:"))
-        section.add(Preformatted(tuple(trace_lines(run, limit=limit))))
+                              f"{w.short(items[0].criterion)} in {run.scenario}; the "
+                              f"steps on {run.policy}:"))
+        section.add(Preformatted(tuple(trace_lines(run, brief=brief))))
     same = [t for t in report.file_diffs if not t.rows]
-    for table in report.file_diffs:
-        if table.rows:
-            _file_diff(section, table)
+    only_new = [t for t in report.file_diffs if t.rows and not _comparable(t)]
+    comparable = [t for t in report.file_diffs if _comparable(t)]
+    if comparable:
+        _file_diffs(section, comparable, labels)
+    text = ""
+    if only_new:
+        text = "Rows that differ only by options the baseline lacks: " + "; ".join(
+            f"{t.policy} {len(t.rows)} ({sum(r.mode == 'error' for r in t.rows)} "
+            f"rejected)" for t in only_new) + "."
     if same:
-        section.add(Paragraph("No file row differs: " + "; ".join(
-            f"{t.policy} against {t.baseline}" for t in same) + "."))
+        text += (" " if text else "") + "No row differs: " + w.names(
+            [t.policy for t in same]) + "."
+    if text:
+        section.add(Paragraph(text))
 
 
 def _search(doc: Document, report: m.Report) -> None:
@@ -174,7 +226,11 @@ def _search(doc: Document, report: m.Report) -> None:
     else:
         text += f"{found.shown} also shown by a built-in scenario's run; by none:"
     section.add(Paragraph(text))
-    for item in found.unshown:
+    # The reply keeps one counterexample with its trace (the shortest, first);
+    # the others are a line each, in full with --full.
+    shown = found.unshown if report.full else found.unshown[:1]
+    rest = [] if report.full else found.unshown[1:]
+    for item in shown:
         labels = ", ".join(f"{i.image} {'writable' if i.writable else 'read-only'}"
                            for i in item.labels)
         disk = "a read-only disk" if item.readonly else "a disk"
@@ -191,30 +247,37 @@ def _search(doc: Document, report: m.Report) -> None:
                          f"{'writable' if seen.writable else 'read-only'}, fd {seen.fd}"
                          + (f", denials {seen.denials}" if seen.denials else ""))
         section.add(Preformatted(tuple(lines)))
+    if rest:
+        by_policy: dict[str, list[str]] = {}
+        for item in rest:
+            by_policy.setdefault(item.policy, []).append(item.property)
+        section.add(Paragraph("Also by none (--full shows each): " + "; ".join(
+            f"{policy} violates {w.names(props)}" for policy, props in by_policy.items())
+            + "."))
 
 
-def _file_diff(section: Section, table: m.TruthTable) -> None:
-    comparable = [r for r in table.rows if r.baseline is not None
-                  and r.baseline.mode != "error"]
-    new = [r for r in table.rows if r not in comparable]
-    head = f"file on {table.policy} against {table.baseline}: "
-    if comparable:
-        notes = Footnotes()
-        rows = tuple(
-            (_written(r.options), _mode(r.baseline.mode, r.baseline.error, notes)
-             if r.baseline else "-", _mode(r.mode, r.error, notes),
-             _open(r.unwritable, notes))
-            for r in comparable)
-        section.add(Paragraph(head + f"{w.plural(len(comparable), 'row')} differ"
-                              + (f", and {len(new)} use options {table.baseline} "
-                                 f"rejects" if new else "") + "."))
-        section.add(Table(("options", table.baseline or "-", table.policy,
-                           "unwritable image"), rows, notes=notes.notes()))
-    else:
-        rejected = sum(r.mode == "error" for r in new)
-        section.add(Paragraph(
-            head + f"every differing row ({len(new)}) uses an option "
-            f"{table.baseline} rejects; {table.policy} rejects {rejected} of them too."))
+def _comparable(table: m.TruthTable) -> list[m.TruthRow]:
+    """Rows the baseline accepts too."""
+    return [r for r in table.rows if r.baseline is not None and r.baseline.mode != "error"]
+
+
+def _file_diffs(section: Section, tables: list[m.TruthTable], labels: dict[str, str]) -> None:
+    """One table of every comparable row: policy, baseline, options, both modes."""
+    notes = Footnotes()
+    rows = []
+    for table in tables:
+        for r in _comparable(table):
+            assert r.baseline is not None
+            rows.append((labels.get(table.policy, table.policy),
+                         labels.get(table.baseline or "-", table.baseline or "-"),
+                         _written(r.options),
+                         _mode(r.baseline.mode, r.baseline.error, notes)
+                         + " -> " + _mode(r.mode, r.error, notes)))
+    section.add(Paragraph("file rows whose mode differs from the baseline's (each option "
+                          "against the release it was proposed for, each release against "
+                          "the one before):"))
+    section.add(Table(("column", "against", "options", "mode"),
+                      tuple(rows), notes=notes.notes()))
 
 
 def _written(options: dict[str, bool | None]) -> str:
@@ -235,7 +298,9 @@ def _open(outcome: m.Outcome | None, notes: Footnotes) -> str:
     return text + (" +denial" if outcome.denial else "")
 
 
-def trace_lines(run: m.Run, *, limit: int | None = None) -> list[str]:
+def trace_lines(run: m.Run, *, brief: bool = False) -> list[str]:
+    """Every step with the client's actions and each image's state; ``brief``:
+    every step on one line, the state only after the step that broke."""
     lines = []
     for step in run.trace:
         verdict = "ERR" if step.result == "error" else step.result
@@ -243,6 +308,8 @@ def trace_lines(run: m.Run, *, limit: int | None = None) -> list[str]:
         mark = "" if step.met else "  <-- broke" + (
             f": {step.why}" if step.why and step.why != step.message else "")
         lines.append(f"{step.index:>2} {step.step} -> {verdict}{message}{mark}")
+        if brief and step.met:
+            continue
         if step.actions:
             lines.append("   client: " + "; ".join(step.actions))
         for image in step.state:
@@ -254,9 +321,6 @@ def trace_lines(run: m.Run, *, limit: int | None = None) -> list[str]:
             if image.denials:
                 parts.append(f"{image.denials} denial(s)")
             lines.append(f"   {image.name}: " + ", ".join(parts))
-    if limit is not None and len(lines) > limit:
-        lines = [*lines[:limit - 1], f"   ... {len(lines) - limit + 1} more lines "
-                 f"(--full)"]
     return lines
 
 
@@ -266,12 +330,12 @@ def trace_lines(run: m.Run, *, limit: int | None = None) -> list[str]:
 def _provenance(doc: Document, report: m.Report) -> None:
     p = report.provenance
     doc.provenance = [
-        "Reproduce: optcompare report --format markdown"
+        f"Reproduce with {p.tool}: optcompare report --format markdown"
         + (" --full" if report.full else ""),
-        f"Version: {p.tool}",
         f"Input sha256: {p.input_sha256}",
-        f"Policies: {', '.join(f'{x.name} ({x.origin})' for x in p.policies)}",
-        f"Scenarios: {len(p.scenarios)} files",
+        f"Scenarios: {len(p.scenarios)} files; policies: "
+        + ", ".join(x.name if x.origin == "built-in" else f"{x.name} ({x.origin})"
+                    for x in p.policies),
     ]
     if report.full:
         doc.provenance += [f"policy {x.name}: {x.source}" for x in p.policies]
@@ -292,7 +356,7 @@ def report_view(report: m.Report) -> Document:
     labels = w.labels([r.policy for r in report.matrix])
     _decision(doc, report)
     _matrix(doc, report, labels)
-    _evidence(doc, report, limit=None if report.full else 7)
+    _evidence(doc, report, labels, brief=not report.full)
     _search(doc, report)
     if report.full:
         _full(doc, report, labels)

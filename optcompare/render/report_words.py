@@ -12,29 +12,24 @@ from optcompare.analysis import report_model as m
 
 TITLES = {
     "readonly-disks": "read-only disks refuse guest writes",
-    "block-commit": "block-commit under -blockdev when images become writable "
+    "block-commit": "block-commit works under -blockdev on images writable "
                     "only later",
     "schema-alone": "visible in query-qmp-schema alone",
-    "cacheable": "cacheable per binary (a promise, like libvirt's capability cache)",
+    "cacheable": "cacheable per binary",
     "extra-command": "needs no extra command",
-    "detectable": "detectable at all, without version sniffing",
+    "detectable": "detectable without version sniffing",
     "granularity": "per-driver granularity",
-    "accuracy": "no false positive or negative (a change is announced only "
-                "when the signal describes it correctly)",
-    "no-break": "no break for 3.1 users (-blockdev, -drive, workflows)",
-    "no-silent": "no silent change of meaning for 3.1 users; a change caused by "
-                 "a later release's own driver change (4.1's vmdk) is the "
-                 "release's and does not decide the cell",
-    "later-dynamic": "a later driver going dynamic (gluster) is detected",
-    "later-fallback": "a later driver going hard to fallback is visible",
-    "shipped-libvirt": "the libvirt that shipped (one +file probe for every "
-                       "protocol) reads the build right under -blockdev",
+    "accuracy": "no false positive or negative",
+    "no-break": "no break for 3.1 users",
+    "no-silent": "no silent change of meaning for 3.1 users",
+    "later-dynamic": "sees a later driver go dynamic (gluster)",
+    "later-fallback": "shows a later driver go hard to fallback",
+    "shipped-libvirt": "the shipped libvirt reads it right",
+    "no-experimental": "needs no experimental (x-) command",
     "no-denials": "(sVirt) no access denial at start",
-    "no-write-fd": "(sVirt) no write descriptor left on a read-only image "
-                   "after a job",
-    "cost": "every combination of file's options is valid (interface cost)",
-    "facade": "no facade option (an option no valid value of which changes "
-              "the mode)",
+    "no-write-fd": "(sVirt) no write fd left on a read-only image",
+    "cost": "every combination of file's options valid",
+    "facade": "no option whose values change no mode",
 }
 
 SHORT = {
@@ -51,6 +46,7 @@ SHORT = {
     "later-dynamic": "later-dyn",
     "later-fallback": "later-fb",
     "shipped-libvirt": "shipped",
+    "no-experimental": "no-x-cmd",
     "no-denials": "no-deny",
     "no-write-fd": "no-wr-fd",
     "cost": "all-valid",
@@ -59,9 +55,11 @@ SHORT = {
 """Row labels of the matrix (at most 9 columns)."""
 
 FAIRNESS = (
-    "Fair comparison: a criterion on which every policy it applies to scores "
-    "the same is said once, above, not per option; n/a counts as neither "
-    "better nor worse when one option is compared with another."
+    "Fair comparison: a change a later release's own driver change causes "
+    "(4.1's vmdk) is the release's and decides no cell; a change is announced "
+    "only if the signal describes it right (dynamic means dynamic); a "
+    "criterion the same for everyone is said once, above; n/a is neither "
+    "better nor worse."
 )
 
 
@@ -90,21 +88,41 @@ def names(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def some(items: Sequence[str], word: str = "driver", most: int = 4) -> str:
+    """The names, or their count and the first few when there are many."""
+    items = list(items)
+    if len(items) <= most:
+        return names(items)
+    return f"{len(items)} {word}s ({', '.join(items[:3])}, ...)"
+
+
 def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count} {word if count == 1 else (many or word + 's')}"
 
 
 _NA = {
-    m.NotApplicable.NOTHING_DYNAMIC: "nothing is dynamic, so no signal to judge",
-    m.NotApplicable.BASELINE: "qemu-3.1 itself or older: nothing to compare",
+    m.NotApplicable.NOTHING_DYNAMIC: "nothing is dynamic",
+    m.NotApplicable.BASELINE: "3.1 or older",
     m.NotApplicable.NOT_RUN: "no scenario for it was run",
     m.NotApplicable.NO_SCENARIO_APPLIES: "no scenario for it applies",
-    m.NotApplicable.NO_EXTRA_OPTION: "no option beyond read-only and the "
-                                     "auto-read-only one",
+    m.NotApplicable.NO_EXTRA_OPTION: "no extra option",
     m.NotApplicable.NO_SUCH_DRIVER: "the build has no such driver",
-    m.NotApplicable.DRIVE_THROUGHOUT: "the shipped libvirt's +file probe fails: "
-                                      "-drive throughout",
+    m.NotApplicable.DRIVE_THROUGHOUT: "shipped libvirt on -drive",
 }
+
+
+NOTED = (m.ScenarioFailure, m.BackendBroke, m.ExtraCommands, m.Accuracy, m.CompatCount,
+         m.ShippedMisread, m.Cost, m.Facade)
+"""Reasons the matrix gives a numbered note; the others are said by the
+criterion's title (version sniffing, no promise, granularity, a later
+release) or, for n/a, once under the matrix."""
+
+
+def note(cell: m.Cell) -> str | None:
+    """The matrix note for a cell, or None when the mark and the legend say it all."""
+    if not isinstance(cell.reason, NOTED):
+        return None
+    return reason(cell)
 
 
 def reason(cell: m.Cell) -> str | None:
@@ -115,7 +133,7 @@ def reason(cell: m.Cell) -> str | None:
     if isinstance(r, m.Inapplicable):
         return _NA[r.why]
     if isinstance(r, m.ScenarioFailure):
-        return f"{r.scenario} step {r.step} ({r.step_text}): {r.why}"
+        return f"{r.scenario} step {r.step}: {r.why}"
     if isinstance(r, m.BackendBroke):
         return f"{r.scenario}: the backend broke: {r.why}"
     if isinstance(r, m.VersionOnly):
@@ -143,15 +161,15 @@ def reason(cell: m.Cell) -> str | None:
     if isinstance(r, m.LaterRelease):
         if cell.mark is m.Mark.YES:
             return None
-        return (f"{r.driver} going {r.before} to {r.after} changes nothing "
-                f"the client sees" if cell.criterion == "later-fallback" else
+        return (f"nothing the client sees changes when {r.driver} goes {r.before} "
+                f"to {r.after}" if cell.criterion == "later-fallback" else
                 f"the unchanged client does not learn that {r.driver} is {r.after}")
     if isinstance(r, m.ShippedMisread):
         if cell.mark is m.Mark.YES:
             return None
         parts = []
         if r.wrongly_dynamic:
-            parts.append(f"takes {names(r.wrongly_dynamic)} for dynamic")
+            parts.append(f"takes {some(r.wrongly_dynamic, 'protocol')} for dynamic")
         if r.missed:
             parts.append(f"misses {names(r.missed)}")
         if r.rejected:
@@ -168,6 +186,19 @@ def reason(cell: m.Cell) -> str | None:
     raise TypeError(type(r).__name__)
 
 
+def brief(cell: m.Cell) -> str | None:
+    """A shorter reason, for a sentence that names several."""
+    r = cell.reason
+    if isinstance(r, m.CompatCount) and cell.mark is m.Mark.NO:
+        verb = "rejected" if r.level is m.Level.BREAK else "change silently"
+        count = r.blockdev + r.drive
+        text = f"{plural(count, 'combination')} {verb} on {some(r.drivers)}" if count else ""
+        if r.workflows:
+            text += ("; " if text else "") + plural(r.workflows, "workflow") + " fail"
+        return text or None
+    return reason(cell)
+
+
 def compat_reason(mark: m.Mark, r: m.CompatCount) -> str | None:
     verb = "rejected" if r.level is m.Level.BREAK else "change silently"
     parts = []
@@ -175,17 +206,15 @@ def compat_reason(mark: m.Mark, r: m.CompatCount) -> str | None:
         front = [f"{n} -{name}" for n, name in ((r.blockdev, "blockdev"), (r.drive, "drive"))
                  if n]
         if front:
-            parts.append(f"{' and '.join(front)} combinations {verb} on "
-                         f"{names(r.drivers)}")
+            parts.append(f"{', '.join(front)} combinations {verb} on {some(r.drivers)}")
         if r.workflows:
             parts.append(f"{plural(r.workflows, 'workflow')} of 3.1's libvirt fail")
         if r.misdescribed:
-            parts.append(f"advertised as dynamic, {names(r.misdescribed)} is not: "
-                         f"not an announcement")
+            parts.append(f"{names(r.misdescribed)} advertised as dynamic but not: "
+                         f"unannounced")
     if r.release_findings:
         parts.append(f"{plural(r.release_findings, 'finding')} on "
-                     f"{names(r.release_drivers)} come from the release's own driver "
-                     f"change, not from the option")
+                     f"{names(r.release_drivers)}: the release's, not the option's")
     return "; ".join(parts) or None
 
 

@@ -83,8 +83,11 @@ def draw(document: Document, out: Console) -> None:
                                   expand=False)
                 for index, column in enumerate(block.columns):
                     table.add_column(Text(column), overflow="fold", no_wrap=index == 0)
-                for row in block.rows:
-                    table.add_row(*(Text(c, style=_cell_style(c) or "") for c in row))
+                for number, row in enumerate(block.rows):
+                    marks = block.marks[number] if block.marks else (None,) * len(row)
+                    table.add_row(*(Text(c, style=(_STYLES.get(mark or "") if block.marks
+                                                   else _cell_style(c)) or "")
+                                    for c, mark in zip(row, marks, strict=True)))
                 out.print(table)
                 for note in block.notes:
                     out.print(Text(note))
