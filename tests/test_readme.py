@@ -86,7 +86,7 @@ def test_the_meeting_view_figures_are_the_renderer_s() -> None:
     assert int(width) * 9 == int(height) * 16
     (size,) = figure(r"its text is at least (\d+) px")
     assert int(size) == svgtext.MIN_SIZE
-    (columns,) = figure(r"lines of at most (\d+) columns outside fenced blocks")
+    (columns,) = figure(r"every line within (\d+) columns, fenced blocks included")
     assert int(columns) == markdown.WIDTH
 
 
