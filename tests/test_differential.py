@@ -35,19 +35,38 @@ def _liar(build: Build, driver: str) -> Backend:
     return _Liar(build, driver)
 
 
-def test_the_model_agrees_with_the_daemon_on_every_short_workflow(
-        no_leftovers: Path) -> None:  # noqa: F811
+@pytest.mark.parametrize("frontend", differential.FRONTENDS)
+def test_the_model_agrees_with_qemu_on_every_short_workflow(
+        frontend: str, no_leftovers: Path) -> None:  # noqa: F811
     tools = require_qemu()
-    from functools import partial
+    from optcompare.backends.qemu.backend import QemuFactory
 
-    from optcompare.backends.qemu.backend import qemu_backend
-
-    result = differential.run(RELEASED, Context(), depth=2, images=2,
-                              factory=partial(qemu_backend, tools=tools))
+    result = differential.run(RELEASED, Context(), depth=2, images=2, frontend=frontend,
+                              factory=QemuFactory(tools))
+    assert result.frontend == frontend and result.bounds.guest
     assert result.workflows == result.planned > 20
     assert result.steps > result.workflows
+    guest = [w for w in differential.workflows(Context(), RELEASED, result.bounds)
+             if any(s.do == "guest-write" for s in w.steps)]
+    assert guest  # replayed on the emulator: not "not applicable"
+    assert result.not_applicable == 0
     assert result.agreements == result.steps
     assert (result.disagreements, result.backend_failures, result.found) == (0, 0, ())
+
+
+def test_each_frontend_is_counted_apart() -> None:
+    both = differential.run_frontends(RELEASED, Context(), depth=2, images=2, factory=_liar)
+    assert [leg.frontend for leg in both.legs] == list(differential.FRONTENDS)
+    data = differential.to_data(both)
+    legs = {leg["frontend"]: leg["summary"] for leg in data["frontends"]}
+    assert set(legs) == {"blockdev", "drive"}
+    for key in ("planned", "workflows", "steps", "agreements", "disagreements", "shrunk"):
+        assert data["summary"][key] == sum(leg[key] for leg in legs.values()), key
+    assert all(leg["disagreements"] > 0 for leg in legs.values())
+    assert {f["frontend"] for f in data["found"]} == {"blockdev", "drive"}
+    spent = differential.run_frontends(RELEASED, Context(), depth=2, images=1, budget=0,
+                                       factory=_liar)
+    assert spent.out_of_budget and all(leg.workflows == 0 for leg in spent.legs)
 
 
 def test_each_disagreement_is_shrunk_to_a_minimal_workflow() -> None:
@@ -87,7 +106,7 @@ def test_emitted_disagreements_meet_on_the_model(tmp_path: Path,
     from optcompare.backends.qemu import backend, daemon
 
     monkeypatch.setattr(daemon, "find_qemu", lambda: None)
-    monkeypatch.setattr(backend, "qemu_backend", lambda build, driver, tools=None: _liar(
+    monkeypatch.setattr(backend, "qemu_backend", lambda build, driver, **_: _liar(
         build, driver))
     app = build_app()
     result = CliRunner().invoke(app, ["explore", "--backend", "qemu", "--depth", "2",
@@ -109,11 +128,17 @@ def test_emitted_disagreements_meet_on_the_model(tmp_path: Path,
     assert (f"{summary['shrunk']} distinct disagreements after shrinking, "
             f"{summary['unexplained']} unexplained") in words
     assert "<-- result: model ok, qemu error" in words
+    for leg in data["frontends"]:
+        counts = leg["summary"]
+        assert (f"| -{leg['frontend']} | {counts['workflows']} | {counts['planned']} | "
+                f"{counts['steps']} | {counts['agreements']} | {counts['disagreements']} |"
+                ) in words
 
 
 def test_bad_flags_for_the_real_backend() -> None:
     app = build_app()
     for args in (["--budget", "5"], ["--backend", "qemu", "--driver", "nbd"],
+                 ["--backend", "qemu", "--frontend", "auto"],
                  ["--backend", "qemu", "--policy", "qemu-3.1"]):
         result = CliRunner().invoke(app, ["explore", *args])
         assert result.exit_code == 2, args
@@ -142,3 +167,21 @@ def test_a_crash_is_no_crash_violated_and_run_again() -> None:
     assert crash.crash and (crash.reruns, crash.reproduced) == (3, 3)
     assert [s.do for s in crash.workflow.steps] == ["start", "block-stream"]
     assert crash.comparison.reason == "backend failure: QMP connection lost"
+
+
+def test_a_drive_whose_top_is_denied_opens_no_backing_file() -> None:
+    """Found by the -drive differential run: QEMU opens the top image first, its backing
+    file after, and closes the drive's nodes when an open fails."""
+    from optcompare.analysis.explore import Bounds, Start, scenario_of
+    from optcompare.scenario import runner
+    from optcompare.scenario.spec import Step
+
+    for labels, denied in (((False, False), "top"), ((False, True), None)):
+        bounds = Bounds(frontend="drive")
+        scenario = scenario_of(bounds, Start(labels, readonly=False), (Step(0, "start", {}),))
+        state = runner.run(scenario, RELEASED).trace[0].state
+        if denied:
+            assert state["top"].denials == 1
+            assert (state["base"].fd.value, state["base"].denials) == ("closed", 0)
+        else:
+            assert (state["base"].fd.value, state["top"].fd.value) == ("ro", "rw")

@@ -157,3 +157,19 @@ def test_tour_commands_that_need_no_qemu_run(command: str) -> None:
     assert command in README
     result = runner.invoke(app, command.split()[1:])
     assert result.exit_code == 0, result.stderr
+
+
+def test_the_differential_sizes_are_the_search_s() -> None:
+    from dataclasses import replace
+
+    from optcompare.analysis import differential
+    from optcompare.analysis.explore import Context
+    from optcompare.backends.qemu.backend import released_policy
+
+    depth, images, planned, steps = figure(
+        r"`--depth (\d+) --images (\d+)` \((\d+) workflows per frontend, (\d+) steps each\)")
+    for frontend in differential.FRONTENDS:
+        bounds = replace(differential.BOUNDS, depth=int(depth), images=int(images),
+                         frontend=frontend)
+        found = differential.workflows(Context(), released_policy(), bounds)
+        assert (len(found), sum(len(w.steps) for w in found)) == (int(planned), int(steps))

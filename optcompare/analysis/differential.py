@@ -1,8 +1,10 @@
 """Differential testing: the explored workflows of the released policy on a real QEMU.
 
-The search's workflows on the model of the released behaviour (every one that
-the daemon can express: ``-blockdev``, driver ``file``, no guest) are
-replayed on the model and on a real ``qemu-storage-daemon``, and compared
+The search's workflows on the model of the released behaviour, for each
+frontend the real backend runs (``-blockdev`` on ``qemu-storage-daemon``,
+``-drive`` on ``qemu-system-x86_64 -M none``; driver ``file``; guest writes,
+which run on the emulator, included), are replayed on the model and on the
+real backend, and compared
 step by step as ``conformance`` compares a scenario: one workflow for every
 step the search played (the path to a state, then that step), shortest
 first, so a budget cuts the longest ones. Each disagreement is
@@ -27,8 +29,11 @@ from optcompare.scenario.spec import Step
 
 RERUNS = 3
 """How often a workflow on which QEMU crashed is run again (is it reproducible?)."""
-BOUNDS = Bounds(frontend="blockdev", driver="file", guest=False)
-"""What the daemon can express: -blockdev, local files, no guest."""
+FRONTENDS = ("blockdev", "drive")
+"""The frontends the real backend runs scenario workflows on (``auto`` is one of them,
+picked by the client)."""
+BOUNDS = Bounds(frontend="blockdev", driver="file", guest=True)
+"""What the real backend can express: local files, guest writes (on the emulator)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,12 @@ class Differential:
     found: tuple[Disagreement, ...]
     interrupted: bool = False
     out_of_budget: bool = False
+    not_applicable: int = 0
+    """Workflows the real backend could not express (their steps before that compared)."""
+
+    @property
+    def frontend(self) -> str:
+        return self.bounds.frontend
 
     @property
     def unexplained(self) -> int:
@@ -211,18 +222,85 @@ def workflows(context: Context, policy: Policy, bounds: Bounds) -> list[Workflow
     return found
 
 
+@dataclass(frozen=True)
+class DifferentialRun:
+    """One :class:`Differential` per frontend, in :data:`FRONTENDS` order."""
+
+    policy: str
+    legs: tuple[Differential, ...]
+
+    @property
+    def found(self) -> tuple[Disagreement, ...]:
+        return tuple(d for leg in self.legs for d in leg.found)
+
+    @property
+    def total(self) -> Differential:
+        """The frontends added up (with the first one's bounds)."""
+        legs = self.legs
+
+        def total(count: Callable[[Differential], int]) -> int:
+            return sum(count(leg) for leg in legs)
+
+        return Differential(
+            self.policy, legs[0].bounds, total(lambda d: d.planned),
+            total(lambda d: d.workflows), total(lambda d: d.steps),
+            total(lambda d: d.agreements), total(lambda d: d.disagreements),
+            total(lambda d: d.backend_failures), self.found, self.interrupted,
+            self.out_of_budget, total(lambda d: d.not_applicable))
+
+    @property
+    def unexplained(self) -> int:
+        return sum(leg.unexplained for leg in self.legs)
+
+    @property
+    def crashes(self) -> int:
+        return sum(leg.crashes for leg in self.legs)
+
+    @property
+    def interrupted(self) -> bool:
+        return any(leg.interrupted for leg in self.legs)
+
+    @property
+    def out_of_budget(self) -> bool:
+        return any(leg.out_of_budget for leg in self.legs)
+
+
+def run_frontends(policy: Policy, context: Context, *, depth: int, images: int,
+                  frontends: tuple[str, ...] = FRONTENDS, budget: float | None = None,
+                  factory: BackendFactory | None = None,
+                  progress: Callable[[Progress], None] | None = None) -> DifferentialRun:
+    """:func:`run` for each frontend in turn, sharing one ``budget``; after a Ctrl-C or
+    once the budget is spent the remaining frontends replay nothing (still counted as
+    planned)."""
+    began = time.monotonic()
+    legs: list[Differential] = []
+    for frontend in frontends:
+        left = None if budget is None else max(0.0, budget - (time.monotonic() - began))
+        if legs and legs[-1].interrupted:
+            left = 0.0
+        leg = run(policy, context, depth=depth, images=images, frontend=frontend,
+                  budget=left, factory=factory, progress=progress)
+        if legs and legs[-1].interrupted:
+            leg = replace(leg, out_of_budget=False, interrupted=True)
+        legs.append(leg)
+    return DifferentialRun(policy.name, tuple(legs))
+
+
 def run(policy: Policy, context: Context, *, depth: int, images: int,
-        budget: float | None = None, factory: BackendFactory | None = None,
+        frontend: str = "blockdev", budget: float | None = None,
+        factory: BackendFactory | None = None,
         progress: Callable[[Progress], None] | None = None) -> Differential:
-    """Replay the explored workflows of ``policy`` on the model and on the real backend.
+    """Replay the explored workflows of ``policy`` with ``frontend`` on the model and on
+    the real backend.
 
     Stops starting new workflows once ``budget`` seconds have passed; Ctrl-C
     stops at once and returns what was found so far.
     """
-    bounds = replace(BOUNDS, depth=depth, images=images)
+    bounds = replace(BOUNDS, depth=depth, images=images, frontend=frontend)
     plan = workflows(context, policy, bounds)
     began = time.monotonic()
-    counts = {"workflows": 0, "steps": 0, "agree": 0, "disagree": 0, "failures": 0}
+    counts = {"workflows": 0, "steps": 0, "agree": 0, "disagree": 0, "failures": 0,
+              "na": 0}
     found: dict[tuple[str, ...], Disagreement] = {}
     seen: dict[tuple[str, ...], tuple[str, ...]] = {}
     interrupted = out_of_budget = False
@@ -232,13 +310,15 @@ def run(policy: Policy, context: Context, *, depth: int, images: int,
                 out_of_budget = True
                 break
             if progress is not None:
-                progress(Progress(number, len(plan), " ".join(s.do for s in workflow.steps)))
+                progress(Progress(number, len(plan), f"-{frontend}: " + " ".join(
+                    s.do for s in workflow.steps)))
             comparison = _compare(context, policy, bounds, workflow, factory)
             counts["workflows"] += 1
             counts["steps"] += len(comparison.steps)
             counts["agree"] += sum(1 for s in comparison.steps if s.agree)
             counts["disagree"] += len(comparison.disagreements)
             counts["failures"] += comparison.status == "backend-failure"
+            counts["na"] += comparison.status == "not-applicable"
             if not _disagrees(comparison):
                 continue
             signature = _signature(comparison)
@@ -264,36 +344,50 @@ def run(policy: Policy, context: Context, *, depth: int, images: int,
         interrupted = True
     return Differential(policy.name, bounds, len(plan), counts["workflows"], counts["steps"],
                         counts["agree"], counts["disagree"], counts["failures"],
-                        tuple(found.values()), interrupted, out_of_budget)
+                        tuple(found.values()), interrupted, out_of_budget, counts["na"])
 
 
-def to_data(result: Differential) -> dict[str, object]:
+def _summary(result: Differential) -> dict[str, object]:
+    return {
+        "planned": result.planned,
+        "workflows": result.workflows,
+        "steps": result.steps,
+        "agreements": result.agreements,
+        "disagreements": result.disagreements,
+        "backend_failures": result.backend_failures,
+        "not_applicable": result.not_applicable,
+        "shrunk": len(result.found),
+        "unexplained": result.unexplained,
+        "crashes": result.crashes,
+        "interrupted": result.interrupted,
+        "out_of_budget": result.out_of_budget,
+    }
+
+
+def _found_data(result: Differential) -> list[dict[str, object]]:
+    return [
+        {"frontend": result.frontend,
+         "steps": [s.describe() for s in d.workflow.steps],
+         "images": [{"name": i.name, "writable": i.writable} for i in d.workflow.images()],
+         "readonly": d.workflow.start.readonly,
+         "original": [s.describe() for s in d.original.steps],
+         "known": d.known, "seen": d.seen, "crash": d.crash,
+         "reruns": d.reruns, "reproduced": d.reproduced,
+         "comparison": d.comparison.to_data()}
+        for d in result.found
+    ]
+
+
+def to_data(result: DifferentialRun) -> dict[str, object]:
+    """The whole run: ``summary`` adds up the frontends, ``frontends`` has each one's."""
     from optcompare.analysis.explore import bounds_data
 
+    legs = [{"frontend": leg.frontend, "guest": leg.bounds.guest,
+             "bounds": bounds_data(leg.bounds), "summary": _summary(leg)}
+            for leg in result.legs]
     return {
         "policy": result.policy,
-        "bounds": bounds_data(result.bounds),
-        "summary": {
-            "planned": result.planned,
-            "workflows": result.workflows,
-            "steps": result.steps,
-            "agreements": result.agreements,
-            "disagreements": result.disagreements,
-            "backend_failures": result.backend_failures,
-            "shrunk": len(result.found),
-            "unexplained": result.unexplained,
-            "crashes": result.crashes,
-            "interrupted": result.interrupted,
-            "out_of_budget": result.out_of_budget,
-        },
-        "found": [
-            {"steps": [s.describe() for s in d.workflow.steps],
-             "images": [{"name": i.name, "writable": i.writable} for i in d.workflow.images()],
-             "readonly": d.workflow.start.readonly,
-             "original": [s.describe() for s in d.original.steps],
-             "known": d.known, "seen": d.seen, "crash": d.crash,
-             "reruns": d.reruns, "reproduced": d.reproduced,
-             "comparison": d.comparison.to_data()}
-            for d in result.found
-        ],
+        "summary": _summary(result.total),
+        "frontends": legs,
+        "found": [item for leg in result.legs for item in _found_data(leg)],
     }

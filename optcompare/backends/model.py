@@ -123,21 +123,30 @@ class ModelBackend:
 
     def open_drive(self, chain: Sequence[str], read_only: bool) -> None:
         *backing_files, top = chain
+        # block.c bdrv_open_inherit(): the top image (its file child, then the format)
+        # opens first, its backing file only after (bdrv_open_backing_file), one level at
+        # a time; when any open fails, every node of the drive is closed again.
+        backing_options = ({READ_ONLY: True, AUTO_READ_ONLY: False}
+                           if self.build.policy.auto_option == AUTO_READ_ONLY
+                           else {READ_ONLY: True})
+        opened: list[str] = []
+        try:
+            self._open(top, {READ_ONLY: read_only}, Frontend.DRIVE, implicit=True)
+            opened.append(top)
+            if not read_only:
+                self._attach(top, FORMAT_WRITER)
+            for name in reversed(backing_files):
+                # Implicit backing files: read-only=on,auto-read-only=off, inherited.
+                self._open(name, backing_options, Frontend.BLOCKDEV, implicit=True)
+                opened.append(name)
+        except StepError:
+            for name in opened:
+                self.protocol.pop(name)
+            raise
         below = None
         for name in backing_files:
-            # Implicit backing files: read-only=on,auto-read-only=off, inherited.
-            self._open(name, {READ_ONLY: True, AUTO_READ_ONLY: False}
-                       if self.build.policy.auto_option == AUTO_READ_ONLY
-                       else {READ_ONLY: True}, Frontend.BLOCKDEV, implicit=True)
             self.format[name] = FormatNode(name, True, below, implicit=True)
             below = name
-        self._open(top, {READ_ONLY: read_only}, Frontend.DRIVE, implicit=True)
-        if not read_only:
-            try:
-                self._attach(top, FORMAT_WRITER)
-            except StepError:
-                self.protocol.pop(top)
-                raise
         self.format[top] = FormatNode(top, read_only, below, implicit=True)
 
     # -- writers ------------------------------------------------------------

@@ -37,8 +37,9 @@ def explore(
     images: Annotated[int, typer.Option("--images", "-k", min=1, max=MAX_IMAGES,
                                         help="Longest chain at start.")] = 3,
     driver: Annotated[str, typer.Option("--driver", "-d", help="Protocol driver.")] = "file",
-    frontend: Annotated[str, typer.Option(
-        "--frontend", help="blockdev, drive or auto (the client decides).")] = "blockdev",
+    frontend: Annotated[str | None, typer.Option(
+        "--frontend", help="blockdev, drive or auto (the client decides); default blockdev "
+        "(with --backend qemu: blockdev and drive, one after the other).")] = None,
     client: Annotated[str, typer.Option(
         "--client", help="native, legacy, libvirt (as shipped), or a policy name (its "
         "libvirt).")] = "native",
@@ -71,10 +72,10 @@ def explore(
     from optcompare.render.explore_views import explore_view
     from optcompare.scenario.spec import FRONTENDS, LEGACY, NATIVE
 
+    if frontend is not None and frontend not in FRONTENDS:
+        raise UnknownNameError(f"unknown frontend {frontend!r}; known: {', '.join(FRONTENDS)}")
     if driver not in DRIVER_NAMES:
         raise UnknownNameError(f"unknown driver {driver!r}; known: {', '.join(DRIVER_NAMES)}")
-    if frontend not in FRONTENDS:
-        raise UnknownNameError(f"unknown frontend {frontend!r}; known: {', '.join(FRONTENDS)}")
     from optcompare.policies import libvirt
 
     if client not in (NATIVE, LEGACY, libvirt.NAME):
@@ -86,7 +87,7 @@ def explore(
     if budget is not None:
         raise InputError("--budget goes with --backend qemu")
     policies = registry.select(policy or [])
-    bounds = analysis.Bounds(depth, images, driver, frontend, client,
+    bounds = analysis.Bounds(depth, images, driver, frontend or "blockdev", client,
                              platform_of(platform).value)
     files: list[tuple[str, str]] = []
     result = analysis.explore(policies, bounds, analysis.Context())
@@ -113,14 +114,13 @@ def _write_all(directory: Path, files: list[tuple[str, str]]) -> None:
         raise OptcompareError(f"{directory}: cannot write: {error.strerror}") from None
 
 
-def _differential(policy: list[str], depth: int, images: int, driver: str, frontend: str,
+def _differential(policy: list[str], depth: int, images: int, driver: str,
+                  frontend: str | None,
                   client: str, platform: str, budget: float | None, emit_dir: Path | None,
                   fmt: Format, output: Path | None, width: int | None) -> None:
-    from functools import partial
-
     from optcompare.analysis import differential
     from optcompare.analysis.explore import Context
-    from optcompare.backends.qemu.backend import qemu_backend, released_policy
+    from optcompare.backends.qemu.backend import QemuFactory, released_policy
     from optcompare.backends.qemu.daemon import find_qemu
     from optcompare.commands.qemu import progress_display
     from optcompare.errors import InputError
@@ -131,16 +131,20 @@ def _differential(policy: list[str], depth: int, images: int, driver: str, front
     if any(name != "qemu-4.1" for name in policy):
         raise InputError("--backend qemu replays the released policy (qemu-4.1) only")
     bounds = differential.BOUNDS
-    wanted = {"--driver": (driver, bounds.driver), "--frontend": (frontend, bounds.frontend),
-              "--client": (client, NATIVE), "--platform": (platform, bounds.platform)}
+    wanted = {"--driver": (driver, bounds.driver), "--client": (client, NATIVE),
+              "--platform": (platform, bounds.platform)}
     for flag, (given, supported) in wanted.items():
         if given != supported:
             raise InputError(f"{flag} {given}: the real backend supports {supported} only")
+    if frontend is not None and frontend not in differential.FRONTENDS:
+        raise InputError(f"--frontend {frontend}: the real backend replays workflows with "
+                         f"{' or '.join(differential.FRONTENDS)} (auto is one of them)")
+    frontends = differential.FRONTENDS if frontend is None else (frontend,)
     tools = find_qemu()
     with progress_display("differential") as progress:
-        result = differential.run(released, Context(), depth=depth, images=images,
-                                  budget=budget, factory=partial(qemu_backend, tools=tools),
-                                  progress=progress)
+        result = differential.run_frontends(
+            released, Context(), depth=depth, images=images, frontends=frontends,
+            budget=budget, factory=QemuFactory(tools), progress=progress)
     files: list[tuple[str, str]] = []
     if emit_dir is not None:
         from optcompare.render.explore_files import disagreement_files

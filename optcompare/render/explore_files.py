@@ -16,7 +16,7 @@ from optcompare.scenario.spec import Image, Setup, Step
 from optcompare.scenario.write import scenario_text
 
 if TYPE_CHECKING:
-    from optcompare.analysis.differential import Differential
+    from optcompare.analysis.differential import DifferentialRun
     from optcompare.analysis.explore import Bounds, Exploration, Workflow
     from optcompare.scenario.runner import StepRecord
 
@@ -91,16 +91,18 @@ def difference_files(exploration: Exploration) -> list[tuple[str, str]]:
     return files
 
 
-def disagreement_files(result: Differential) -> list[tuple[str, str]]:
+def disagreement_files(run: DifferentialRun) -> list[tuple[str, str]]:
     """Each shrunk disagreement; its expectations are the model's, so it meets on the
     model and shows the disagreement on ``run --backend qemu``."""
     files = []
-    for number, found in enumerate(result.found, 1):
+    found_in = [(leg, found) for leg in run.legs for found in leg.found]
+    for number, (result, found) in enumerate(found_in, 1):
         comparison = found.comparison
         step = comparison.disagreements[0].step if comparison.disagreements else "the run"
-        name = _slug(f"differential-{number}-{step.split(' ', 1)[0]}")
+        name = _slug(f"differential-{number}-{result.frontend}-{step.split(' ', 1)[0]}")
         summary = (f"found by explore --backend qemu: the model of {result.policy} and the "
-                   f"real daemon disagree at {step}; the expectations are the model's")
+                   f"real QEMU disagree at {step} (-{result.frontend}); the expectations "
+                   "are the model's")
         # No error texts: the model runs here with the daemon's (5.2+) wording, which
         # `run --policy qemu-4.1` does not use.
         steps = [replace(s, error=None) for s in found.workflow.steps]

@@ -21,10 +21,11 @@ PROPERTY_TITLES = {
 }
 
 
-def bounds_text(bounds: dict[str, Any]) -> str:
+def bounds_text(bounds: dict[str, Any], frontend: str | None = None) -> str:
     images = "1 image" if bounds["images"] == 1 else f"1 to {bounds['images']} images"
-    frontend = ("the frontend the client picks" if bounds["frontend"] == "auto"
-                else f"-{bounds['frontend']}")
+    if frontend is None:
+        frontend = ("the frontend the client picks" if bounds["frontend"] == "auto"
+                    else f"-{bounds['frontend']}")
     platform = "" if bounds["platform"] == "posix" else f", {bounds['platform']} build"
     return (f"every workflow of up to {bounds['depth']} steps on chains of {images} "
             f"(every labelling at start; read/write and read-only disks), driver "
@@ -148,14 +149,24 @@ def differential_view(data: dict[str, Any]) -> Document:
         stopped = " Interrupted: what was found so far."
     elif s["out_of_budget"]:
         stopped = " The budget ran out before the longest workflows."
+    legs = data["frontends"]
+    frontends = " and ".join(f"-{leg['frontend']}" for leg in legs)
     doc.section("Verdict").add(Paragraph(
-        f"Replayed {s['workflows']} of {s['planned']} workflows ({bounds_text(data['bounds'])}) "
-        f"on the model and on qemu-storage-daemon, compared step by step as conformance "
-        f"does: {s['agreements']} of {s['steps']} steps agree, {s['disagreements']} "
-        f"disagree; {s['backend_failures']} backend failures (QEMU crashed). "
-        f"{s['shrunk'] - s['crashes']} distinct disagreements after shrinking, "
-        f"{s['unexplained']} unexplained; {s['crashes']} distinct workflows on which QEMU "
-        f"crashed.{stopped}"))
+        f"Replayed {s['workflows']} of {s['planned']} workflows "
+        f"({bounds_text(legs[0]['bounds'], frontends)}"
+        f"{', guest writes' if legs[0]['guest'] else ''}) on the model and on a real QEMU "
+        f"(qemu-storage-daemon; qemu-system-x86_64 -M none for -drive and guest writes), "
+        f"compared step by step as conformance does: {s['agreements']} of {s['steps']} "
+        f"steps agree, {s['disagreements']} disagree; {s['backend_failures']} backend "
+        f"failures (QEMU crashed). {s['shrunk'] - s['crashes']} distinct disagreements after "
+        f"shrinking, {s['unexplained']} unexplained; {s['crashes']} distinct workflows on "
+        f"which QEMU crashed.{stopped}"))
+    doc.section("By frontend").add(Table(
+        ("frontend", "workflows", "planned", "steps", "agree", "disagree", "crashed",
+         "shrunk", "unexplained"),
+        tuple((f"-{leg['frontend']}", *(str(leg["summary"][key]) for key in (
+            "workflows", "planned", "steps", "agreements", "disagreements",
+            "backend_failures", "shrunk", "unexplained"))) for leg in legs)))
     if data["found"]:
         section = doc.section("Disagreements and crashes, each shrunk to a minimal workflow")
         for found in data["found"]:
@@ -169,8 +180,9 @@ def differential_view(data: dict[str, Any]) -> Document:
             else:
                 known = " Unexplained."
             section.add(Paragraph(
-                f"{start_text(found)}; {len(found['steps'])} steps (from a workflow of "
-                f"{len(found['original'])}; {found['seen']} workflows shrank to it).{known}"))
+                f"-{found['frontend']}, {start_text(found)}; {len(found['steps'])} steps "
+                f"(from a workflow of {len(found['original'])}; {found['seen']} workflows "
+                f"shrank to it).{known}"))
             lines = []
             for step in comparison["steps"]:
                 mark = "" if step["agree"] else "   <-- " + "; ".join(step["differences"])

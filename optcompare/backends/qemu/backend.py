@@ -186,6 +186,10 @@ class QemuBackend:
         self._exports: set[str] = set()
         self._implicit: set[str] = set()
         """Images whose nodes ``-drive`` made (generated names)."""
+        self._drive: str | None = None
+        """The drive's id (its top image at start), once ``-drive`` opened it."""
+        self._overlays: set[str] = set()
+        """Snapshot overlays of a drive, opened by ``blockdev-snapshot-sync`` itself."""
         self._denials: Counter[str] = Counter()
         self._jobs = 0
         self._nbd_started = False
@@ -202,6 +206,20 @@ class QemuBackend:
         prefix = str(self.daemon.tmpdir)
         return text.replace(prefix + "/", "").replace(prefix, ".")
 
+    def _named(self, text: str) -> str:
+        """``text`` with the generated names of implicit nodes (``'#block083'``) given as
+        the backend names nodes it adds (``'top-storage'``, ``'top'``): a generated name
+        says nothing about the model."""
+        if "'#block" not in text:
+            return text
+        emulator = self._emulator("-drive")
+        for image in sorted(self._implicit):
+            found = emulator.implicit_nodes(self.path(image))
+            for driver, name in found.items():
+                given = image if driver == "qcow2" else f"{image}-storage"
+                text = text.replace(f"'{name}'", f"'{given}'")
+        return text
+
     def _image_in(self, text: str) -> str | None:
         for image in self._paths:
             if f"'{image}.qcow2'" in text:
@@ -210,7 +228,7 @@ class QemuBackend:
 
     def _failed(self, text: str, image: str | None) -> StepError:
         """A QEMU error as a step error; a refused open for writing is a denial."""
-        message = self.reduce(text)
+        message = self._named(self.reduce(text))
         if PERMISSION_DENIED in message:
             culprit = self._image_in(message) or image
             if culprit is not None:
@@ -284,10 +302,16 @@ class QemuBackend:
     def open_drive(self, chain: Sequence[str], read_only: bool) -> None:
         emulator = self._emulator("-drive (no implicit nodes to open)")
         *backing_files, top = chain
+        if self._drive is not None and not backing_files:
+            # An overlay for a snapshot of the drive: libvirt without -blockdev lets
+            # blockdev-snapshot-sync open it (mode=existing), no drive of its own.
+            self._overlays.add(top)
+            return
         try:
             emulator.drive_add(top, self.path(top), read_only=read_only)
         except QmpCommandError as error:
             raise self._failed(error.desc, top) from None
+        self._drive = top
         below = None
         for image in chain:
             self._implicit.add(image)
@@ -312,7 +336,7 @@ class QemuBackend:
         arguments = {
             "type": "nbd",
             "id": f"{image}-export",
-            "node-name": f"{image}-storage",
+            "node-name": self._node(image, "protocol"),
             "writable": True,
         }
         self._qmp("block-export-add", arguments, image)
@@ -436,7 +460,15 @@ class QemuBackend:
 
     @_operation("blockdev-snapshot {0} over {1}")
     def snapshot(self, new: str, old: str) -> None:
-        self._qmp("blockdev-snapshot", {"node": old, "overlay": new}, new)
+        if new in self._overlays:
+            self._qmp("blockdev-snapshot-sync", {
+                "node-name": self._node(old), "snapshot-file": str(self.path(new)),
+                "snapshot-node-name": new, "format": "qcow2", "mode": "existing"}, new)
+            self._overlays.discard(new)
+            self._implicit.add(new)
+            self._protocol.add(new)
+        else:
+            self._qmp("blockdev-snapshot", {"node": old, "overlay": new}, new)
         self._format[new] = old
 
     @_operation("qemu-io {0} write")
