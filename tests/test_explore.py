@@ -267,3 +267,20 @@ def test_report_found_by_search_lists_what_no_built_in_scenario_shows() -> None:
     assert everything.search is not None
     assert everything.search.unshown == ()
     assert everything.search.shown == everything.search.violations == 4
+
+
+def test_a_fork_shares_nothing_it_could_change() -> None:
+    context = ex.Context()
+    bounds = ex.Bounds()
+    session = context.session(registry.get("qemu-4.1"), bounds, ex.Start((True, True), False))
+    session.play(ex.to_step(ex.Action("start"), 0, session.chain, session.known))
+    before = {n: session.backend.observe(n) for n in session.known}
+    chain_before = session.chain
+    child = session.fork()
+    for action in (ex.Action("relabel", 0, writable=False), ex.Action("attach-writer", 0),
+                   ex.Action("snapshot"), ex.Action("block-commit", 1, 0)):
+        child.play(ex.to_step(action, 1, child.chain, child.known))
+    assert {n: child.backend.observe(n) for n in session.known} != before
+    assert {n: session.backend.observe(n) for n in session.known} == before
+    assert session.chain == chain_before and child.chain != chain_before
+    assert session.known != child.known

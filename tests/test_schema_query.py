@@ -468,3 +468,17 @@ def test_real_replies_answer_the_shipped_libvirt_s_queries(version: str) -> None
     assert path_exists(index, libvirt.FILE_PROBE) is (version not in ("3.1.0", "4.0.0"))
     assert path_exists(index, libvirt.SAVEVM_QUERY) is (
         version in ("4.2.0", "5.2.0", "8.1.0"))
+
+
+def test_answers_are_kept_per_index_and_malformed_queries_still_raise() -> None:
+    index = SchemaIndex(MINI)
+    assert path_exists(index, "blockdev-add/arg-type/read-only")
+    assert not path_exists(index, "blockdev-add/arg-type/auto-read-only")
+    assert index.answers == {"blockdev-add/arg-type/read-only": True,
+                             "blockdev-add/arg-type/auto-read-only": False}
+    assert path_exists(index, "blockdev-add/arg-type/read-only")
+    assert not path_exists(index, "blockdev-add/arg-type/auto-read-only")
+    for _ in range(2):
+        with pytest.raises(QueryError):
+            path_exists(index, "blockdev-add//read-only")
+    assert len(index.answers) == 2

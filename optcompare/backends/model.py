@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from optcompare.model import messages
 from optcompare.model.drivers import Driver
@@ -57,14 +56,19 @@ class FormatNode:
     implicit: bool
 
 
-_T = TypeVar("_T")
+_OBSERVATIONS: dict[tuple[object, ...], Observation] = {}
 
 
-def _duplicate(thing: _T) -> _T:
-    """A shallow copy of a plain object (explore makes hundreds of thousands)."""
-    other: _T = object.__new__(type(thing))
-    other.__dict__.update(thing.__dict__)
-    return other
+def _observation(label: bool, fd: Fd, ro: bool | None, mode: str | None, denials: int,
+                 format_ro: bool | None, writers: int) -> Observation:
+    """The one Observation of these values: explore takes hundreds of thousands, of a
+    few hundred kinds, and an Observation is immutable, so one of each kind serves."""
+    key = (label, fd, ro, mode, denials, format_ro, writers)
+    found = _OBSERVATIONS.get(key)
+    if found is None:
+        found = _OBSERVATIONS[key] = Observation(label, fd, ro, mode, denials, format_ro,
+                                                 writers)
+    return found
 
 
 class ModelBackend:
@@ -333,14 +337,14 @@ class ModelBackend:
         fmt = self.format.get(image)
         ro = (fmt.read_only if fmt else None) if node == "format" else (
             proto.ro if proto else None)
-        return Observation(
-            label=state.label,
-            fd=proto.fd if proto else Fd.CLOSED,
-            ro=ro,
-            mode=proto.mode.value if proto else None,
-            denials=state.denials,
-            format_ro=fmt.read_only if fmt else None,
-            writers=len(proto.writers) if proto else 0,
+        return _observation(
+            state.label,
+            proto.fd if proto else Fd.CLOSED,
+            ro,
+            proto.mode.value if proto else None,
+            state.denials,
+            fmt.read_only if fmt else None,
+            len(proto.writers) if proto else 0,
         )
 
     def writers(self, image: str) -> int:
@@ -350,12 +354,23 @@ class ModelBackend:
 
     def copy(self) -> ModelBackend:
         """An independent copy of every image and node (explore branches on it)."""
-        other = _duplicate(self)
-        other.images = {k: _duplicate(v) for k, v in self.images.items()}
-        other.protocol = {k: _duplicate(v) for k, v in self.protocol.items()}
-        for node in other.protocol.values():
-            node.writers = set(node.writers)
-        other.format = {k: _duplicate(v) for k, v in self.format.items()}
+        new = object.__new__
+        other = new(ModelBackend)
+        other.__dict__.update(self.__dict__)
+        images = {}
+        for name, state in self.images.items():
+            images[name] = copied = new(ImageState)
+            copied.__dict__.update(state.__dict__)
+        protocol = {}
+        for name, node in self.protocol.items():
+            protocol[name] = copied_node = new(ProtocolNode)
+            copied_node.__dict__.update(node.__dict__)
+            copied_node.writers = set(node.writers)
+        formats = {}
+        for name, fmt in self.format.items():
+            formats[name] = copied_format = new(FormatNode)
+            copied_format.__dict__.update(fmt.__dict__)
+        other.images, other.protocol, other.format = images, protocol, formats
         return other
 
     def has(self, query: str) -> bool:

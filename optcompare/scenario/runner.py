@@ -219,9 +219,11 @@ class Session:
     def fork(self) -> Session:
         """An independent copy: steps played on it leave this one as it is."""
         state = self._state
-        backend = self.backend.copy()
-        return Session(replace(state, backend=backend, chain=list(state.chain), actions=[],
-                               known=list(state.known)))
+        forked: _Run = object.__new__(_Run)
+        forked.__dict__.update(state.__dict__)
+        forked.backend = self.backend.copy()
+        forked.chain, forked.actions, forked.known = list(state.chain), [], list(state.known)
+        return Session(forked)
 
 
 def _play(state: _Run, step: Step) -> StepRecord:

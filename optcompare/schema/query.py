@@ -50,6 +50,8 @@ class SchemaIndex:
     def __init__(self, entries: list[dict[str, Any]]) -> None:
         self.entries = entries
         self._by_name: dict[str, Entry] = {}
+        self.answers: dict[str, bool] = {}
+        """Queries asked of this index and whether they held (the entries do not change)."""
         for position, entry in enumerate(entries):
             name = _checked_name(entry, position)
             if name in self._by_name:
@@ -91,7 +93,10 @@ def path_get(index: SchemaIndex, query: str) -> Entry | None:
 
 def path_exists(index: SchemaIndex, query: str) -> bool:
     """Whether ``query`` holds in the schema (libvirt's ``virQEMUQAPISchemaPathExists``)."""
-    return path_get(index, query) is not None
+    held = index.answers.get(query)
+    if held is None:
+        held = index.answers[query] = path_get(index, query) is not None
+    return held
 
 
 def split_query(query: str) -> list[str]:
