@@ -194,3 +194,13 @@ def test_the_report_is_a_tree_of_frozen_dataclasses() -> None:
     for name in ("report.py", "report_model.py"):
         source = (Path(report_model.__file__).parent / name).read_text()
         assert "dict[str, Any]" not in source and "Any" not in source.split('"""', 2)[2]
+
+
+def test_text_reply_fits_a_mail_in_a_wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --width the text reply keeps the mail's 76 columns and 160 lines."""
+    monkeypatch.setenv("COLUMNS", "200")
+    lines = invoke("report", "-f", "text").splitlines()
+    assert len(lines) <= 160
+    assert max(len(line) for line in lines) <= 76
+    monkeypatch.setenv("COLUMNS", "60")
+    assert max(len(line) for line in invoke(*SELECTION, "-f", "text").splitlines()) <= 60

@@ -59,7 +59,8 @@ def report(
     option solves; the verdict matrix; short evidence; how to reproduce it.
 
     The markdown format is written for a plain-text mailing list (76
-    columns, ASCII, at most 160 lines without --full). A result
+    columns, ASCII, at most 160 lines without --full); text is 76 columns
+    too unless the terminal is narrower or --width says otherwise. A result
     is stored (in $OPTCOMPARE_CACHE_DIR, else ~/.cache/optcompare) under the
     hash of everything it depends on: the optcompare and plugin source, the
     scenario files, these options. The same inputs are served from there;
@@ -75,6 +76,11 @@ def report(
     if slide is not None and fmt is not Format.SVG:
         raise OptcompareError("--slide applies to --format svg only")
     slide = slide or "matrix"
+    if fmt is Format.TEXT and width is None:
+        from optcompare.render.markdown import WIDTH as REPLY_WIDTH
+        from optcompare.render.text import terminal_width
+
+        width = min(terminal_width(), REPLY_WIDTH)  # the reply fits a mail in a terminal too
     full = full or fmt in (Format.HTML, Format.SVG)
     store = cache.Store.default(disabled=no_cache)
     names = list(dict.fromkeys(policy or []))  # a policy named twice is one column
