@@ -436,7 +436,7 @@ class QemuBackend:
         overlay = None if active else self._overlay_of(top)
         arguments = {
             **self._job_arguments(job),
-            "device": self._root_of(top),
+            "device": self._node(self._root_of(top)),
             "top-node": self._node(top),
             "base-node": self._node(base),
         }
@@ -451,7 +451,7 @@ class QemuBackend:
     @_operation("block-stream into {0}")
     def stream(self, top: str, base: str | None) -> None:
         job = self._job_id("stream")
-        arguments = {**self._job_arguments(job), "device": top}
+        arguments = {**self._job_arguments(job), "device": self._node(top)}
         if base is not None:
             arguments["base-node"] = self._node(base)
         self._qmp("block-stream", arguments, top)
@@ -474,7 +474,9 @@ class QemuBackend:
     @_operation("qemu-io {0} write")
     def guest_write(self, image: str) -> None:
         emulator = self._emulator("guest: guest writes cannot be replayed")
-        device = image if image in self._implicit else self._node(image)
+        device = self._node(image)
+        if image in self._implicit and self._root_of(image) == image:
+            device = self._drive or image  # the guest writes through the drive
         try:
             emulator.guest_write(device)
         except QmpCommandError as error:
