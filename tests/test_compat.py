@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from optcompare.analysis import compat
 from optcompare.cli import app
 from optcompare.policies import registry
+from optcompare.render.compat_views import notes
 from optcompare.scenario import files, load
 
 runner = CliRunner()
@@ -64,8 +65,9 @@ def test_4_0_changes_file_posix_silently_and_leaves_network_drivers_alone() -> N
     # every -drive user: the default auto-read-only=on now opens the image read-only
     assert "qemu-3.1/silent/cmdline/posix/drive/(none)/file+host_device" in ids
     assert not any("gluster" in f.id or "nbd" in f.id for f in silent)
-    notes = [f.notes for f in silent if "file+host_device" in f.id]
-    assert all(n and "/dev/fdset" in n[0] for n in notes)
+    reopening = [f for f in silent if "file+host_device" in f.id]
+    assert reopening and all(f.reopen_by_path for f in reopening)
+    assert all("/dev/fdset" in notes(f)[0] for f in reopening)
 
 
 def test_option_3_announces_the_same_change_for_file_and_host_device() -> None:

@@ -47,7 +47,7 @@ def test_vmdk_in_4_1_is_the_release_s_and_decides_no_cell() -> None:
     assert len(vmdk) == 12 and all(f.release for f in vmdk)
     assert not any(f.release for f in fair.findings if "vmdk" not in f.drivers)
     # Only vmdk's findings: the cell is met, and says where they came from.
-    only = compat.Report(fair.policy, fair.against, vmdk)
+    only = compat.Report(fair.policy, fair.against, tuple(vmdk))
     cell = analysis._compat_cell("no-silent", only, compat.Level.SILENT, "qemu-4.1")
     assert cell.mark is m.Mark.YES
     assert isinstance(cell.reason, m.CompatCount)
@@ -58,7 +58,7 @@ def test_vmdk_in_4_1_is_the_release_s_and_decides_no_cell() -> None:
              and f.level is compat.Level.SILENT]
     assert plain and not any(f.release for f in plain)
     unfair_cell = analysis._compat_cell("no-silent", compat.Report(
-        unfair.policy, unfair.against, plain), compat.Level.SILENT, "qemu-4.1")
+        unfair.policy, unfair.against, tuple(plain)), compat.Level.SILENT, "qemu-4.1")
     assert unfair_cell.mark is m.Mark.NO
 
 

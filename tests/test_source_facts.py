@@ -12,6 +12,7 @@ from optcompare.model.drivers import catalogue
 from optcompare.model.modes import Mode
 from optcompare.policies import registry
 from optcompare.policies.base import Build, Frontend
+from optcompare.render.compat_views import summary
 from optcompare.scenario import files, load
 from optcompare.scenario.backend import StepError
 from optcompare.schema.target import BuildTarget
@@ -44,7 +45,9 @@ def test_3_1_fails_them_without_auto_read_only_a_break_under_blockdev_only() -> 
     breaks = [f for f in cmdline if f.level is compat.Level.BREAK]
     broken = {d for f in breaks for d in f.id.split("/")[6].split("+")}
     assert broken == set(READ_ONLY_FORMATS_30)
-    assert all("/blockdev/" in f.id and f.summary.endswith("now fails to open") for f in breaks)
+    assert all("/blockdev/" in f.id and f.change is compat.Change.FAILS_TO_OPEN for f in breaks)
+    # the view says so, from the typed finding
+    assert all(summary(f, r.policy).endswith("now fails to open") for f in breaks)
     # -drive defaults auto-read-only=on from 3.1: nothing changes for them there.
     changed_on_drive = [
         f for f in cmdline if "/drive/" in f.id and f.level is not compat.Level.INFO

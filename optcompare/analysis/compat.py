@@ -17,12 +17,19 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from enum import IntEnum
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
+from optcompare.analysis.findings import (
+    Change,
+    Direction,
+    Finding,
+    FindingKind,
+    Level,
+    SchemaPart,
+    summary,
+)
 from optcompare.analysis.truth_table import Cell, driver_rows, evaluate
 from optcompare.errors import InputError
 from optcompare.model.drivers import RELEASES, Platform, catalogue
@@ -32,72 +39,32 @@ from optcompare.policies.base import Build, Frontend, Policy
 from optcompare.scenario.runner import Outcome
 from optcompare.scenario.spec import NATIVE, Scenario
 
-
-class Level(IntEnum):
-    INFO = 1
-    SILENT = 2
-    BREAK = 3
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-
-REOPEN_BY_PATH_NOTES = (
-    "not modelled: a dynamic node reopens its image by path, which breaks a single "
-    "read/write descriptor passed through /dev/fdset, images deleted or moved while "
-    "open, and chroots",
-)
+__all__ = ["Change", "Direction", "Finding", "FindingKind", "Level", "Platform", "Probe",
+           "Report", "compare", "default_baselines", "read_accept_file", "release_changes"]
 
 
 @dataclass(frozen=True)
-class Finding:
-    id: str
-    level: Level
-    kind: str
-    """cmdline, workflow, detection or schema."""
-    direction: str
-    """"old client, new build" or "new client, old build"."""
-    summary: str
-    evidence: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-    accepted: bool = False
-    platform: str | None = None
-    frontend: str | None = None
-    options: str | None = None
-    """The written combination, as text (``(none)``: nothing written)."""
-    drivers: tuple[str, ...] = ()
-    before: Cell | None = None
-    after: Cell | None = None
-    scenario: str | None = None
-    step: int | None = None
-    step_text: str | None = None
-    why: str | None = None
-    names: tuple[str, ...] = ()
-    """Schema names added or removed, drivers wrongly believed dynamic."""
-    release: bool = False
-    """Caused by a driver change of the policy's release that is not the
-    option's (4.1's vmdk): the release's, not the option's."""
-    misdescribed: bool = False
-    """The schema advertises the driver as dynamic, but it is not: the change
-    is not announced (the signal describes it wrongly)."""
+class Probe:
+    """What the new build's libvirt read when it probed a baseline."""
+
+    against: str
+    evidence: str
+    """The detection's evidence (the query it evaluated, or the policy's own words)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Report:
     policy: str
-    against: list[str]
-    findings: list[Finding] = field(default_factory=list)
+    against: tuple[str, ...]
+    findings: tuple[Finding, ...] = ()
+    probes: tuple[Probe, ...] = ()
 
     def count(self, level: Level) -> int:
         return sum(f.level is level for f in self.findings)
 
     def failing(self, level: Level) -> list[Finding]:
-        return [f for f in self.findings if f.level >= level and not f.accepted]
-
-
-OLD_ON_NEW = "old client, new build"
-NEW_ON_OLD = "new client, old build"
+        """Unaccepted findings at ``level`` or worse."""
+        return [f for f in self.findings if f.level.rank >= level.rank and not f.accepted]
 
 
 def default_baselines(policy: Policy, released: Sequence[Policy]) -> list[Policy]:
@@ -117,16 +84,23 @@ def _stops_opening(before: Cell, after: Cell) -> bool:
                for old, new in pairs)
 
 
-def _cell_text(cell: Cell) -> str:
+def _named(text: str | None, driver: str | None) -> str | None:
+    """-drive names the driver in its rejection: the same words for every driver."""
+    return text.replace(f"'{driver}'", "'<driver>'") if text and driver else text
+
+
+def _shape(cell: Cell, driver: str | None = None) -> tuple[object, ...]:
+    """What a finding shows of a cell (see ``render.compat_views.cell_text``): drivers
+    whose cells have the same shape are one finding."""
     if cell.resolution.error:
-        return f"rejected ({cell.resolution.error})"
-    parts = [cell.mode.value]
-    for label, outcome in (("writable", cell.writable), ("unwritable", cell.unwritable)):
-        if outcome is None:
-            continue
-        text = outcome.error or f"node {'ro' if outcome.ro else 'rw'}, fd {outcome.fd.value}"
-        parts.append(f"{label}: {text}")
-    return "; ".join(parts)
+        return (_named(cell.resolution.error, driver),)
+    opened = tuple(None if o is None else _named(o.error, driver) or (o.ro, o.fd)
+                   for o in (cell.writable, cell.unwritable))
+    return (cell.mode, *opened)
+
+
+def _dynamic(cell: Cell | None) -> bool:
+    return cell is not None and not cell.resolution.error and cell.mode is Mode.DYNAMIC_RO
 
 
 @functools.lru_cache(maxsize=4096)
@@ -159,12 +133,16 @@ def release_changes(policy: Policy, ground: Policy | None) -> frozenset[str]:
     return frozenset(d for d in new if d in old and new[d].behaviour != old[d].behaviour)
 
 
+_Group = tuple[Level, Change, str, str, str, tuple[object, ...] | None, tuple[object, ...], bool]
+"""Level, change, platform, frontend, written options, the cells' shapes, the release's."""
+
+
 def _cmdline(policy: Policy, base: Policy, ground: Policy | None = None) -> list[Finding]:
     from optcompare.analysis.visibility import truth
     from optcompare.schema.conclude import build_advertised
 
-    groups: dict[tuple[Any, ...], list[str]] = {}
-    cells: dict[tuple[Any, ...], tuple[Cell, Cell | None]] = {}
+    groups: dict[_Group, list[str]] = {}
+    cells: dict[_Group, tuple[Cell, Cell | None]] = {}
     release = release_changes(policy, ground)
     misdescribed: set[tuple[str, str]] = set()
     for platform in Platform:
@@ -188,60 +166,52 @@ def _cmdline(policy: Policy, base: Policy, ground: Policy | None = None) -> list
                     seen.add(text)
                     if before.mode is Mode.ERROR:
                         continue
-                    if after.mode is Mode.ERROR or _stops_opening(before, after):
-                        level = Level.BREAK
+                    if after.mode is Mode.ERROR:
+                        level, change = Level.BREAK, Change.REJECTED
+                    elif _stops_opening(before, after):
+                        level, change = Level.BREAK, Change.FAILS_TO_OPEN
                     elif _outcome_key(after) != _outcome_key(before):
                         level = Level.INFO if driver in newly else Level.SILENT
+                        change = Change.CHANGED
                     else:
                         continue
                     # A rejection is one finding per combination, whatever it did before.
-                    rejected = level is Level.BREAK and after.mode is Mode.ERROR
-                    before_text = "accepted" if rejected else _cell_text(before)
-                    # -drive names the driver in its rejection: group drivers by the
-                    # same words all the same.
-                    after_text = _cell_text(after).replace(f"'{driver}'", "'<driver>'")
-                    key = (level, platform.value, frontend.value, text, before_text,
-                           after_text, driver in release)
+                    kept = None if change is Change.REJECTED else before
+                    key: _Group = (level, change, platform.value, frontend.value, text,
+                           None if kept is None else _shape(kept), _shape(after, driver),
+                           driver in release)
                     groups.setdefault(key, []).append(driver)
-                    cells.setdefault(key, (after, None if level is Level.BREAK else before))
+                    cells.setdefault(key, (after, kept))
                 for written, text, cell in _cells(new, driver, frontend, new.options(driver)):
                     if text in seen or cell.mode is Mode.ERROR:
                         continue
                     if any(k not in old_options for k in written):
-                        key = (Level.INFO, platform.value, frontend.value, text, "rejected",
-                               _cell_text(cell), driver in release)
+                        key = (Level.INFO, Change.ACCEPTED, platform.value, frontend.value,
+                               text, None, _shape(cell), driver in release)
                         groups.setdefault(key, []).append(driver)
                         cells.setdefault(key, (cell, None))
     findings = []
     for key, drivers in groups.items():
-        level, platform_name, frontend_name, options, before_text, after_text, own = key
+        level, change, platform_name, frontend_name, options, *_, own = key
         after_cell, before_cell = cells[key]
-        verb = {Level.BREAK: "now rejected", Level.SILENT: "changes silently",
-                Level.INFO: "changes, announced in the schema"}[level]
-        if level is Level.BREAK and before_text != "accepted":
-            verb = "now fails to open"
-        if before_text == "rejected":
-            verb = "newly accepted"
-        notes = REOPEN_BY_PATH_NOTES if "dynamic-ro" in after_text and (
-            "dynamic-ro" not in before_text) else ()
         findings.append(Finding(
-            id=f"{base.name}/{level.label}/cmdline/{platform_name}/{frontend_name}/"
+            id=f"{base.name}/{level.value}/cmdline/{platform_name}/{frontend_name}/"
                f"{options}/{'+'.join(drivers)}",
             level=level,
-            kind="cmdline",
-            direction=OLD_ON_NEW,
-            summary=f"-{frontend_name} {options} on {', '.join(drivers)} ({platform_name}): {verb}",
-            evidence=(f"{base.name}: {before_text}", f"{policy.name}: {after_text}"),
-            notes=notes,
+            kind=FindingKind.CMDLINE,
+            change=change,
+            direction=Direction.OLD_ON_NEW,
+            against=base.name,
             platform=platform_name,
             frontend=frontend_name,
             options=options,
             drivers=tuple(drivers),
-            before=before_cell,
-            after=after_cell,
+            before=None if before_cell is None else summary(before_cell),
+            after=summary(after_cell),
             release=own,
             misdescribed=level is Level.SILENT and all(
                 (platform_name, d) in misdescribed for d in drivers),
+            reopen_by_path=_dynamic(after_cell) and not _dynamic(before_cell),
         ))
     return findings
 
@@ -258,22 +228,18 @@ def _workflows(policy: Policy, base: Policy, scenarios: Sequence[Scenario]) -> l
         if before.outcome is Outcome.MEETS and after.outcome is Outcome.FAILS:
             findings.append(Finding(
                 id=f"{base.name}/break/workflow/{scenario.name}",
-                level=Level.BREAK, kind="workflow", direction=OLD_ON_NEW,
-                summary=f"{base.name}'s libvirt: {scenario.name} met on {base.name}, fails on "
-                        f"{policy.name}",
-                evidence=(f"step {after.step} ({after.step_text}): {after.reason}",),
+                level=Level.BREAK, kind=FindingKind.WORKFLOW, change=Change.FAILS,
+                direction=Direction.OLD_ON_NEW, against=base.name, frontend=after.frontend,
                 scenario=scenario.name, step=after.step, step_text=after.step_text,
-                why=after.reason, frontend=after.frontend,
+                why=after.reason,
             ))
         elif before.outcome is Outcome.FAILS and after.outcome is Outcome.MEETS:
             findings.append(Finding(
                 id=f"{base.name}/info/workflow/{scenario.name}",
-                level=Level.INFO, kind="workflow", direction=OLD_ON_NEW,
-                summary=f"{base.name}'s libvirt: {scenario.name} now meets on {policy.name}",
-                evidence=(f"on {base.name}: step {before.step} ({before.step_text}): "
-                          f"{before.reason}",),
+                level=Level.INFO, kind=FindingKind.WORKFLOW, change=Change.MEETS,
+                direction=Direction.OLD_ON_NEW, against=base.name, frontend=before.frontend,
                 scenario=scenario.name, step=before.step, step_text=before.step_text,
-                why=before.reason, frontend=before.frontend,
+                why=before.reason,
             ))
         if not any(step.do == "start" for step in scenario.steps):
             continue  # literal command lines: no client decides anything
@@ -284,40 +250,36 @@ def _workflows(policy: Policy, base: Policy, scenarios: Sequence[Scenario]) -> l
         if on_new.outcome is Outcome.MEETS and on_old.outcome is Outcome.FAILS:
             findings.append(Finding(
                 id=f"{base.name}/break/new-client/{scenario.name}",
-                level=Level.BREAK, kind="workflow", direction=NEW_ON_OLD,
-                summary=f"{policy.name}'s libvirt on {base.name}: {scenario.name} fails",
-                evidence=(f"-{on_old.frontend}; step {on_old.step} ({on_old.step_text}): "
-                          f"{on_old.reason}",),
+                level=Level.BREAK, kind=FindingKind.NEW_CLIENT, change=Change.FAILS,
+                direction=Direction.NEW_ON_OLD, against=base.name, frontend=on_old.frontend,
                 scenario=scenario.name, step=on_old.step, step_text=on_old.step_text,
-                why=on_old.reason, frontend=on_old.frontend,
+                why=on_old.reason,
             ))
     return findings
 
 
-def _detection(policy: Policy, base: Policy) -> list[Finding]:
+def _detection(policy: Policy, base: Policy) -> tuple[Finding, Probe]:
     from optcompare.analysis.scenarios import truth
     from optcompare.schema.target import BuildTarget
 
     old = base.build()
     found = policy.detect(BuildTarget(old), old.drivers)
+    probe = Probe(base.name, found.evidence)
     wrong = sorted(found.dynamic - truth(base))
     if wrong:
-        return [Finding(
+        return Finding(
             id=f"{base.name}/break/detection/{'+'.join(wrong)}",
-            level=Level.BREAK, kind="detection", direction=NEW_ON_OLD,
-            summary=f"{policy.name}'s libvirt believes {', '.join(wrong)} dynamic on {base.name}",
-            evidence=(found.evidence,), names=tuple(wrong),
-        )]
-    return [Finding(
+            level=Level.BREAK, kind=FindingKind.DETECTION, change=Change.BELIEVES,
+            direction=Direction.NEW_ON_OLD, against=base.name, names=tuple(wrong),
+        ), probe
+    return Finding(
         id=f"{base.name}/info/detection/safe",
-        level=Level.INFO, kind="detection", direction=NEW_ON_OLD,
-        summary=f"{policy.name}'s libvirt detects no dynamic driver on {base.name} and stays "
-                f"with -drive",
-        evidence=(found.evidence,),
-    )]
+        level=Level.INFO, kind=FindingKind.DETECTION, change=Change.SAFE,
+        direction=Direction.NEW_ON_OLD, against=base.name,
+    ), probe
 
 
-def _names(build: Build) -> dict[str, set[str]]:
+def _names(build: Build) -> dict[SchemaPart, set[str]]:
     from optcompare.schema.builder import build_schema
 
     entries = build_schema(build)
@@ -330,49 +292,47 @@ def _names(build: Build) -> dict[str, set[str]]:
         struct = by_name[variant["type"]]
         members |= {f"{variant['case']}.{m['name']}" for m in struct.get("members", [])}
         features |= {f"{variant['case']}: {f}" for f in struct.get("features", [])}
-    return {"command": commands, "option": members, "feature": features}
+    return {SchemaPart.COMMAND: commands, SchemaPart.OPTION: members,
+            SchemaPart.FEATURE: features}
 
 
 def _schema(policy: Policy, base: Policy) -> list[Finding]:
     findings = []
     old, new = _names(base.build()), _names(policy.build())
-    for what in ("command", "option", "feature"):
+    for what in SchemaPart:
         added, removed = sorted(new[what] - old[what]), sorted(old[what] - new[what])
         if added:
             findings.append(Finding(
-                id=f"{base.name}/info/schema/added-{what}s",
-                level=Level.INFO, kind="schema", direction=OLD_ON_NEW,
-                summary=f"the schema adds {len(added)} {what}(s)", evidence=(_join(added),),
-                names=tuple(added), options=what,
+                id=f"{base.name}/info/schema/added-{what.value}s",
+                level=Level.INFO, kind=FindingKind.SCHEMA, change=Change.ADDED,
+                direction=Direction.OLD_ON_NEW, against=base.name, options=what.value,
+                names=tuple(added),
             ))
         if removed:
             findings.append(Finding(
-                id=f"{base.name}/break/schema/removed-{what}s",
-                level=Level.BREAK, kind="schema", direction=OLD_ON_NEW,
-                summary=f"the schema removes {len(removed)} {what}(s)",
-                evidence=(_join(removed),), names=tuple(removed), options=what,
+                id=f"{base.name}/break/schema/removed-{what.value}s",
+                level=Level.BREAK, kind=FindingKind.SCHEMA, change=Change.REMOVED,
+                direction=Direction.OLD_ON_NEW, against=base.name, options=what.value,
+                names=tuple(removed),
             ))
     return findings
-
-
-def _join(names: Iterable[str], limit: int = 12) -> str:
-    items = list(names)
-    shown = ", ".join(items[:limit])
-    return shown + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
 
 
 def compare(policy: Policy, baselines: Sequence[Policy], scenarios: Sequence[Scenario],
             accepted: frozenset[str] = frozenset(), ground: Policy | None = None) -> Report:
     """``ground``: the build the options were proposed on (qemu-4.0); a driver
     change of a later release is the release's (see :func:`release_changes`)."""
-    report = Report(policy.name, [b.name for b in baselines])
+    findings: list[Finding] = []
+    probes = []
     for base in baselines:
-        found = _cmdline(policy, base, ground) + _workflows(policy, base, scenarios)
-        found += _detection(policy, base) + _schema(policy, base)
-        report.findings += found
-    report.findings = [replace(f, accepted=f.id in accepted) for f in report.findings]
-    report.findings.sort(key=lambda f: (-f.level, f.id))
-    return report
+        detected, probe = _detection(policy, base)
+        findings += _cmdline(policy, base, ground) + _workflows(policy, base, scenarios)
+        findings += [detected, *_schema(policy, base)]
+        probes.append(probe)
+    findings = [replace(f, accepted=f.id in accepted) for f in findings]
+    findings.sort(key=lambda f: (-f.level.rank, f.id))
+    return Report(policy.name, tuple(b.name for b in baselines), tuple(findings),
+                  tuple(probes))
 
 
 _ID = re.compile(r"^[A-Za-z0-9._/,=+:@()-]+$")
@@ -395,17 +355,3 @@ def read_accept_file(path: Path) -> frozenset[str]:
                              line=number)
         ids.add(text)
     return frozenset(ids)
-
-
-def to_data(report: Report) -> dict[str, Any]:
-    return {
-        "policy": report.policy,
-        "against": report.against,
-        "counts": {level.label: report.count(level) for level in sorted(Level, reverse=True)},
-        "findings": [
-            {"id": f.id, "level": f.level.label, "kind": f.kind, "direction": f.direction,
-             "summary": f.summary, "evidence": list(f.evidence), "notes": list(f.notes),
-             "accepted": f.accepted}
-            for f in report.findings
-        ],
-    }

@@ -29,9 +29,10 @@ from optcompare import __version__
 from optcompare.analysis import compat, truth_table, visibility
 from optcompare.analysis import report_model as m
 from optcompare.analysis import scenarios as scenario_analysis
+from optcompare.analysis.findings import FindingKind, outcome, summary
 from optcompare.analysis.shipped import ShippedConclusion
 from optcompare.model.drivers import RELEASES
-from optcompare.model.modes import Mode, OpenOutcome
+from optcompare.model.modes import Mode
 from optcompare.model.options import READ_ONLY
 from optcompare.policies.base import Frontend, Policy, Role
 from optcompare.scenario.backend import Observation
@@ -148,18 +149,20 @@ def _compat_cell(criterion: str, report: compat.Report | None, level: compat.Lev
     source = m.Source(m.SourceKind.COMPAT, policy, (USERS_OF,))
     if report is None:
         return _na(criterion, m.NotApplicable.BASELINE, source)
-    hits = [f for f in report.findings if f.level is level and f.kind in ("cmdline", "workflow")]
+    runs = (FindingKind.WORKFLOW, FindingKind.NEW_CLIENT)
+    hits = [f for f in report.findings if f.level is level
+            and (f.kind is FindingKind.CMDLINE or f.kind in runs)]
     deciding = [f for f in hits if not f.release]
     own = [f for f in hits if f.release]
-    cmdline = [f for f in deciding if f.kind == "cmdline"]
+    cmdline = [f for f in deciding if f.kind is FindingKind.CMDLINE]
     count = m.CompatCount(
         against=USERS_OF,
-        level=m.Level(level.label),
+        level=level,
         blockdev=len({(f.platform, f.options) for f in cmdline
                       if f.frontend == Frontend.BLOCKDEV.value}),
         drive=len({(f.platform, f.options) for f in cmdline
                    if f.frontend == Frontend.DRIVE.value}),
-        workflows=sum(f.kind == "workflow" for f in deciding),
+        workflows=sum(f.kind in runs for f in deciding),
         drivers=_unique(d for f in cmdline for d in f.drivers),
         release_drivers=_unique(d for f in own for d in f.drivers),
         release_findings=len(own),
@@ -341,17 +344,6 @@ def unmet_everywhere(results: Sequence[ScenarioResult]) -> tuple[str, ...]:
 # -- conversions to the model -------------------------------------------------------
 
 
-def _outcome(value: OpenOutcome | None) -> m.Outcome | None:
-    if value is None:
-        return None
-    return m.Outcome(value.ro, value.fd.value, value.error, value.denial)
-
-
-def _summary(cell: truth_table.Cell) -> m.CellSummary:
-    return m.CellSummary(cell.mode.value, cell.resolution.error, _outcome(cell.writable),
-                         _outcome(cell.unwritable))
-
-
 def truth_tables(items: Iterable[truth_table.Table]) -> tuple[m.TruthTable, ...]:
     result = []
     for table in items:
@@ -364,9 +356,9 @@ def truth_tables(items: Iterable[truth_table.Table]) -> tuple[m.TruthTable, ...]
                 shorthand=res.shorthand,
                 mode=res.mode.value,
                 error=res.error,
-                writable=_outcome(row.cell.writable),
-                unwritable=_outcome(row.cell.unwritable),
-                baseline=_summary(row.against) if row.against is not None else None,
+                writable=outcome(row.cell.writable),
+                unwritable=outcome(row.cell.unwritable),
+                baseline=summary(row.against) if row.against is not None else None,
             ))
         result.append(m.TruthTable(table.policy, table.platform.value, table.frontend.value,
                                    table.drivers, table.options, table.against, tuple(rows)))
@@ -389,37 +381,6 @@ def _visibility(v: visibility.PolicyVisibility) -> m.Visibility:
         false_positives=v.false_positives, false_negatives=v.false_negatives,
         claimed_not_dynamic=v.claimed_not_dynamic, gluster=_later(v.gluster),
         hard_to_fallback=_later(v.hard_to_fallback),
-    )
-
-
-_CHANGES = {
-    ("cmdline", compat.Level.BREAK): m.Change.REJECTED,
-    ("cmdline", compat.Level.SILENT): m.Change.CHANGED,
-    ("workflow", compat.Level.BREAK): m.Change.FAILS,
-    ("workflow", compat.Level.INFO): m.Change.MEETS,
-    ("detection", compat.Level.BREAK): m.Change.BELIEVES,
-    ("detection", compat.Level.INFO): m.Change.SAFE,
-}
-
-
-def _finding(f: compat.Finding) -> m.Finding:
-    kind = m.FindingKind(f.kind if f.kind != "workflow" or f.direction == compat.OLD_ON_NEW
-                         else "new-client")
-    if f.kind == "cmdline" and f.level is compat.Level.INFO:
-        change = m.Change.ACCEPTED if f.before is None else m.Change.CHANGED
-    elif f.kind == "schema":
-        change = m.Change.REMOVED if f.level is compat.Level.BREAK else m.Change.ADDED
-    else:
-        change = _CHANGES[(f.kind, f.level)]
-    return m.Finding(
-        id=f.id, level=m.Level(f.level.label), kind=kind, change=change,
-        direction=f.direction, against=f.id.split("/", 1)[0], platform=f.platform,
-        frontend=f.frontend, options=f.options, drivers=f.drivers,
-        before=_summary(f.before) if f.before is not None else None,
-        after=_summary(f.after) if f.after is not None else None,
-        scenario=f.scenario, step=f.step, step_text=f.step_text, why=f.why, names=f.names,
-        release=f.release, misdescribed=f.misdescribed, reopen_by_path=bool(f.notes),
-        accepted=f.accepted,
     )
 
 
@@ -571,7 +532,7 @@ def _build(policies: Sequence[Policy], scenarios: Sequence[Scenario], full: bool
         truth_tables=truth_tables(full_tables),
         visibility=tuple(_visibility(vis[p.name]) for p in policies),
         compat=tuple(
-            m.CompatReport(r.policy, USERS_OF, tuple(_finding(f) for f in r.findings))
+            m.CompatReport(r.policy, USERS_OF, r.findings)
             for r in reports.values()),
         results=tuple(_run(r, trace=r.outcome is Outcome.FAILS) for r in results),
         skew=_skew(cells),

@@ -5,7 +5,9 @@ every format renders it (``render/report_views.py`` lays it out as a
 Document for text, markdown, html and svg; JSON is the model itself through
 ``render/codec.py``, which also reads it back for the result cache). Every
 class here is a frozen dataclass of plain values, enums, tuples and other
-classes here: no prose. Every sentence a reader sees is written by a view.
+classes here (compatibility findings and the cells they show are
+``analysis/findings.py``'s, re-exported): no prose. Every sentence a reader
+sees is written by a view.
 
 The tree::
 
@@ -58,6 +60,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from optcompare.analysis.findings import CellSummary as CellSummary
+from optcompare.analysis.findings import Change as Change
+from optcompare.analysis.findings import Direction as Direction
+from optcompare.analysis.findings import Finding as Finding
+from optcompare.analysis.findings import FindingKind as FindingKind
+from optcompare.analysis.findings import Level as Level
+from optcompare.analysis.findings import Outcome as Outcome
 from optcompare.policies.base import Role as Role  # policies carry it
 
 
@@ -75,12 +84,6 @@ class Origin(StrEnum):
     THREAD = "thread"
     """One of Peter Krempa's requirements."""
     DERIVED = "derived"
-
-
-class Level(StrEnum):
-    BREAK = "break"
-    SILENT = "silent"
-    INFO = "info"
 
 
 @dataclass(frozen=True)
@@ -311,26 +314,6 @@ class Decision:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """Opening an image with a row's options."""
-
-    ro: bool
-    fd: str
-    error: str | None
-    denial: bool
-
-
-@dataclass(frozen=True)
-class CellSummary:
-    """What one build makes of one written combination."""
-
-    mode: str
-    error: str | None
-    writable: Outcome | None
-    unwritable: Outcome | None
-
-
-@dataclass(frozen=True)
 class TruthRow:
     options: dict[str, bool | None]
     """As written; None: not given."""
@@ -391,59 +374,6 @@ class Visibility:
 
 
 # -- compatibility --------------------------------------------------------------
-
-
-class FindingKind(StrEnum):
-    CMDLINE = "cmdline"
-    WORKFLOW = "workflow"
-    NEW_CLIENT = "new-client"
-    DETECTION = "detection"
-    SCHEMA = "schema"
-
-
-class Change(StrEnum):
-    """What happened to a combination or a workflow."""
-
-    REJECTED = "now rejected"
-    CHANGED = "changed"
-    ACCEPTED = "newly accepted"
-    FAILS = "fails"
-    MEETS = "now meets"
-    BELIEVES = "believes dynamic"
-    SAFE = "detects nothing"
-    ADDED = "added"
-    REMOVED = "removed"
-
-
-@dataclass(frozen=True)
-class Finding:
-    id: str
-    level: Level
-    kind: FindingKind
-    change: Change
-    direction: str
-    """``old client, new build`` or ``new client, old build``."""
-    against: str
-    platform: str | None = None
-    frontend: str | None = None
-    options: str | None = None
-    """The written combination (``(none)``: nothing written)."""
-    drivers: tuple[str, ...] = ()
-    before: CellSummary | None = None
-    after: CellSummary | None = None
-    scenario: str | None = None
-    step: int | None = None
-    step_text: str | None = None
-    why: str | None = None
-    names: tuple[str, ...] = ()
-    """Schema names added or removed; drivers believed dynamic; evidence."""
-    release: bool = False
-    """Caused by the release's own driver change, not by the option."""
-    misdescribed: bool = False
-    """The signal claims to announce it but says dynamic for a driver that is not."""
-    reopen_by_path: bool = False
-    """The new mode reopens by path (fd passing, moved images: not modelled)."""
-    accepted: bool = False
 
 
 @dataclass(frozen=True)

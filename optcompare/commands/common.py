@@ -8,14 +8,18 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from optcompare.errors import OptcompareError, PluginFailure, Terminated
 from optcompare.render.formats import Format
 
+if TYPE_CHECKING:
+    from optcompare.render.document import Document
+
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 DATA_FORMATS = (Format.TEXT, Format.MARKDOWN, Format.JSON)
 """What every command prints; ``report`` also renders HTML and SVG."""
@@ -174,17 +178,21 @@ def boundary(func: F) -> F:
 
 def emit(
     kind: str,
-    data: dict[str, Any],
-    view: Callable[[dict[str, Any]], Any],
+    data: T,
+    view: Callable[[T], Document],
     fmt: Format,
     output: Path | None,
     width: int | None = None,
+    encode: Callable[[T], dict[str, object]] | None = None,
 ) -> None:
+    """``data``: the command's result; ``view`` lays it out for text and markdown,
+    ``encode`` makes its JSON (default: the typed model through the codec)."""
     from optcompare.render.formats import render
 
     if fmt in (Format.HTML, Format.SVG) and kind != "report":
         raise OptcompareError(f"--format {fmt.value} is only available for 'report'")
-    deliver(render(fmt, kind, data, view, width=width, color=colored(fmt, output)), output)
+    deliver(render(fmt, kind, data, view, width=width, color=colored(fmt, output),
+                   encode=encode), output)
 
 
 def to_stdout(output: Path | None) -> bool:

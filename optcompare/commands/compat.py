@@ -59,7 +59,7 @@ def compat(
     """
     from optcompare.analysis import compat as analysis
     from optcompare.policies import registry
-    from optcompare.render.compat_views import compat_view
+    from optcompare.render.compat_views import compat_json, compat_view
     from optcompare.scenario import files, load
 
     chosen = registry.get(policy)
@@ -71,6 +71,6 @@ def compat(
     accepted = analysis.read_accept_file(accept) if accept else frozenset()
     scenarios = load.load_all(files.discover(scenarios_dir))
     report = analysis.compare(chosen, baselines, scenarios, accepted)
-    emit("compat", analysis.to_data(report), compat_view, fmt, output, width)
+    emit("compat", report, compat_view, fmt, output, width, encode=compat_json)
     if fail_on is not None and report.failing(analysis.Level[fail_on.name]):
         raise typer.Exit(1)

@@ -145,8 +145,12 @@ def render(
     width: int | None = None,
     color: bool = False,
     slide: str = "matrix",
+    encode: Callable[[Any], dict[str, object]] | None = None,
 ) -> str:
-    """Render a command's result (a typed model, or plain data) in ``fmt``."""
+    """Render a command's result (a typed model, or plain data) in ``fmt``; ``encode``:
+    the command's JSON of its model, when it is not the model itself."""
+    if fmt is Format.JSON and encode is not None:
+        data = encode(data)
     return output(fmt, slide).render(kind, data, view, width, color)
 
 
