@@ -227,3 +227,68 @@ def test_windows_build_option_1_client_believes_in_dynamic_and_breaks() -> None:
     for policy in ("option-2", "option-3", "qemu-4.1"):
         safe = run(builtin("windows-commit"), registry.get(policy))
         assert safe.frontend == "drive" and safe.outcome is Outcome.MEETS, policy
+
+
+def test_explicit_reopen_client_reverts_its_reopens_when_the_job_fails() -> None:
+    # libvirt's block-commit error path (qemuDomainBlockCommit, endjob) revokes the
+    # write access it granted the base and the overlay of top: under the hands-on
+    # approach that is a reopen read-only=on of each, before the labels go back.
+    text = chain("base", "mid", "top") + (
+        '[[steps]]\ndo = "start"\n'
+        '[[steps]]\ndo = "snapshot"\nimage = "snap"\n'
+        '[[steps]]\ndo = "block-commit"\ntop = "mid"\nbase = "base"\nexpect = "error"\n'
+        'error = "Permission denied"\n'
+        '[[steps]]\ndo = "assert"\nimage = "top"\nfd = "ro"\nro = true\n'
+        '[[steps]]\ndo = "assert"\nimage = "base"\nfd = "ro"\n'
+    )
+    result = play(text, "explicit-reopen")
+    assert result.outcome is Outcome.MEETS, result.reason
+    commit = result.trace[2]
+    assert commit.actions == ("relabel top writable", "reopen top read-only=off",
+                              "reopen top read-only=on", "relabel top read-only")
+
+
+
+@pytest.mark.parametrize("job", ['do = "block-commit"\ntop = "mid"\nbase = "base"\n',
+                                 'do = "block-stream"\ntop = "top"\nbase = "base"\n'])
+def test_a_job_completes_when_an_export_keeps_a_dropped_node(job: str) -> None:
+    # 2019's nbd-server-add exported the read-only mid silently read-only
+    # (blockdev-nbd.c:187 @v4.0.0); the job drops mid, and blockdev-del of
+    # mid-storage is refused while the export holds it. libvirt's clean-up after
+    # a concluded job ignores that (qemuBlockJobEventProcessConcludedRemoveChain ->
+    # qemuBlockStorageSourceChainDetach, void): the job is reported completed.
+    text = chain("base", "mid", "top").replace('name = "base"\n',
+                                               'name = "base"\nwritable = true\n') + (
+        '[[steps]]\ndo = "start"\n'
+        '[[steps]]\ndo = "attach-writer"\nimage = "mid"\n'
+        f'[[steps]]\n{job}'
+        '[[steps]]\ndo = "assert"\nimage = "mid"\nfd = "ro"\nnode = "protocol"\n'
+    )
+    result = play(text, "explicit-reopen")
+    assert result.outcome is Outcome.MEETS, result.reason
+    record = result.trace[2]
+    assert record.result == "ok" and record.chain[0] == "base" and "mid" not in record.chain
+    assert "blockdev-del mid refused: Node mid-storage is in use" in record.actions
+    # QEMU deleted the format node; only the exported protocol node stays
+    assert record.state["mid"].format_ro is None and record.state["mid"].ro is True
+
+
+def test_active_commit_on_a_read_only_disk_leaves_no_write_fd_under_explicit_reopen() -> None:
+    # The base becomes the active layer of a read-only disk: QEMU reopens its format
+    # node read-only (mirror_exit_common), and the client gives its storage node what
+    # it gives a read-only disk's active layer, read-only=on.
+    text = chain("base", "top", extra="readonly = true\n").replace(
+        'name = "base"\n', 'name = "base"\nwritable = true\n') + (
+        '[[steps]]\ndo = "start"\n'
+        '[[steps]]\ndo = "block-commit"\ntop = "top"\nbase = "base"\n'
+        '[[steps]]\ndo = "relabel"\nimage = "base"\nwritable = false\n'
+        '[[steps]]\ndo = "assert"\nimage = "base"\nfd = "ro"\nproperty = "no-write-fd"\n'
+    )
+    result = play(text, "explicit-reopen")
+    assert result.outcome is Outcome.MEETS, result.reason
+    assert result.trace[1].actions == ("reopen base read-only=off",
+                                       "reopen base read-only=on", "blockdev-del top")
+    # on a read/write disk the base stays read/write: it is the active layer
+    rw = play(text.replace("readonly = true\n", ""), "explicit-reopen")
+    assert rw.trace[1].state["base"].fd.value == "rw"
+    assert rw.trace[1].actions == ("reopen base read-only=off", "blockdev-del top")

@@ -322,12 +322,14 @@ class ModelBackend:
         parent = self._overlay_of(image)
         if parent is not None and image in self.format:
             raise StepError(f"Node '{image}' is busy: node is used as backing hd of '{parent}'")
+        # The format node goes first (blockdev-del of the image's node), then the
+        # protocol node, which QEMU refuses to delete while an export holds it.
         node = self.protocol.get(image)
-        if node is not None and (EXPORT_WRITER in node.writers or node.read_only_export):
-            raise StepError(f"Node {image}-storage is in use")
         fmt = self.format.pop(image, None)
         if fmt is not None and not fmt.read_only and node is not None:
             self._detach(image, FORMAT_WRITER)
+        if node is not None and (EXPORT_WRITER in node.writers or node.read_only_export):
+            raise StepError(f"Node {image}-storage is in use")
         self.protocol.pop(image, None)
 
     # -- looking --------------------------------------------------------------

@@ -339,16 +339,35 @@ def _around_job(state: _Run, image: str, job: Callable[[], None]) -> None:
     if not state.backend.observe(image).label:
         state.relabel(image, True)
         relabelled = True
-    backing = image != state.chain[-1]
     try:
-        if backing:
-            _explicit_reopen(state, image, False)
-        job()
-        if backing:
-            _explicit_reopen(state, image, True)
+        if image != state.chain[-1]:
+            _reopened(state, image, job)
+        else:
+            job()
     finally:
         if relabelled:
             state.relabel(image, False)
+
+
+def _reopened(state: _Run, image: str, job: Callable[[], None], *, keep: bool = False
+              ) -> None:
+    """``job`` with ``image`` reopened read/write by an explicit-reopen client, read-only
+    again afterwards (unless ``keep``: an active commit makes it the active layer).
+
+    When the job fails the client takes back the access it granted, as libvirt's
+    block-job error paths do, and reports the job's error, not the revert's.
+    """
+    _explicit_reopen(state, image, False)
+    try:
+        job()
+    except StepError:
+        try:
+            _explicit_reopen(state, image, True)
+        except StepError as error:
+            state.actions.append(f"reopen {image} read-only=on refused: {error.message}")
+        raise
+    if not keep:
+        _explicit_reopen(state, image, True)
 
 
 def _explicit_reopen(state: _Run, image: str, read_only: bool) -> None:
@@ -360,9 +379,19 @@ def _explicit_reopen(state: _Run, image: str, read_only: bool) -> None:
 
 
 def _drop(state: _Run, images: list[str]) -> None:
-    # Top-down: QEMU refuses to delete a node that is still another's backing.
+    """``blockdev-del`` of the nodes a concluded job left, top-down (QEMU refuses to
+    delete a node that is still another's backing).
+
+    libvirt ignores a refusal here (qemu_blockjob.c's ConcludedRemoveChain calls the
+    void qemuBlockStorageSourceChainDetach): the job stays completed, the node stays
+    in QEMU (an export may hold it), and the trace says so.
+    """
     for image in reversed(images):
-        state.backend.delete(image)
+        try:
+            state.backend.delete(image)
+        except StepError as error:
+            state.actions.append(f"blockdev-del {image} refused: {error.message}")
+            continue
         state.actions.append(f"blockdev-del {image}")
 
 
@@ -375,16 +404,15 @@ def _commit(state: _Run, args: Mapping[str, Any]) -> None:
     dropped = state.chain[base_at + 1 : top_at + 1]
 
     def job() -> None:
-        _explicit_reopen(state, base, False)
-        state.backend.commit(top, base, active)
-        if not active:
-            _explicit_reopen(state, base, True)
+        # After an active commit the base is the active layer, read-only only on a
+        # read-only disk (QEMU's mirror_exit_common; the client's storage options).
+        _reopened(state, base, lambda: state.backend.commit(top, base, active),
+                  keep=active and not state.readonly)
 
     if active:
         job()
     else:
         _around_job(state, state.chain[top_at + 1], job)
-    # The job is done whatever blockdev-del says (an export may hold a node).
     state.chain[base_at + 1 : top_at + 1] = []
     _drop(state, dropped)
 
