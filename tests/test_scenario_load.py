@@ -145,3 +145,13 @@ def test_scenarios_dir_must_exist(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["run", "--scenarios", str(tmp_path / "nope")])
     assert result.exit_code == 2
     assert "not a directory" in result.stderr
+
+
+def test_a_string_for_an_option_no_policy_makes_an_enum_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(HEAD + '[[steps]]\ndo = "blockdev-add"\nimage = "base"\n'
+                    'options = { "read-only" = "on" }\n')
+    result = CliRunner().invoke(app, ["check", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr == (f"{path}:16: key 'options.read-only': "
+                             "expected true or false, got 'on'\n")

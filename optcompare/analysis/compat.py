@@ -2,7 +2,8 @@
 
 Findings come from enumeration and replay, like an API-break checker:
 
-- every driver, every tri-state combination of the baseline's options, both
+- every driver, every combination of the baseline's options (each not given
+  or one of its values there), both
   platforms, both frontends: accepted before and rejected now is a
   ``break``; accepted by both with another mode or outcome is ``silent``
   unless the new schema advertises the driver (then ``info``); combinations
@@ -34,7 +35,7 @@ from optcompare.analysis.truth_table import Cell, driver_rows, evaluate
 from optcompare.errors import InputError
 from optcompare.model.drivers import RELEASES, Platform, catalogue
 from optcompare.model.modes import Mode
-from optcompare.model.options import combinations, format_options
+from optcompare.model.options import Domain, Value, combinations, format_options
 from optcompare.policies.base import Build, Frontend, Policy
 from optcompare.scenario.runner import Outcome
 from optcompare.scenario.spec import NATIVE, Scenario
@@ -104,18 +105,25 @@ def _dynamic(cell: Cell | None) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def _cells(build: Build, driver: str, frontend: Frontend, options: tuple[str, ...]
-           ) -> tuple[tuple[dict[str, bool], str, Cell], ...]:
-    """Every combination of ``options`` written on ``driver``, as text, and its cell.
+def _cells(build: Build, driver: str, frontend: Frontend,
+           domains: tuple[tuple[str, Domain], ...]
+           ) -> tuple[tuple[dict[str, Value], str, Cell], ...]:
+    """Every combination of the options ``domains`` names, each not given or one of
+    its values, written on ``driver``, as text, and its cell.
 
     A baseline is compared with every newer policy: its cells are evaluated once.
     """
-    if options == build.options(driver):  # the truth table's rows, verdicts shared
+    options = tuple(name for name, _ in domains)
+    if domains == _domains(build, driver):  # the truth table's rows, verdicts shared
         return tuple((row.written, format_options(row.written, options), row.cell)
                      for row in driver_rows(build, driver, frontend))
     return tuple((written, format_options(written, options),
                   evaluate(build, driver, written, frontend))
-                 for written in combinations(options))
+                 for written in combinations(options, dict(domains)))
+
+
+def _domains(build: Build, driver: str) -> tuple[tuple[str, Domain], ...]:
+    return tuple(build.domains(driver).items())
 
 
 def release_changes(policy: Policy, ground: Policy | None) -> frozenset[str]:
@@ -158,8 +166,9 @@ def _cmdline(policy: Policy, base: Policy, ground: Policy | None = None) -> list
                 if driver not in new.drivers:
                     continue
                 old_options = old.options(driver)
-                before_cells = _cells(old, driver, frontend, old_options)
-                after_cells = _cells(new, driver, frontend, old_options)
+                old_domains = _domains(old, driver)
+                before_cells = _cells(old, driver, frontend, old_domains)
+                after_cells = _cells(new, driver, frontend, old_domains)
                 seen: set[str] = set()
                 for (_, text, before), (_, _, after) in zip(before_cells, after_cells,
                                                             strict=True):
@@ -182,7 +191,7 @@ def _cmdline(policy: Policy, base: Policy, ground: Policy | None = None) -> list
                            driver in release)
                     groups.setdefault(key, []).append(driver)
                     cells.setdefault(key, (after, kept))
-                for written, text, cell in _cells(new, driver, frontend, new.options(driver)):
+                for written, text, cell in _cells(new, driver, frontend, _domains(new, driver)):
                     if text in seen or cell.mode is Mode.ERROR:
                         continue
                     if any(k not in old_options for k in written):

@@ -67,6 +67,7 @@ from optcompare.analysis.findings import Finding as Finding
 from optcompare.analysis.findings import FindingKind as FindingKind
 from optcompare.analysis.findings import Level as Level
 from optcompare.analysis.findings import Outcome as Outcome
+from optcompare.model.options import Value
 from optcompare.policies.base import Role as Role  # policies carry it
 
 
@@ -315,9 +316,10 @@ class Decision:
 
 @dataclass(frozen=True)
 class TruthRow:
-    options: dict[str, bool | None]
-    """As written; None: not given."""
-    effective: dict[str, bool]
+    options: dict[str, Value | None]
+    """As written (on/off, or an enum's value); None: not given."""
+    effective: dict[str, Value]
+    """Every option that is set, as written or by default."""
     shorthand: bool
     mode: str
     error: str | None

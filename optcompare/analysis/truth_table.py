@@ -1,4 +1,5 @@
-"""Flag truth tables: every tri-state combination of a driver's options.
+"""Flag truth tables: every combination of a driver's options (each not given
+or one value of its domain: on/off, or an enum's values).
 
 Each row shows the options as written, the effective values after defaults,
 the mode, and the outcome of opening a writable and an unwritable image,
@@ -18,7 +19,7 @@ from optcompare.model.drivers import Platform
 from optcompare.model.messages import PATH
 from optcompare.model.modes import Mode, OpenOutcome
 from optcompare.model.opening import open_node
-from optcompare.model.options import combinations
+from optcompare.model.options import Domain, Value, combinations
 from optcompare.policies.base import Build, Frontend, Policy, Resolution
 
 
@@ -44,7 +45,7 @@ class Row(NamedTuple):
     """The same written options on the ``--diff`` build, when diffing."""
 
     @property
-    def written(self) -> dict[str, bool]:
+    def written(self) -> dict[str, Value]:
         return self.cell.resolution.written
 
 
@@ -59,7 +60,7 @@ class Table:
     against: str | None = None
 
 
-def evaluate(build: Build, driver: str, written: dict[str, bool], frontend: Frontend) -> Cell:
+def evaluate(build: Build, driver: str, written: dict[str, Value], frontend: Frontend) -> Cell:
     """Resolve ``written`` on ``driver`` and open a writable and an unwritable image."""
     resolution = build.resolve(written, driver, frontend)
     if resolution.mode is Mode.ERROR:
@@ -72,36 +73,49 @@ def evaluate(build: Build, driver: str, written: dict[str, bool], frontend: Fron
     )
 
 
+Domains = tuple[tuple[str, Domain], ...]
+"""A driver's options in order, each with its values."""
+Values = tuple[Value | None, ...]
+"""Effective values in the driver's option order; None: the option stays unset."""
+
+
 @functools.lru_cache(maxsize=1024)
-def _combinations(policy: Policy, accepted: tuple[str, ...], frontend: Frontend
-                  ) -> tuple[tuple[dict[str, bool], tuple[bool, ...]], ...]:
+def _combinations(policy: Policy, domains: Domains, frontend: Frontend
+                  ) -> tuple[tuple[dict[str, Value], Values], ...]:
     """Every written combination with its effective values.
 
     Defaults do not depend on the driver, so one list serves every driver
-    with the same options.
+    with the same options and domains.
     """
+    accepted = tuple(name for name, _ in domains)
     result = []
-    for written in combinations(accepted):
+    for written in combinations(accepted, dict(domains)):
         defaults = policy.defaults(frontend, written)
-        result.append((written, tuple(written.get(n, defaults[n]) for n in accepted)))
+        result.append((written, tuple(written[n] if n in written else defaults.get(n)
+                                      for n in accepted)))
     return tuple(result)
 
 
-Verdict = tuple[dict[str, bool], Mode, str | None, OpenOutcome | None, OpenOutcome | None]
+Verdict = tuple[dict[str, Value], Mode, str | None, OpenOutcome | None, OpenOutcome | None]
+
+
+def _domains(build: Build, driver: str) -> Domains:
+    return tuple(build.domains(driver).items())
 
 
 def _verdicts(build: Build, driver: str, frontend: Frontend
-              ) -> tuple[tuple[str, ...], dict[tuple[bool, ...], Verdict]]:
-    """The driver's options, and the verdict for each distinct set of effective
-    values, in the order the combinations first reach them."""
+              ) -> tuple[Domains, dict[Values, Verdict]]:
+    """The driver's options with their domains, and the verdict for each distinct
+    set of effective values, in the order the combinations first reach them."""
     policy, drivers = build.policy, build.drivers
     drv = drivers[driver]
-    accepted = policy.options(drv, drivers)
-    verdicts: dict[tuple[bool, ...], Verdict] = {}
-    for _written, values in _combinations(policy, accepted, frontend):
+    domains = _domains(build, driver)
+    accepted = tuple(name for name, _ in domains)
+    verdicts: dict[Values, Verdict] = {}
+    for _written, values in _combinations(policy, domains, frontend):
         if values in verdicts:
             continue
-        effective = dict(zip(accepted, values, strict=True))
+        effective = {n: v for n, v in zip(accepted, values, strict=True) if v is not None}
         error = policy.invalid(effective, drv)
         if frontend is Frontend.BLOCKDEV and not drv.blockdev:
             verdicts[values] = ({}, Mode.ERROR, messages.invalid_parameter(driver), None, None)
@@ -111,13 +125,13 @@ def _verdicts(build: Build, driver: str, frontend: Frontend
             mode = policy.mode(effective, drv)
             verdicts[values] = (effective, mode, None, open_node(mode, drv, True, PATH),
                                 open_node(mode, drv, False, PATH))
-    return accepted, verdicts
+    return domains, verdicts
 
 
-def _rows(policy: Policy, accepted: tuple[str, ...], frontend: Frontend,
-          verdicts: dict[tuple[bool, ...], Verdict]) -> list[Row]:
+def _rows(policy: Policy, domains: Domains, frontend: Frontend,
+          verdicts: dict[Values, Verdict]) -> list[Row]:
     rows = []
-    for written, values in _combinations(policy, accepted, frontend):
+    for written, values in _combinations(policy, domains, frontend):
         effective, mode, error, writable, unwritable = verdicts[values]
         rows.append(Row(Cell(Resolution(written, effective, mode, error), writable, unwritable)))
     return rows
@@ -126,8 +140,8 @@ def _rows(policy: Policy, accepted: tuple[str, ...], frontend: Frontend,
 def driver_rows(build: Build, driver: str, frontend: Frontend) -> list[Row]:
     """What :func:`evaluate` gives for every combination, each verdict computed once
     per distinct set of effective values (27 written rows share 8 of them)."""
-    accepted, verdicts = _verdicts(build, driver, frontend)
-    return _rows(build.policy, accepted, frontend, verdicts)
+    domains, verdicts = _verdicts(build, driver, frontend)
+    return _rows(build.policy, domains, frontend, verdicts)
 
 
 def check_driver(build: Build, driver: str) -> None:
@@ -158,18 +172,18 @@ def tables(
     groups: dict[tuple[object, ...], list[str]] = {}
     contents: dict[tuple[object, ...], list[Row]] = {}
     for name in names:
-        accepted, verdicts = _verdicts(build, name, frontend)
+        domains, verdicts = _verdicts(build, name, frontend)
         if base is None:
             # Same options and same verdicts make the same rows: group first,
             # and lay out the rows once per group.
-            key: tuple[object, ...] = (accepted, tuple(
+            key: tuple[object, ...] = (domains, tuple(
                 (values, v[1:]) for values, v in verdicts.items()))
             if key not in groups:
-                contents[key] = _rows(policy, accepted, frontend, verdicts)
+                contents[key] = _rows(policy, domains, frontend, verdicts)
         else:
-            rows = list(_differing(_rows(policy, accepted, frontend, verdicts), base, name,
+            rows = list(_differing(_rows(policy, domains, frontend, verdicts), base, name,
                                    frontend))
-            key = (accepted, tuple(r.cell.key() for r in rows),
+            key = (domains, tuple(r.cell.key() for r in rows),
                    tuple(r.against.key() if r.against else None for r in rows))
             contents[key] = rows
         groups.setdefault(key, []).append(name)

@@ -9,14 +9,14 @@ their own mode, which is where dynamic, fallback and hard part ways.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from optcompare.model import messages
 from optcompare.model.drivers import Driver
 from optcompare.model.modes import Fd, Mode, OpenOutcome
 from optcompare.model.opening import open_node, upgrade
-from optcompare.model.options import AUTO_READ_ONLY, READ_ONLY
+from optcompare.model.options import AUTO_READ_ONLY, READ_ONLY, Written
 from optcompare.policies.base import Build, Frontend
 from optcompare.scenario.backend import NotApplicable, Observation, StepError
 
@@ -101,7 +101,7 @@ class ModelBackend:
             self.images[image].denials += 1
 
     # -- opening ------------------------------------------------------------
-    def _open(self, image: str, options: Mapping[str, bool], frontend: Frontend,
+    def _open(self, image: str, options: Written, frontend: Frontend,
               implicit: bool) -> None:
         if image in self.protocol:
             raise StepError(f"Duplicate nodes with node-name='{image}-storage'")
@@ -115,7 +115,7 @@ class ModelBackend:
         self.protocol[image] = ProtocolNode(image, resolution.mode, outcome.fd, outcome.ro,
                                             implicit)
 
-    def add_protocol(self, image: str, options: Mapping[str, bool]) -> None:
+    def add_protocol(self, image: str, options: Written) -> None:
         self._open(image, options, Frontend.BLOCKDEV, implicit=False)
 
     def add_format(self, image: str, read_only: bool, backing: str | None) -> None:
@@ -229,7 +229,7 @@ class ModelBackend:
             self._attach(image, FORMAT_WRITER)
         fmt.read_only = read_only
 
-    def reopen(self, image: str, options: Mapping[str, bool]) -> None:
+    def reopen(self, image: str, options: Written) -> None:
         if not self.build.policy.has_reopen:
             raise NotApplicable(f"{self.build.name} has no blockdev-reopen")
         self._need_protocol(image)

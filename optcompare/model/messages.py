@@ -22,6 +22,11 @@ def invalid_parameter(value: str) -> str:
     return f"Invalid parameter '{value}'"
 
 
+def invalid_parameter_type(name: str, expected: str) -> str:
+    """A member of the wrong JSON type (a string for a boolean, ``expected: boolean``)."""
+    return f"Invalid parameter type for '{name}', expected: {expected}"
+
+
 def drive_unknown_option(driver: str, name: str, format_driver: bool) -> str:
     """-drive with an option the driver does not take (block.c:2776 @v3.0.0, 3107 @v4.1.0)."""
     if format_driver:

@@ -1,6 +1,7 @@
 """The policy interface: one option of the debate, as data plus a few hooks.
 
-A policy says which boolean options each driver accepts, how a combination
+A policy says which options each driver accepts and the values each takes
+there (on/off, or an enum's strings), how a combination
 resolves to an open mode, what introspection shows, which extra commands
 exist, which drivers its signal claims, and how a libvirt written for it
 probes (its client strategy). ``Policy.build(platform)`` applies it to a
@@ -20,7 +21,16 @@ from optcompare.model import capabilities, messages
 from optcompare.model.drivers import Driver, Platform, catalogue
 from optcompare.model.messages import Wording
 from optcompare.model.modes import Behaviour, Mode
-from optcompare.model.options import AUTO_READ_ONLY, READ_ONLY, format_options
+from optcompare.model.options import (
+    AUTO_READ_ONLY,
+    BOOLEAN,
+    READ_ONLY,
+    Domain,
+    Value,
+    Written,
+    format_options,
+    is_boolean,
+)
 
 POLICY_NAME = re.compile(r"[a-z][a-z0-9]*(?:[-.][a-z0-9]+)*")
 """The naming rule of every policy, built-in or plugin: kebab-case ASCII, where
@@ -80,8 +90,9 @@ class Resolution(NamedTuple):
     A named tuple: truth tables make hundreds of thousands of them.
     """
 
-    written: dict[str, bool]
-    effective: dict[str, bool]
+    written: dict[str, Value]
+    effective: dict[str, Value]
+    """Every option that is set, given or by default (a default may leave one unset)."""
     mode: Mode
     error: str | None = None
 
@@ -190,28 +201,38 @@ class Policy:
 
     # -- options and their semantics --------------------------------------
     def base_options(self) -> tuple[str, ...]:
-        """Boolean options on the ``BlockdevOptions`` base (every driver)."""
+        """Options on the ``BlockdevOptions`` base (every driver)."""
         return (READ_ONLY,) if self.auto_option is None else (READ_ONLY, self.auto_option)
 
     def driver_options(self, driver: Driver, drivers: Mapping[str, Driver]) -> tuple[str, ...]:
-        """Boolean options of the driver's own options struct."""
+        """Options of the driver's own options struct."""
         return ()
+
+    def domain(self, option: str, driver: Driver, drivers: Mapping[str, Driver]) -> Domain:
+        """The values ``option`` takes on ``driver``: on and off, unless the policy
+        makes it an enum (its strings, in the order the schema lists them).
+
+        Drivers that share an options struct must agree on the domains of its
+        options (split the struct in :meth:`struct_of` where they do not); a
+        base option takes the same values on every driver.
+        """
+        return BOOLEAN
 
     def options(self, driver: Driver, drivers: Mapping[str, Driver]) -> tuple[str, ...]:
         return self.base_options() + self.driver_options(driver, drivers)
 
-    def defaults(self, frontend: Frontend, written: Mapping[str, bool]) -> dict[str, bool]:
-        """Values of options that were not given."""
-        values = {READ_ONLY: False}
+    def defaults(self, frontend: Frontend, written: Written) -> dict[str, Value]:
+        """Values of options that were not given; an option left out stays unset."""
+        values: dict[str, Value] = {READ_ONLY: False}
         if self.auto_option is not None:
             values[self.auto_option] = frontend is Frontend.DRIVE and self.drive_defaults_auto
         return values
 
-    def invalid(self, effective: Mapping[str, bool], driver: Driver) -> str | None:
+    def invalid(self, effective: Written, driver: Driver) -> str | None:
         """The error for a combination this policy rejects, if any."""
         return None
 
-    def mode(self, effective: Mapping[str, bool], driver: Driver) -> Mode:
+    def mode(self, effective: Written, driver: Driver) -> Mode:
         if effective[READ_ONLY]:
             return Mode.HARD_RO
         if driver.behaviour is Behaviour.SELF_READ_ONLY:
@@ -222,7 +243,7 @@ class Policy:
 
     def resolve(
         self,
-        written: Mapping[str, bool],
+        written: Written,
         driver: Driver,
         drivers: Mapping[str, Driver],
         frontend: Frontend = Frontend.BLOCKDEV,
@@ -237,8 +258,12 @@ class Policy:
                     messages.drive_unknown_option(driver.name, name, driver.format)
                     if frontend is Frontend.DRIVE else messages.unexpected_parameter(name))
                 return Resolution(written, {}, Mode.ERROR, unknown)
+            wrong = _outside(name, written[name], self.domain(name, driver, drivers))
+            if wrong is not None:
+                return Resolution(written, {}, Mode.ERROR, wrong)
         defaults = self.defaults(frontend, written)
-        effective = {name: written.get(name, defaults[name]) for name in accepted}
+        effective = {name: written[name] if name in written else defaults[name]
+                     for name in accepted if name in written or name in defaults}
         error = self.invalid(effective, driver)
         if error is not None:
             return Resolution(written, effective, Mode.ERROR, error)
@@ -281,7 +306,7 @@ class Policy:
             return Frontend.BLOCKDEV if detection.blockdev else Frontend.DRIVE
         return Frontend.BLOCKDEV if driver in detection.dynamic else Frontend.DRIVE
 
-    def storage_options(self, backing: bool, readonly: bool) -> dict[str, bool]:
+    def storage_options(self, backing: bool, readonly: bool) -> dict[str, Value]:
         """What this policy's libvirt passes for a protocol node under -blockdev."""
         if self.auto_option is None:
             return {READ_ONLY: True} if backing or readonly else {}
@@ -289,6 +314,16 @@ class Policy:
 
     def describe(self) -> str:
         return f"{self.name}: {self.title}"
+
+
+def _outside(name: str, value: Value, domain: Domain) -> str | None:
+    """The QAPI visitor's error for a value ``domain`` does not hold, if any."""
+    if is_boolean(domain):
+        return None if isinstance(value, bool) else messages.invalid_parameter_type(
+            name, "boolean")
+    if isinstance(value, bool):
+        return messages.invalid_parameter_type(name, "string")
+    return None if value in domain else messages.invalid_parameter(value)
 
 
 @functools.lru_cache(maxsize=256)
@@ -335,11 +370,21 @@ class Build:
         drivers = self.drivers
         return self.policy.options(drivers[driver], drivers)
 
+    def domains(self, driver: str) -> dict[str, Domain]:
+        """Each option of ``driver`` and the values it takes there (shared: do not change it)."""
+        known: dict[str, dict[str, Domain]] = self.__dict__.setdefault("_domains", {})
+        if driver not in known:
+            drivers = self.drivers
+            drv = drivers[driver]
+            known[driver] = {o: self.policy.domain(o, drv, drivers)
+                             for o in self.policy.options(drv, drivers)}
+        return known[driver]
+
     def resolve(
-        self, written: Mapping[str, bool], driver: str, frontend: Frontend = Frontend.BLOCKDEV
+        self, written: Written, driver: str, frontend: Frontend = Frontend.BLOCKDEV
     ) -> Resolution:
         drivers = self.drivers
         return self.policy.resolve(written, drivers[driver], drivers, frontend)
 
-    def describe_options(self, options: Mapping[str, bool], driver: str) -> str:
+    def describe_options(self, options: Written, driver: str) -> str:
         return format_options(options, self.options(driver))

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from optcompare.model.drivers import Driver
-from optcompare.model.options import READ_ONLY
+from optcompare.model.options import READ_ONLY, Value
 from optcompare.policies.base import Detection, Frontend, Policy, Role, SignalKind, Target
 
 __all__ = ["POLICY", "REOPEN_COMMANDS", "ExplicitReopen", "ReopenDetection", "make"]
@@ -46,7 +46,7 @@ class ReopenDetection(Detection):
 class ExplicitReopen(Policy):
     """3.1's semantics plus a reopen command that libvirt drives itself."""
 
-    def storage_options(self, backing: bool, readonly: bool) -> dict[str, bool]:
+    def storage_options(self, backing: bool, readonly: bool) -> dict[str, Value]:
         """Backing (and read-only) storage nodes: ``read-only=on``, nothing to fall back."""
         if backing or readonly:
             return {READ_ONLY: True}

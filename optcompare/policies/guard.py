@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from optcompare.errors import OptcompareError, PluginFailure
 from optcompare.model.drivers import Driver
 from optcompare.model.modes import Mode
+from optcompare.model.options import BOOLEAN
 from optcompare.policies.base import (
     Build,
     Command,
@@ -48,10 +49,19 @@ def _names(value: Any) -> str | None:
 
 def _flags(value: Any) -> str | None:
     if isinstance(value, dict) and all(
-        isinstance(k, str) and isinstance(v, bool) for k, v in value.items()
+        isinstance(k, str) and isinstance(v, (bool, str)) for k, v in value.items()
     ):
         return None
-    return f"{_kind(value)}, not a dict of option names to true or false"
+    return f"{_kind(value)}, not a dict of option names to true, false or a string"
+
+
+def _domain(value: Any) -> str | None:
+    if value == BOOLEAN and all(isinstance(v, bool) for v in value):
+        return None
+    if (isinstance(value, tuple) and value and all(isinstance(v, str) for v in value)
+            and len(set(value)) == len(value)):
+        return None
+    return f"{_kind(value)}, not (True, False) or a tuple of distinct strings"
 
 
 def _list_of(kind: type) -> Check:
@@ -106,6 +116,7 @@ HOOKS: dict[str, Check] = {
     "base_options": _names,
     "driver_options": _names,
     "options": _names,
+    "domain": _domain,
     "defaults": _flags,
     "invalid": _optional_text,
     "mode": _instance(Mode),

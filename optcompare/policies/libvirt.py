@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from optcompare.model import capabilities
 from optcompare.model.drivers import Driver
-from optcompare.model.options import AUTO_READ_ONLY
+from optcompare.model.options import AUTO_READ_ONLY, Value
 from optcompare.policies.base import Detection, Policy, SignalKind, Target
 
 FILE_CAPABILITY = "+file dynamic-auto-read-only"
@@ -87,7 +87,7 @@ class ShippedLibvirt(Policy):
         return Detection(dynamic, SignalKind.SCHEMA, FILE_PROBE, blockdev=not missing,
                          missing=tuple(missing))
 
-    def storage_options(self, backing: bool, readonly: bool) -> dict[str, bool]:
+    def storage_options(self, backing: bool, readonly: bool) -> dict[str, Value]:
         return {AUTO_READ_ONLY: True}
 
 

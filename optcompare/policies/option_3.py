@@ -12,7 +12,14 @@ from dataclasses import dataclass
 
 from optcompare.model.drivers import Driver
 from optcompare.model.modes import Behaviour
-from optcompare.model.options import AUTO_READ_ONLY, DYNAMIC_READ_ONLY, READ_ONLY, on_off
+from optcompare.model.options import (
+    AUTO_READ_ONLY,
+    DYNAMIC_READ_ONLY,
+    READ_ONLY,
+    Value,
+    Written,
+    on_off,
+)
 from optcompare.policies.base import Detection, Frontend, Policy, Role, SignalKind, Target
 
 VALID = None
@@ -59,15 +66,16 @@ class DynamicParameter(Policy):
     def driver_options(self, driver: Driver, drivers: Mapping[str, Driver]) -> tuple[str, ...]:
         return (DYNAMIC_READ_ONLY,) if self._has_option(driver, drivers) else ()
 
-    def defaults(self, frontend: Frontend, written: Mapping[str, bool]) -> dict[str, bool]:
+    def defaults(self, frontend: Frontend, written: Written) -> dict[str, Value]:
         values = super().defaults(frontend, written)
         values[DYNAMIC_READ_ONLY] = written.get(AUTO_READ_ONLY, values[AUTO_READ_ONLY])
         return values
 
-    def invalid(self, effective: Mapping[str, bool], driver: Driver) -> str | None:
+    def invalid(self, effective: Written, driver: Driver) -> str | None:
         if DYNAMIC_READ_ONLY not in effective:
             return None
-        case = (effective[READ_ONLY], effective[AUTO_READ_ONLY], effective[DYNAMIC_READ_ONLY])
+        case = (bool(effective[READ_ONLY]), bool(effective[AUTO_READ_ONLY]),
+                bool(effective[DYNAMIC_READ_ONLY]))
         if EIGHT_CASES[case] is REJECTED:
             return rejection(case[1], case[2])
         return None

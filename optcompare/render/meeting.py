@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from optcompare.analysis import report_model as m
 from optcompare.render import report_words as w
 from optcompare.render.document import Block, Item, Paragraph, Preformatted, Table
-from optcompare.render.report_full import _finding_lines, _open, _value
+from optcompare.render.report_full import _finding_lines, _open
 from optcompare.render.report_views import TITLE, report_view, trace_lines
-from optcompare.render.views import Footnotes
+from optcompare.render.views import Footnotes, option_cell
 
 Mark = m.Mark
 
@@ -266,7 +266,7 @@ def _truth_group(report: m.Report) -> tuple[Group, dict[str, dict[str, str]],
         notes = Footnotes()
         rows = []
         for row in t.rows:
-            cells = [_value(row.options[o], row.effective.get(o)) for o in t.options]
+            cells = [option_cell(row.options[o], row.effective.get(o)) for o in t.options]
             mode = f"ERR {notes.number(row.error)}" if row.error else row.mode
             rows.append((*cells, mode, _open(row.writable, notes), _open(row.unwritable, notes)))
         table = Table((*t.options, "mode", "writable image", "unwritable image"), tuple(rows),

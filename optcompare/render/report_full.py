@@ -9,18 +9,10 @@ from optcompare.analysis import report_model as m
 from optcompare.render import report_words as w
 from optcompare.render.document import Document, Item, Paragraph, Preformatted, Table
 from optcompare.render.report_views import trace_lines
-from optcompare.render.views import Footnotes
+from optcompare.render.views import Footnotes, option_cell
 
 OUTCOME_MARK = {"meets": "yes", "fails": "no", "not-applicable": "n/a",
                 "backend-failure": "ERR"}
-
-
-def _value(written: bool | None, effective: bool | None) -> str:
-    if written is not None:
-        return "on" if written else "off"
-    if effective is None:
-        return "-"
-    return "(on)" if effective else "(off)"
 
 
 def _open(outcome: m.Outcome | None, notes: Footnotes) -> str:
@@ -45,7 +37,7 @@ def _truth_tables(doc: Document, report: m.Report) -> None:
         notes = Footnotes()
         rows = []
         for row in table.rows:
-            cells = [_value(row.options[o], row.effective.get(o)) for o in table.options]
+            cells = [option_cell(row.options[o], row.effective.get(o)) for o in table.options]
             mode = f"ERR {notes.number(row.error)}" if row.error else row.mode
             rows.append((*cells, mode, _open(row.writable, notes),
                          _open(row.unwritable, notes)))

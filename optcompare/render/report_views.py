@@ -8,6 +8,7 @@ Every sentence is written here or in :mod:`optcompare.render.report_words`.
 from __future__ import annotations
 
 from optcompare.analysis import report_model as m
+from optcompare.model.options import Value, value_text
 from optcompare.render import report_words as w
 from optcompare.render.document import Document, Item, Paragraph, Preformatted, Section, Table
 from optcompare.render.views import Footnotes
@@ -280,9 +281,8 @@ def _file_diffs(section: Section, tables: list[m.TruthTable], labels: dict[str, 
                       tuple(rows), notes=notes.notes()))
 
 
-def _written(options: dict[str, bool | None]) -> str:
-    given = [f"{w.option(k)}={'on' if v else 'off'}" for k, v in options.items()
-             if v is not None]
+def _written(options: dict[str, Value | None]) -> str:
+    given = [f"{w.option(k)}={value_text(v)}" for k, v in options.items() if v is not None]
     return ",".join(given) or "(none)"
 
 

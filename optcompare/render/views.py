@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from optcompare.model.options import Value, value_text
 from optcompare.render.document import ERR, Document, Paragraph, Table
 
 
@@ -40,13 +41,14 @@ def mode_text(row: dict[str, Any], notes: Footnotes) -> str:
     return notes.cite(row["error"]) if row["error"] else str(row["mode"])
 
 
-def option_cell(written: bool | None, effective: bool | None) -> str:
-    """``on``/``off`` as written; ``(on)`` when not given and the default is on."""
+def option_cell(written: Value | None, effective: Value | None) -> str:
+    """``on``/``off`` (or an enum's value) as written; ``(on)`` when not given and
+    the default is on; ``-`` when not given and unset."""
     if written is not None:
-        return "on" if written else "off"
+        return value_text(written)
     if effective is None:
         return "-"
-    return "(on)" if effective else "(off)"
+    return f"({value_text(effective)})"
 
 
 TABLE_LEGEND = (

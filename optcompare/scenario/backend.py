@@ -8,11 +8,12 @@ message; an operation the backend cannot express is :class:`NotApplicable`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from optcompare.model.modes import Fd
+from optcompare.model.options import Written
 
 
 class StepError(Exception):
@@ -58,7 +59,7 @@ class Backend(Protocol):
 
     def relabel(self, image: str, writable: bool) -> None: ...
 
-    def add_protocol(self, image: str, options: Mapping[str, bool]) -> None:
+    def add_protocol(self, image: str, options: Written) -> None:
         """``blockdev-add`` of the image's protocol node with exactly these options."""
 
     def add_format(self, image: str, read_only: bool, backing: str | None) -> None:
@@ -76,7 +77,7 @@ class Backend(Protocol):
     def snapshot(self, new: str, old: str) -> None:
         """``blockdev-snapshot``: ``new`` (already added) becomes the active layer over ``old``."""
 
-    def reopen(self, image: str, options: Mapping[str, bool]) -> None:
+    def reopen(self, image: str, options: Written) -> None:
         """An explicit reopen of the image's protocol node."""
 
     def attach_writer(self, image: str) -> None: ...

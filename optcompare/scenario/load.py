@@ -382,10 +382,15 @@ def _values(do: str, item: dict[str, Any], index: int, c: _Checker) -> bool:
             ok = False
     if do == "blockdev-add":
         for key, value in item.get("options", {}).items():
-            if not isinstance(value, bool):
-                c.problem(f"key 'options.{key}': expected true or false", "steps", index,
-                          "options")
-                ok = False
+            if isinstance(value, bool):
+                continue
+            values = _enum_values(key) if isinstance(value, str) else ()
+            if value in values:
+                continue
+            expected = f"one of {', '.join(values)}" if values else "true or false"
+            c.problem(f"key 'options.{key}': expected {expected}, got {value!r}", "steps",
+                      index, "options")
+            ok = False
     if do == "probe":
         from optcompare.schema.query import QueryError, split_query
 
@@ -399,6 +404,22 @@ def _values(do: str, item: dict[str, Any], index: int, c: _Checker) -> bool:
                   "image")
         ok = False
     return ok
+
+
+def _enum_values(option: str) -> tuple[str, ...]:
+    """The strings ``option`` takes where a policy makes it an enum, in the order the
+    policies and their drivers first list them (none: it is boolean everywhere)."""
+    from optcompare.model.drivers import Platform
+    from optcompare.policies import registry
+
+    found: dict[str, None] = {}
+    for policy in registry.all_policies():
+        for platform in Platform:
+            build = policy.build(platform)
+            for driver in build.drivers:
+                domain = build.domains(driver).get(option, ())
+                found.update((v, None) for v in domain if isinstance(v, str))
+    return tuple(found)
 
 
 def read(path: Path) -> str:

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from optcompare.model.drivers import Platform
-from optcompare.model.options import READ_ONLY
+from optcompare.model.options import READ_ONLY, Value
 from optcompare.policies.base import Build, Detection, Policy
 from optcompare.scenario.backend import Backend, NotApplicable, Observation, StepError
 from optcompare.scenario.spec import LEGACY, NATIVE, Scenario, Step
@@ -82,7 +82,7 @@ class _Run:
         self.backend.relabel(image, writable)
         self.actions.append(f"relabel {image} {'writable' if writable else 'read-only'}")
 
-    def storage_options(self, backing: bool) -> dict[str, bool]:
+    def storage_options(self, backing: bool) -> dict[str, Value]:
         if self.client is None:
             return {READ_ONLY: True} if backing or self.readonly else {}
         return self.client.storage_options(backing, self.readonly)

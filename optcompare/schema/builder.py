@@ -8,17 +8,21 @@ under a masked number assigned in the order the generator first needs it
 
 ``blockdev-add`` takes a flat union on ``driver``: the base members
 (``driver``, ``node-name``, ``discard``, ``cache``, the policy's
-:meth:`~optcompare.policies.base.Policy.base_options` as optional booleans,
+:meth:`~optcompare.policies.base.Policy.base_options` as optional members,
 ``force-share``, ``detect-zeroes``) and one variant per driver of the build,
 pointing at the masked struct named by
 :meth:`~optcompare.policies.base.Policy.struct_of`. Drivers that share a
 struct share one entry: its realistic members, then the policy's
-:meth:`~optcompare.policies.base.Policy.driver_options` as optional booleans,
+:meth:`~optcompare.policies.base.Policy.driver_options` as optional members,
 then ``features`` when
 :meth:`~optcompare.policies.base.Policy.struct_features` gives any. Windows
 builds lack the POSIX-only entities: the POSIX-only drivers (the catalogue
 drops them) and the members marked ``posix`` below. The policy's extra
 commands (option 2's ``query-qemu-features``) come last with their types.
+An option is a ``bool`` member, or, where
+:meth:`~optcompare.policies.base.Policy.domain` makes it an enum, a member
+of a (masked) enum type whose ``values`` are that domain; options of the
+same values share one enum type.
 
 The same build always gives the same list; it is computed once per
 :class:`Shape` (what the reply is made of), which many builds share.
@@ -33,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from optcompare.model.drivers import Driver, Platform
+from optcompare.model.options import Domain, is_boolean, value_text
 from optcompare.policies.base import Build, Command, Member
 from optcompare.schema.query import SchemaIndex
 
@@ -239,10 +244,14 @@ def _member(name: str, type_name: str, optional: bool) -> Entry:
     return {"name": name, "type": type_name}
 
 
+Option = tuple[str, Domain]
+"""An option and its values (on/off, or an enum's)."""
+
+
 @dataclass(frozen=True)
 class _Struct:
     name: str
-    options: tuple[str, ...]
+    options: tuple[Option, ...]
     features: tuple[str, ...]
 
 
@@ -255,7 +264,7 @@ class Shape:
     """
 
     platform: Platform
-    base_options: tuple[str, ...]
+    base_options: tuple[Option, ...]
     has_reopen: bool
     variants: tuple[tuple[str, str], ...]
     """(driver, struct) for every driver of the build, by driver name."""
@@ -281,18 +290,22 @@ class Shape:
             members.setdefault(struct, []).append(drivers[name])
         structs = []
         for struct, group in members.items():
-            options: list[str] = []
+            options: dict[str, Domain] = {}
             for driver in group:
                 for option in policy.driver_options(driver, drivers):
                     if option not in options:
-                        options.append(option)
+                        options[option] = policy.domain(option, driver, drivers)
             features = policy.struct_features(struct, group, build.platform)
-            structs.append(_Struct(struct, tuple(options), tuple(features or ())))
+            structs.append(_Struct(struct, tuple(options.items()), tuple(features or ())))
         command_features = tuple(
             (name, found) for name, _, _ in COMMON_COMMANDS
             if (found := tuple(policy.command_features(name, build.platform)))
         )
-        return cls(build.platform, tuple(policy.base_options()), policy.has_reopen, variants,
+        # A base option takes the same values on every driver (Policy.domain).
+        first = next(iter(drivers.values()))
+        base = tuple((option, policy.domain(option, first, drivers))
+                     for option in policy.base_options())
+        return cls(build.platform, base, policy.has_reopen, variants,
                    tuple(structs), tuple(policy.commands(build.platform)), command_features)
 
 
@@ -360,7 +373,8 @@ class _Generator:
             _member("node-name", "str", True),
             _member("discard", self.ref("BlockdevDiscardOptions"), True),
             _member("cache", self.ref("BlockdevCacheOptions"), True),
-            *(_member(option, "bool", True) for option in self.shape.base_options),
+            *(_member(option, self.option_type(domain), True)
+              for option, domain in self.shape.base_options),
             _member("force-share", "bool", True),
             _member("detect-zeroes", self.ref("BlockdevDetectZeroesOptions"), True),
         ]
@@ -374,8 +388,17 @@ class _Generator:
     def driver_enum(self) -> Entry:
         return {"meta-type": "enum", "values": [name for name, _ in self.shape.variants]}
 
+    def option_type(self, domain: Domain) -> str:
+        """``bool``, or the masked enum type of the option's values."""
+        if is_boolean(domain):
+            return "bool"
+        values = [value_text(v) for v in domain]
+        return self.ref("enum:" + ",".join(values),
+                        lambda: {"meta-type": "enum", "values": values})
+
     def struct(self, struct: _Struct) -> Entry:
-        options = [_member(option, "bool", True) for option in struct.options]
+        options = [_member(option, self.option_type(domain), True)
+                   for option, domain in struct.options]
         body = self.object_body(_struct_fields(struct.name), options)
         if struct.features:
             body["features"] = list(struct.features)

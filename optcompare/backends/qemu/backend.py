@@ -51,7 +51,7 @@ import re
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -68,6 +68,7 @@ from optcompare.errors import BackendError
 from optcompare.model.drivers import Platform
 from optcompare.model.messages import Wording
 from optcompare.model.modes import Fd
+from optcompare.model.options import Written
 from optcompare.policies.base import Build, Policy
 from optcompare.scenario.backend import Backend, NotApplicable, Observation, StepError
 from optcompare.scenario.runner import ScenarioResult, StepRecord
@@ -259,7 +260,7 @@ class QemuBackend:
 
     # -- opening -----------------------------------------------------------------
     @_operation("blockdev-add {0}-storage")
-    def add_protocol(self, image: str, options: Mapping[str, bool]) -> None:
+    def add_protocol(self, image: str, options: Written) -> None:
         arguments: dict[str, Any] = {
             "driver": self.driver,
             "node-name": f"{image}-storage",
@@ -355,7 +356,7 @@ class QemuBackend:
 
     # -- reopening ------------------------------------------------------------------
     @_operation("blockdev-reopen {0}-storage")
-    def reopen(self, image: str, options: Mapping[str, bool]) -> None:
+    def reopen(self, image: str, options: Written) -> None:
         node = {
             "driver": self.driver,
             "node-name": f"{image}-storage",
