@@ -10,6 +10,7 @@ import pytest
 
 from optcompare.model.drivers import Platform
 from optcompare.policies import option_1, option_3, registry
+from optcompare.render.introspection_views import conclusion_json, verdict
 from optcompare.schema import corpus
 from optcompare.schema.builder import build_schema
 from optcompare.schema.conclude import Conclusion, conclude, known_builds
@@ -52,8 +53,8 @@ def test_real_3_1_and_4_0_cannot_be_told_apart(version: str) -> None:
     assert c.indistinguishable
     assert c.adverts == ()
     assert c.base_options == ("auto-read-only",)
-    assert "qemu-3.1, qemu-3.1@windows, qemu-4.0, " in c.summary
-    assert "no auto-read-only signal tells them apart" in c.summary
+    assert "qemu-3.1, qemu-3.1@windows, qemu-4.0, " in verdict(c)
+    assert "no auto-read-only signal tells them apart" in verdict(c)
     (reopen,) = c.other_differences
     assert reopen.name == "x-blockdev-reopen"
     assert reopen.builds_without == ("qemu-3.1", "qemu-3.1@windows")
@@ -61,7 +62,7 @@ def test_real_3_1_and_4_0_cannot_be_told_apart(version: str) -> None:
     expected = reopen.builds_with if version == "4.0.0" else ("qemu-3.1", "qemu-3.1@windows")
     assert "qemu-4.0.0" in reopen.builds_with
     assert reopen.agrees_with == expected
-    assert f"x-blockdev-reopen is {'present' if reopen.in_schema else 'absent'}" in c.summary
+    assert f"x-blockdev-reopen is {'present' if reopen.in_schema else 'absent'}" in verdict(c)
 
 
 @pytest.mark.parametrize("version", ["4.1.0-dev", "4.2.0", "5.2.0", "8.1.0"])
@@ -69,7 +70,7 @@ def test_real_4_1_and_later_are_consistent_with_qemu_4_1(version: str) -> None:
     c = conclude(real(version), version)
     assert c.consistent_with == ("qemu-4.1",)
     assert not c.indistinguishable
-    assert c.summary == "The schema is consistent with qemu-4.1 and no other known build."
+    assert verdict(c) == "The schema is consistent with qemu-4.1 and no other known build."
     assert c.base_options == ("auto-read-only",)
     assert c.own_options == {}
     assert [a.driver for a in c.adverts] == FILE_POSIX
@@ -151,7 +152,7 @@ def test_hand_made_schema_without_blockdev_add() -> None:
     c = conclude(schema, "tiny")
     assert c.drivers == ()
     assert c.consistent_with == ()
-    assert "cannot be compared" in c.summary
+    assert "cannot be compared" in verdict(c)
 
 
 def test_an_unknown_renamed_option_is_found_but_matches_nothing() -> None:
@@ -160,13 +161,13 @@ def test_an_unknown_renamed_option_is_found_but_matches_nothing() -> None:
     assert c.base_options == ("auto-read-only-v3",)
     assert c.adverts == ()  # no known policy says what this name promises
     assert c.consistent_with == ()
-    assert "consistent with no known build" in c.summary
-    assert c.nearest and f"nearest: {c.nearest[0]}" in c.summary
+    assert "consistent with no known build" in verdict(c)
+    assert c.nearest and f"nearest: {c.nearest[0]}" in verdict(c)
 
 
 def test_conclusion_data_is_json_ready_and_deterministic() -> None:
-    one = conclude(real("4.0.0"), "4.0").to_data()
-    two = conclude(real("4.0.0"), "4.0").to_data()
+    one = conclusion_json(conclude(real("4.0.0"), "4.0"))
+    two = conclusion_json(conclude(real("4.0.0"), "4.0"))
     assert json.dumps(one) == json.dumps(two)
     assert one["consistent_with"] == list(SAME_3_1_4_0)
     assert one["indistinguishable"] is True

@@ -189,11 +189,12 @@ def _probe(source: _Source, queries: list[str], fmt: Format, output: Path | None
         data: dict[str, Any] = {"source": source.label, "queries": results}
         emit("probe", data, probe_view, fmt, output, width)
         return
-    from optcompare.render.introspection_views import conclusions_view
+    from optcompare.render.introspection_views import conclusion_json, conclusions_view
     from optcompare.schema.conclude import conclude
 
     conclusion = conclude(source.index, source.label, version=source.version)
-    emit("conclusions", conclusion.to_data(), conclusions_view, fmt, output, width)
+    emit("conclusions", conclusion, conclusions_view, fmt, output, width,
+         encode=conclusion_json)
 
 
 def _list_corpus(fmt: Format, output: Path | None, width: int | None) -> None:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
+from optcompare.render.codec import encode
 from optcompare.render.document import NO, YES, Document, Paragraph, Preformatted, Table, yes_no
+
+if TYPE_CHECKING:
+    from optcompare.schema.conclude import BuildMatch, Conclusion
 
 
 def _join(items: list[str], empty: str = "none") -> str:
@@ -67,21 +72,78 @@ def probe_view(data: dict[str, Any]) -> Document:
 # -- optcompare probe (no query) -----------------------------------------------------------
 
 
-def conclusions_view(data: dict[str, Any]) -> Document:
+def _and(names: Iterable[str]) -> str:
+    items = list(names)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def verdict(c: Conclusion) -> str:
+    """The conclusion in plain words."""
+    matches = c.consistent_with
+    if not c.catalogue_drivers:
+        return (
+            "The schema has no blockdev-add driver that the model knows, so it cannot be "
+            "compared with the known builds."
+        )
+    if not matches:
+        return (
+            "The schema is consistent with no known build by its auto-read-only signals; "
+            f"nearest: {_and(c.nearest)}."
+        )
+    if len(matches) == 1:
+        return f"The schema is consistent with {matches[0]} and no other known build."
+    text = (
+        f"The schema is consistent with {_and(matches)}: no auto-read-only signal "
+        "tells them apart."
+    )
+    for difference in c.other_differences:
+        where = "present" if difference.in_schema else "absent"
+        text += (
+            f" Not an auto-read-only signal: {difference.name} is {where}, as in "
+            f"{_and(difference.agrees_with) or 'none of them'}."
+        )
+    return text
+
+
+def conclusion_json(c: Conclusion) -> dict[str, object]:
+    """``probe``'s JSON without a query: the typed conclusion, its verdict last."""
+    return {
+        "source": c.source,
+        "entries": c.entries,
+        "version": ".".join(str(n) for n in c.version) if c.version else None,
+        "drivers": list(c.drivers),
+        "catalogue_drivers": list(c.catalogue_drivers),
+        "base_options": list(c.base_options),
+        "own_options": {d: list(o) for d, o in c.own_options.items()},
+        "advertised": [encode(a) for a in c.adverts],
+        "fingerprint": list(c.fingerprint),
+        "consistent_with": list(c.consistent_with),
+        "indistinguishable": c.indistinguishable,
+        "nearest": list(c.nearest),
+        "builds": [encode(b) for b in c.builds],
+        "other_differences": [{**encode(d), "agrees_with": list(d.agrees_with)}
+                              for d in c.other_differences],
+        "summary": verdict(c),
+    }
+
+
+def conclusions_view(c: Conclusion) -> Document:
     doc = Document("What a libvirt-style client concludes")
-    verdict = doc.section("Verdict")
-    verdict.add(Paragraph(data["summary"]))
-    facts = f"Schema: {data['source']}; {data['entries']} entries"
-    facts += f"; {len(data['drivers'])} blockdev-add drivers"
-    facts += f", {len(data['catalogue_drivers'])} of them in the model's catalogue"
-    if data["version"]:
-        facts += f"; query-version says {data['version']}"
-    verdict.add(Paragraph(facts + "."))
+    section = doc.section("Verdict")
+    section.add(Paragraph(verdict(c)))
+    facts = f"Schema: {c.source}; {c.entries} entries"
+    facts += f"; {len(c.drivers)} blockdev-add drivers"
+    facts += f", {len(c.catalogue_drivers)} of them in the model's catalogue"
+    if c.version:
+        facts += f"; query-version says {'.'.join(str(n) for n in c.version)}"
+    section.add(Paragraph(facts + "."))
 
     options = doc.section("auto-read-only options")
-    rows = [(name, "every driver (blockdev-add base)") for name in data["base_options"]]
+    rows = [(name, "every driver (blockdev-add base)") for name in c.base_options]
     by_option: dict[str, list[str]] = {}
-    for driver, names in data["own_options"].items():
+    for driver, names in c.own_options.items():
         for name in names:
             by_option.setdefault(name, []).append(driver)
     rows += [(name, _join(drivers)) for name, drivers in by_option.items()]
@@ -91,19 +153,19 @@ def conclusions_view(data: dict[str, Any]) -> Document:
         options.add(Paragraph("No driver accepts an auto-read-only option."))
 
     advertised = doc.section("Drivers advertised dynamic")
-    if data["advertised"]:
+    if c.adverts:
         advertised.add(Table(
             ("driver", "advertised by", "same struct as"),
             tuple(
                 (
-                    a["driver"],
-                    f"{a['how']} {a['name']}" + (" (value: run it)" if a["needs_command"] else ""),
-                    _join(a["shared_with"], "-"),
+                    a.driver,
+                    f"{a.how.value} {a.name}" + (" (value: run it)" if a.needs_command else ""),
+                    _join(list(a.shared_with), "-"),
                 )
-                for a in data["advertised"]
+                for a in c.adverts
             ),
         ))
-        queries = list(dict.fromkeys(a["query"] for a in data["advertised"]))
+        queries = list(dict.fromkeys(a.query for a in c.adverts))
         advertised.add(Paragraph("libvirt path queries that hold on this schema:"))
         advertised.add(Preformatted(tuple(queries)))
     else:
@@ -119,13 +181,13 @@ def conclusions_view(data: dict[str, Any]) -> Document:
     ))
     builds.add(Table(
         ("build", "consistent", "first difference"),
-        tuple((b["build"], yes_no(b["consistent"]), _first_difference(b)) for b in data["builds"]),
+        tuple((b.build, yes_no(b.consistent), _first_difference(b)) for b in c.builds),
         notes=(
             "First difference: a fact only the schema (schema:) or only the build "
             "(build:) has; (+n): n more differing facts.",
         ),
     ))
-    if data["other_differences"]:
+    if c.other_differences:
         other = doc.section("Other differences between the consistent builds")
         other.add(Paragraph(
             "These commands or events are not auto-read-only signals; they only say "
@@ -135,19 +197,19 @@ def conclusions_view(data: dict[str, Any]) -> Document:
             ("command or event", "in schema", "builds with it", "builds without"),
             tuple(
                 (
-                    d["name"],
-                    yes_no(d["in_schema"]),
-                    _join(d["builds_with"]),
-                    _join(d["builds_without"]),
+                    d.name,
+                    yes_no(d.in_schema),
+                    _join(list(d.builds_with)),
+                    _join(list(d.builds_without)),
                 )
-                for d in data["other_differences"]
+                for d in c.other_differences
             ),
         ))
     return doc
 
 
-def _first_difference(build: dict[str, Any]) -> str:
-    ours, theirs = build["only_in_schema"], build["only_in_build"]
+def _first_difference(build: BuildMatch) -> str:
+    ours, theirs = build.only_in_schema, build.only_in_build
     if not ours and not theirs:
         return "-"
     first = f"schema: {ours[0]}" if ours else f"build: {theirs[0]}"

@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from optcompare.model.drivers import DRIVER_NAMES, RELEASES, Platform, catalogue
@@ -41,10 +42,21 @@ Entry = dict[str, Any]
 
 BLOCKDEV_ADD = "blockdev-add"
 
-FEATURE = "feature"
-OWN_OPTION = "own option"
-COMMAND_MEMBER = "command member"
-RENAMED_OPTION = "renamed option"
+
+
+class How(StrEnum):
+    """How a schema advertises a driver as dynamic."""
+
+    FEATURE = "feature"
+    OWN_OPTION = "own option"
+    COMMAND_MEMBER = "command member"
+    RENAMED_OPTION = "renamed option"
+
+
+FEATURE = How.FEATURE
+OWN_OPTION = How.OWN_OPTION
+COMMAND_MEMBER = How.COMMAND_MEMBER
+RENAMED_OPTION = How.RENAMED_OPTION
 
 
 @dataclass(frozen=True)
@@ -52,8 +64,7 @@ class Advert:
     """One way the schema advertises a driver as dynamic."""
 
     driver: str
-    how: str
-    """``feature``, ``own option``, ``command member`` or ``renamed option``."""
+    how: How
     name: str
     """The feature, option or member name."""
     query: str
@@ -63,15 +74,6 @@ class Advert:
     needs_command: bool = False
     """The value itself is only known by running a command."""
 
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "driver": self.driver,
-            "how": self.how,
-            "name": self.name,
-            "query": self.query,
-            "shared_with": list(self.shared_with),
-            "needs_command": self.needs_command,
-        }
 
 
 @dataclass(frozen=True)
@@ -102,13 +104,6 @@ class BuildMatch:
     only_in_schema: tuple[str, ...]
     only_in_build: tuple[str, ...]
 
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "build": self.build,
-            "consistent": self.consistent,
-            "only_in_schema": list(self.only_in_schema),
-            "only_in_build": list(self.only_in_build),
-        }
 
 
 @dataclass(frozen=True)
@@ -124,14 +119,6 @@ class OtherDifference:
     def agrees_with(self) -> tuple[str, ...]:
         return self.builds_with if self.in_schema else self.builds_without
 
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "in_schema": self.in_schema,
-            "builds_with": list(self.builds_with),
-            "builds_without": list(self.builds_without),
-            "agrees_with": list(self.agrees_with),
-        }
 
 
 @dataclass(frozen=True)
@@ -164,14 +151,6 @@ class Conclusion:
         return len(self.consistent_with) > 1
 
     @property
-    def advertised(self) -> dict[str, tuple[str, ...]]:
-        """Driver -> the ways it is advertised dynamic."""
-        result: dict[str, list[str]] = {}
-        for advert in self.adverts:
-            result.setdefault(advert.driver, []).append(f"{advert.how} {advert.name}")
-        return {driver: tuple(ways) for driver, ways in result.items()}
-
-    @property
     def nearest(self) -> tuple[str, ...]:
         """The known builds with the fewest differing facts."""
         if not self.builds:
@@ -180,28 +159,6 @@ class Conclusion:
         best = min(distance.values())
         return tuple(name for name, d in distance.items() if d == best)
 
-    @property
-    def summary(self) -> str:
-        return summary(self)
-
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "entries": self.entries,
-            "version": ".".join(str(n) for n in self.version) if self.version else None,
-            "drivers": list(self.drivers),
-            "catalogue_drivers": list(self.catalogue_drivers),
-            "base_options": list(self.base_options),
-            "own_options": {d: list(o) for d, o in self.own_options.items()},
-            "advertised": [a.to_data() for a in self.adverts],
-            "fingerprint": list(self.fingerprint),
-            "consistent_with": list(self.consistent_with),
-            "indistinguishable": self.indistinguishable,
-            "nearest": list(self.nearest),
-            "builds": [b.to_data() for b in self.builds],
-            "other_differences": [d.to_data() for d in self.other_differences],
-            "summary": self.summary,
-        }
 
 
 # -- names the known builds use ---------------------------------------------
@@ -481,39 +438,3 @@ def _other_differences(names: frozenset[str], builds: list[Build]) -> tuple[Othe
         )
         for name in sorted(somewhere - everywhere)
     )
-
-
-def _join(names: Iterable[str]) -> str:
-    items = list(names)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def summary(conclusion: Conclusion) -> str:
-    """The conclusion in plain words."""
-    matches = conclusion.consistent_with
-    if not conclusion.catalogue_drivers:
-        return (
-            "The schema has no blockdev-add driver that the model knows, so it cannot be "
-            "compared with the known builds."
-        )
-    if not matches:
-        near = conclusion.nearest
-        return (
-            "The schema is consistent with no known build by its auto-read-only signals; "
-            f"nearest: {_join(near)}."
-        )
-    if len(matches) == 1:
-        return f"The schema is consistent with {matches[0]} and no other known build."
-    text = (
-        f"The schema is consistent with {_join(matches)}: no auto-read-only signal "
-        "tells them apart."
-    )
-    for difference in conclusion.other_differences:
-        where = "present" if difference.in_schema else "absent"
-        text += (
-            f" Not an auto-read-only signal: {difference.name} is {where}, as in "
-            f"{_join(difference.agrees_with) or 'none of them'}."
-        )
-    return text
