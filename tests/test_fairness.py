@@ -151,3 +151,14 @@ def test_the_skew_matrix_says_why_legacy_does_well() -> None:
     text = " ".join(result.stdout.split())
     assert "Why legacy does well: it never probes" in text
     assert "it only uses -drive, whose implicit backing nodes are reopened" in text
+
+
+def test_what_no_option_solves_names_each_reason(report: m.Report, reply: str) -> None:
+    # nbd-chain-commit: fallback nodes refuse the commit on every dynamic option, and
+    # the hands-on client cannot reopen an nbd node at all before 4.2.
+    assert "nbd-chain-commit" in report.decision.unmet_everywhere
+    solves = " ".join(reply[reply.index("What no option solves:"):
+                            reply.index("## Verdict matrix")].split())
+    assert ("nbd-chain-commit fails on every build: step 2 (block-commit top=mid base=base): "
+            "Block node is read-only; explicit-reopen: Block format 'nbd' used by node "
+            "'base-storage' does not support reopening files.") in solves

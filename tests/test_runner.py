@@ -199,10 +199,16 @@ def test_unknown_driver_on_a_platform_is_not_applicable() -> None:
 
 
 def test_nbd_chain_fails_everywhere_fallback_is_not_fixed_by_any_option() -> None:
-    for policy in ALL:
+    for policy in (*ALL, "explicit-reopen"):
         result = run(builtin("nbd-chain-commit"), registry.get(policy))
         assert result.outcome is Outcome.FAILS
         assert result.trace[0].state["base"].denials == 0  # network images: no audit log
+    # Nor by the hands-on approach: nbd has no .bdrv_reopen_prepare before 4.2 (Maxim
+    # Levitsky's "nbd: add empty .bdrv_reopen_prepare"), so block.c refuses the reopen.
+    hands_on = run(builtin("nbd-chain-commit"), registry.get("explicit-reopen"))
+    assert hands_on.step_text == "block-commit top=mid base=base"
+    assert hands_on.reason == ("Block format 'nbd' used by node 'base-storage' does not "
+                               "support reopening files")
 
 
 def test_auto_clients_stay_safe_on_3_1() -> None:

@@ -233,6 +233,8 @@ class ModelBackend:
         if not self.build.policy.has_reopen:
             raise NotApplicable(f"{self.build.name} has no blockdev-reopen")
         self._need_protocol(image)
+        if not self.driver.reopens_in(self.build.policy.wording.era):
+            raise StepError(messages.reopen_unsupported(self.driver.name, f"{image}-storage"))
         node = self.protocol[image]
         state = self.images[image]
         resolution = self.build.resolve(options, self.driver.name, Frontend.BLOCKDEV)

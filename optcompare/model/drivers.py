@@ -79,6 +79,13 @@ class Driver:
     """Where the source shows the class this release gives it."""
     sources: tuple[tuple[str, str], ...] = ()
     """Other facts of the catalogue: (fact, where)."""
+    reopen_since: str = "3.0"
+    """The first release whose driver takes a reopen (it has ``bdrv_reopen_prepare``);
+    before it block.c refuses every reopen of its nodes, explicit or inherited."""
+
+    def reopens_in(self, era: str) -> bool:
+        """Whether a reopen of this driver's nodes can succeed in release ``era``."""
+        return era_key(era) >= era_key(self.reopen_since)
 
     def refusal_for(self, path: str) -> str:
         return (self.refusal or "").replace(messages.PATH, path)
@@ -120,6 +127,10 @@ _GLUSTER = (
     Refusal("7.2", "Could not open image: Permission denied",
             "QEMU 7.2, measured (reference section 9): no filename on a -blockdev node"),
 )
+NBD_REOPEN_SINCE = "4.2"
+"""nbd.c got ``.bdrv_reopen_prepare`` in 4.2 ("nbd: add empty .bdrv_reopen_prepare",
+Maxim Levitsky, block pull of 2019-10-10, for a commit onto an nbd export)."""
+
 _IMAGE_READ_ONLY_31 = "block.c:302 @v3.1.0 (bdrv_apply_auto_read_only, no message given)"
 
 
@@ -132,10 +143,10 @@ def _self_ro(since_30: str, since_31: str, text: str = messages.IMAGE_READ_ONLY
 def _d(name: str, source: str, struct: str, cannot_write: str,
        refusals: tuple[Refusal, ...], *, local: bool = False, writes: bool = True,
        posix_only: bool = False, format: bool = False, blockdev: bool = True,
-       refuses: bool = True) -> Driver:
+       refuses: bool = True, reopen_since: str = "3.0") -> Driver:
     return Driver(name, Behaviour.HARD, source, struct, cannot_write, None, local=local,
                   writes=writes, posix_only=posix_only, format=format, blockdev=blockdev,
-                  refuses=refuses, refusals=refusals)
+                  refuses=refuses, refusals=refusals, reopen_since=reopen_since)
 
 
 # Every driver of the catalogue, in the order tables list them.
@@ -159,7 +170,7 @@ _DRIVERS: tuple[Driver, ...] = (
                 "nbd-client.c:1002 @v3.1.0, 1163 @v4.0.0; nbd.c:1214 @v4.1.0"),
         Refusal("7.2", "Could not open image: Permission denied",
                 "QEMU 7.2, measured (reference section 4): the NBD text is lost"),
-    )),
+    ), reopen_since=NBD_REOPEN_SINCE),
     _d("rbd", "rbd.c", "BlockdevOptionsRbd", "opened at a snapshot",
        _self_ro("rbd.c:726 @v3.0.0", "rbd.c:783 @v3.1.0", "rbd snapshots are read-only"),
        posix_only=True),
@@ -281,6 +292,11 @@ _CLASSES["4.1"] = {
 }
 
 _OTHER_SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
+    "nbd": ((f"no reopen before {NBD_REOPEN_SINCE}: block.c refuses it (does not support "
+             "reopening files); from 4.2 a reopen read/write is refused when the export "
+             "was read-only at connect, which the model does not keep",
+             "block.c bdrv_reopen_prepare() @v4.1.0 (nbd.c has no .bdrv_reopen_prepare); "
+             "nbd.c nbd_client_reopen_prepare() from 4.2"),),
     "iser": (("not a BlockdevDriver: only an iscsi transport, through -drive (iser:// URL)",
               "qapi/block-core.json:2618 @v3.1.0"),),
     "host_cdrom": (("a guest write through a read-only descriptor fails at I/O time",

@@ -34,6 +34,12 @@ def drive_unknown_option(driver: str, name: str, format_driver: bool) -> str:
     return f"Block protocol '{driver}' doesn't support the option '{name}'"
 
 
+def reopen_unsupported(driver: str, node: str) -> str:
+    """A reopen of a node whose driver has no ``bdrv_reopen_prepare`` (block.c)."""
+    return (f"Block format '{driver}' used by node '{node}' does not support reopening "
+            "files")
+
+
 def command_not_found(name: str) -> str:
     return f"The command {name} has not been found"
 
@@ -101,6 +107,7 @@ class Situation(StrEnum):
     PERMISSION_CONFLICT = "permission-conflict"
     GUEST_WRITE_BAD_DESCRIPTOR = "guest-write-bad-descriptor"
     WRITABLE_EXPORT_OF_READ_ONLY_NODE = "writable-export-of-read-only-node"
+    REOPEN_UNSUPPORTED = "reopen-unsupported"
 
 
 @dataclass(frozen=True)
@@ -147,4 +154,7 @@ def catalogue(wording: Wording) -> tuple[Message, ...]:
                 EXPORT_READ_ONLY_NODE if modern else None,
                 "QEMU 7.2, measured" if modern
                 else "blockdev-nbd.c:173 @v3.1.0, 187 @v4.0.0: exported read-only, no error"),
+        Message(s.REOPEN_UNSUPPORTED, reopen_unsupported("<driver>", "<node>"),
+                "block.c bdrv_reopen_prepare() @v4.1.0 (a driver without "
+                ".bdrv_reopen_prepare: nbd until 4.2)"),
     )

@@ -85,13 +85,27 @@ def _decision(doc: Document, report: m.Report) -> None:
         for c in unsolved:
             section.add(Item(_common(report, c)))
         for scenario in d.unmet_everywhere:
-            run = next(r for r in report.results if r.scenario == scenario
-                       and r.outcome == "fails")
-            section.add(Item(f"{scenario} fails on every build: step {run.step} "
-                             f"({run.step_text}): {run.reason}."))
+            section.add(Item(_unmet(report, scenario)))
     if done:
         section.add(Paragraph("What every option does: " + "; ".join(
             f"{w.title(c.criterion)} ({c.applies_to} of {d.policies})" for c in done) + "."))
+
+
+def _unmet(report: m.Report, scenario: str) -> str:
+    """A scenario no build meets: where it breaks, the most common reason first, then
+    each build that breaks for another reason."""
+    why: dict[tuple[int | None, str | None, str | None], list[str]] = {}
+    for r in report.results:
+        if r.scenario == scenario and r.outcome == "fails":
+            why.setdefault((r.step, r.step_text, r.reason), []).append(r.policy)
+    ranked = sorted(why.items(), key=lambda item: -len(item[1]))
+    (step, text, reason), _ = ranked[0]
+    found = f"{scenario} fails on every build: step {step} ({text}): {reason}"
+    for (other_step, other_text, other_reason), policies in ranked[1:]:
+        where = "" if (other_step, other_text) == (step, text) else (
+            f" at step {other_step} ({other_text})")
+        found += f"; {w.names(policies)}{where}: {other_reason}"
+    return found + "."
 
 
 def _trade_off(report: m.Report, t: m.TradeOff) -> str:
