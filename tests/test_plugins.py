@@ -1,4 +1,4 @@
-"""Third-party policies through entry points, and the explicit-reopen example.
+"""Third-party policies through entry points, and the read-only-mode example.
 
 Nothing is installed: each test writes ``*.dist-info`` directories (METADATA
 and entry_points.txt) into a temporary directory put on ``sys.path``, which
@@ -25,16 +25,16 @@ from optcompare.cli import app
 from optcompare.policies import registry
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "optcompare-explicit-reopen"
+EXAMPLE = ROOT / "examples" / "optcompare-read-only-mode"
 EXAMPLE_VERSION: str = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())["project"][
     "version"
 ]
-EXAMPLE_ORIGIN = f"optcompare-explicit-reopen {EXAMPLE_VERSION}"
+EXAMPLE_ORIGIN = f"optcompare-read-only-mode {EXAMPLE_VERSION}"
 BUILTIN_NAMES = [p.name for p in registry.BUILTIN]
 PREFIX = "optcompare: warning: plugin 'broken-policy' (distribution optcompare-broken 0.1): "
 
 # Modules the tests import from their temporary directories; forgotten after each test.
-TEST_MODULES = ("optcompare_explicit_reopen", "optcompare_broken", "optcompare_other")
+TEST_MODULES = ("optcompare_read_only_mode", "optcompare_broken", "optcompare_other")
 
 runner = CliRunner()
 
@@ -103,9 +103,9 @@ def example(install: Install, monkeypatch: pytest.MonkeyPatch) -> None:
     """The example package's entry point, its module imported from examples/."""
     monkeypatch.syspath_prepend(str(EXAMPLE))
     install(
-        "optcompare-explicit-reopen",
+        "optcompare-read-only-mode",
         EXAMPLE_VERSION,
-        {"explicit-reopen-6.1": "optcompare_explicit_reopen:POLICY"},
+        {"read-only-mode": "optcompare_read_only_mode:POLICY"},
     )
 
 
@@ -127,7 +127,7 @@ def listed(*options: str) -> dict[str, str]:
 def test_policies_shows_the_example_with_its_distribution() -> None:
     origins = listed()
     assert list(origins)[: len(BUILTIN_NAMES)] == BUILTIN_NAMES
-    assert origins["explicit-reopen-6.1"] == EXAMPLE_ORIGIN
+    assert origins["read-only-mode"] == EXAMPLE_ORIGIN
     assert {origins[name] for name in BUILTIN_NAMES} == {"built-in"}
     code, out, err = invoke("policies", "--width", "200")
     assert code == 0
@@ -136,70 +136,275 @@ def test_policies_shows_the_example_with_its_distribution() -> None:
 
 
 @pytest.mark.usefixtures("plugins_on", "example")
-def test_core_scenario_meets_on_explicit_reopen_without_denials() -> None:
+def test_core_scenario_meets_on_the_enum_without_denials() -> None:
     code, out, err = invoke(
-        "run", "blockdev-commit-selinux", "--policy", "explicit-reopen-6.1", "--format", "json"
+        "run", "blockdev-commit-selinux", "--policy", "read-only-mode", "--format", "json"
     )
     assert code == 0, err
     (result,) = json.loads(out)["results"]
-    assert result["policy"] == "explicit-reopen-6.1"
+    assert result["policy"] == "read-only-mode"
     assert result["outcome"] == "meets", result["reason"]
     assert result["frontend"] == "blockdev"
     trace = result["trace"]
-    # Backing storage nodes are opened read-only=on: nothing is denied at start.
-    start = trace[0]
-    assert start["state"]["base"] == {
-        "label": "read-only", "fd": "ro", "ro": True, "mode": "hard-ro", "denials": 0,
+    # Backing storage nodes are opened read-only-mode=dynamic: read-only at start.
+    assert trace[0]["state"]["base"] == {
+        "label": "read-only", "fd": "ro", "ro": False, "mode": "dynamic-ro", "denials": 0,
     }
-    commit = next(step for step in trace if step["step"].startswith("block-commit"))
-    assert commit["actions"][:2] == ["reopen base read-only=off", "reopen base read-only=on"]
     assert all(step["state"]["base"]["denials"] == 0 for step in trace)
     assert trace[-1]["state"]["base"]["fd"] == "ro"
 
 
+def _file_table() -> list[dict[str, Any]]:
+    code, out, err = invoke("table", "read-only-mode", "--driver", "file", "--format", "json")
+    assert code == 0, err
+    (table,) = json.loads(out)["tables"]
+    assert table["options"] == ["read-only", "auto-read-only", "read-only-mode"]
+    rows: list[dict[str, Any]] = table["rows"]
+    return rows
+
+
+@pytest.mark.usefixtures("plugins_on", "example")
+def test_the_enum_truth_table_of_file() -> None:
+    rows = _file_table()
+    assert len(rows) == 3 * 3 * 4  # two booleans, and the enum's off, on, dynamic
+    by_mode: dict[str, set[str]] = {}
+    for row in rows:
+        given = ",".join(f"{k}={v if isinstance(v, str) else ('on' if v else 'off')}"
+                         for k, v in row["options"].items() if v is not None)
+        by_mode.setdefault(row["mode"], set()).add(given)
+    assert {"read-only-mode=off", "read-only-mode=on", "read-only-mode=dynamic"} <= (
+        by_mode["hard-rw"] | by_mode["hard-ro"] | by_mode["dynamic-ro"])
+    assert "read-only-mode=dynamic" in by_mode["dynamic-ro"]
+    assert "read-only=off,auto-read-only=on" in by_mode["dynamic-ro"]  # 4.0's, unchanged
+    assert "read-only=on,read-only-mode=on" in by_mode["error"]  # never mixed
+    assert not any("fallback" in text for texts in by_mode.values() for text in texts)
+    valid = [r for r in rows if r["mode"] != "error"]
+    assert len(valid) == 9 + 3
+    enum_rows = [r for r in valid if r["options"]["read-only-mode"] is not None]
+    assert all(r["effective"] == {"read-only-mode": r["options"]["read-only-mode"]}
+               for r in enum_rows)  # the booleans stay unset
+    code, out, err = invoke("table", "read-only-mode", "--driver", "file")
+    assert code == 0, err
+    assert "(dynamic)" not in out and "dynamic" in out
+    assert max(len(line) for line in out.splitlines()) <= 160
+
+
+@pytest.mark.usefixtures("plugins_on", "example")
+def test_each_drivers_enum_lists_what_it_implements() -> None:
+    code, out, err = invoke("schema", "read-only-mode", "--format", "json")
+    assert code == 0, err
+    entries = {e["name"]: e for e in json.loads(out)["return"]}
+    union = entries[entries["blockdev-add"]["arg-type"]]
+    cases = {v["case"]: entries[v["type"]] for v in union["variants"]}
+
+    def values(driver: str) -> list[str]:
+        member = next(m for m in cases[driver]["members"] if m["name"] == "read-only-mode")
+        entry = entries[member["type"]]
+        assert entry["meta-type"] == "enum"
+        found: list[str] = entry["values"]
+        return found
+
+    assert values("file") == values("host_device") == ["off", "on", "dynamic"]
+    assert values("host_cdrom") == values("qcow2") == ["off", "on"]
+    assert values("nbd") == values("bochs") == ["off", "on", "fallback"]
+    for query, held in (("blockdev-add/arg-type/+file/*read-only-mode/^dynamic", True),
+                        ("blockdev-add/arg-type/+host_cdrom/*read-only-mode/^dynamic", False),
+                        ("blockdev-add/arg-type/+nbd/*read-only-mode/^fallback", True),
+                        ("blockdev-add/arg-type/+nbd/*read-only-mode/^dynamic", False)):
+        code, out, err = invoke("probe", query, "--policy", "read-only-mode", "--format", "json")
+        assert code == 0, err
+        assert json.loads(out)["queries"] == [{"query": query, "holds": held}]
+
+
 @pytest.mark.usefixtures("plugins_on", "example")
 def test_the_example_takes_part_in_every_command() -> None:
-    code, out, _ = invoke("table", "explicit-reopen-6.1", "--driver", "file", "--format", "json")
+    code, out, _ = invoke("drivers", "--policy", "read-only-mode", "--format", "json")
     assert code == 0
-    rows = json.loads(out)["tables"][0]["rows"]
-    modes = {row["mode"] for row in rows}
-    assert modes == {"hard-ro", "hard-rw", "fallback-ro"}  # 3.1's semantics, nothing dynamic
-    code, out, _ = invoke("drivers", "--policy", "explicit-reopen-6.1", "--format", "json")
-    assert code == 0
-    classes = {d["name"]: d["class"] for d in json.loads(out)["drivers"]}
-    assert classes["file"] == "fallback"
+    structs = {d["name"]: d["struct"] for d in json.loads(out)["drivers"]}
+    # One options struct per set of choices: host_cdrom leaves file's.
+    assert structs["file"] == structs["host_device"] == "BlockdevOptionsFileDynamic"
+    assert structs["host_cdrom"] == "BlockdevOptionsFile"
     code, out, _ = invoke("run", "--format", "json")
     assert code == 0
-    assert "explicit-reopen-6.1" in {r["policy"] for r in json.loads(out)["results"]}
+    assert "read-only-mode" in {r["policy"] for r in json.loads(out)["results"]}
     code, out, _ = invoke("skew", "--format", "json")
     assert code == 0
     cells = json.loads(out)["cells"]
     assert cells  # the example is a client row and a build column
-    assert "explicit-reopen-6.1" in json.dumps(cells)
+    assert "read-only-mode" in json.dumps(cells)
 
 
-def test_example_client_probes_for_the_reopen_command() -> None:
+def _example() -> Any:
     sys.path.insert(0, str(EXAMPLE))
     try:
-        module = importlib.import_module("optcompare_explicit_reopen")
+        return importlib.import_module("optcompare_read_only_mode")
     finally:
         sys.path.remove(str(EXAMPLE))
-    from optcompare.policies.base import Frontend
+
+
+def test_example_client_probes_dynamic_in_each_drivers_enum() -> None:
+    from optcompare.policies.base import Frontend, Role
     from optcompare.schema.target import BuildTarget
 
-    policy = module.POLICY
-    assert policy.name == "explicit-reopen-6.1"
-    assert policy.explicit_reopen and policy.has_reopen
-    assert "Peter Krempa" in policy.source and "reopen given nodes" in policy.source
-    assert policy.storage_options(True, False) == {"read-only": True}
+    policy = _example().POLICY
+    assert policy.name == "read-only-mode" and policy.role is Role.PROPOSAL
+    assert policy.release == "4.0"
+    assert "Markus" in policy.source and "four choices" in policy.source
+    assert policy.storage_options(True, False) == {"read-only-mode": "dynamic"}
+    assert policy.storage_options(False, True) == {"read-only-mode": "on"}
     own = policy.build()
     found = policy.detect(BuildTarget(own), own.drivers)
-    assert found.dynamic == frozenset()  # it claims nothing dynamic
-    assert "x-blockdev-reopen" in found.evidence
+    assert found.dynamic == frozenset({"file", "host_device"})  # host_cdrom is not
+    assert "^dynamic" in found.evidence
     assert policy.pick_frontend(found, "file") is Frontend.BLOCKDEV
-    old = registry.get("qemu-3.1").build()  # no x-blockdev-reopen before 4.0
+    assert policy.pick_frontend(found, "nbd") is Frontend.DRIVE
+    old = registry.get("qemu-4.0").build()  # no read-only-mode: nothing found, -drive
     found = policy.detect(BuildTarget(old), old.drivers)
+    assert found.dynamic == frozenset()
     assert policy.pick_frontend(found, "file") is Frontend.DRIVE
+
+
+@pytest.mark.usefixtures("plugins_on", "example")
+def test_the_enum_keeps_the_booleans_for_4_0s_clients() -> None:
+    """Computed by compat, not asserted: nothing breaks or changes silently."""
+    code, out, err = invoke("compat", "read-only-mode", "--against", "qemu-4.0",
+                            "--fail-on", "silent", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["counts"]["break"] == 0 and data["counts"]["silent"] == 0
+    assert data["counts"]["info"] > 0  # read-only-mode is newly accepted
+    code, out, err = invoke("compat", "option-3", "--against", "qemu-4.0", "--fail-on",
+                            "break")
+    assert code == 0, err  # the same ground as option-3
+
+
+def test_dynamic_in_a_drivers_enum_announces_the_change() -> None:
+    """Fairness: the enum's value says dynamic where it is; compat counts it announced."""
+    from optcompare.analysis import compat
+    from optcompare.schema.conclude import build_adverts
+
+    policy = _example().POLICY
+    adverts = build_adverts(policy.build())
+    assert {a.driver for a in adverts} == {"file", "host_device"}
+    assert {a.query for a in adverts} == {
+        f"blockdev-add/arg-type/+{d}/*read-only-mode/^dynamic" for d in ("file", "host_device")}
+    report = compat.compare(policy, [registry.get("qemu-3.1")], [])
+    silent = {d for f in report.findings if f.level is compat.Level.SILENT for d in f.drivers}
+    assert silent == {"host_cdrom"}  # file and host_device: announced, not silent
+
+
+ENUM_STEP = """[scenario]
+name = "enum-commit"
+summary = "the core commit, storage nodes opened with the enum"
+source = "a test"
+
+[setup]
+frontend = "blockdev"
+
+[[setup.images]]
+name = "base"
+
+[[steps]]
+do = "blockdev-add"
+image = "base"
+options = {{ "read-only-mode" = {value} }}
+"""
+
+
+@pytest.mark.usefixtures("plugins_on", "example")
+def test_a_scenario_writes_an_enum_value_as_a_toml_string(tmp_path: Path) -> None:
+    path = tmp_path / "enum-commit.toml"
+    path.write_text(ENUM_STEP.format(value='"dynamic"'))
+    code, _, err = invoke("check", str(path))
+    assert code == 0, err
+    code, out, err = invoke("run", str(path), "-p", "read-only-mode", "-p", "qemu-4.0",
+                            "-p", "option-3", "--format", "json")
+    assert code == 0, err
+    results = {r["policy"]: r for r in json.loads(out)["results"]}
+    assert results["read-only-mode"]["outcome"] == "meets", results["read-only-mode"]
+    for other in ("qemu-4.0", "option-3"):  # no such option there
+        assert results[other]["outcome"] == "fails"
+        assert "Parameter 'read-only-mode' is unexpected" in results[other]["reason"]
+
+
+@pytest.mark.usefixtures("plugins_on", "example")
+@pytest.mark.parametrize(("value", "got"), [('"sometimes"', "'sometimes'"), ("3", "3")])
+def test_a_bad_enum_value_is_one_line(tmp_path: Path, value: str, got: str) -> None:
+    path = tmp_path / "enum-commit.toml"
+    path.write_text(ENUM_STEP.format(value=value))
+    for command in (("check", str(path)), ("run", str(path), "-p", "read-only-mode")):
+        code, out, err = invoke(*command)
+        assert code == 2
+        assert command[0] == "check" or out == ""  # check's table names the file too
+        assert err.count("\n") == 1
+        assert err.endswith(f"{path}:15: key 'options.read-only-mode': expected one of off, on, "
+                       f"dynamic, fallback, got {got}\n"), err
+
+
+def _reply_rules(text: str) -> list[str]:
+    """The mailing-list rules of issue 15: ASCII, 76 columns everywhere, nothing quoted."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):
+        assert line.isascii(), number
+        assert len(line) <= 76, f"line {number} is {len(line)} columns"
+        assert not line.startswith(">") and not line.startswith("From "), number
+    return lines
+
+
+@pytest.mark.usefixtures("plugins_on", "example")
+def test_the_report_decides_with_the_enum_installed() -> None:
+    rows = _file_table()
+    valid = [r for r in rows if r["mode"] != "error"]
+    for fmt in ("markdown", "text"):
+        code, out, err = invoke("report", "-f", fmt)
+        assert code == 0, err
+        lines = _reply_rules(out)
+        assert len(lines) <= 160, (fmt, len(lines))
+        opening = " ".join(lines[: lines.index("## Verdict matrix")]) if fmt == "markdown" \
+            else " ".join(lines[:40])
+        assert "read-only-mode" in opening
+        # The cost the reader compares: option-3's three bools, the enum's figure.
+        words = " ".join(out.split())
+        assert "9 of 27 combinations of file's 3 options rejected" in words
+        assert (f"{len(rows) - len(valid)} of {len(rows)} combinations of file's 3 options "
+                "rejected") in words
+        code, out, err = invoke("report", "--full", "-f", fmt)
+        assert code == 0, err
+        _reply_rules(out)
+        assert "read-only-mode: file, host_device" in out  # its truth table
+
+    code, out, err = invoke("report", "-f", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    (row,) = [r for r in data["matrix"] if r["policy"] == "read-only-mode"]
+    cells = {c["criterion"]: c for c in row["cells"]}
+    cost = cells["cost"]
+    assert cost["source"] == {"kind": "truth table", "policy": "read-only-mode",
+                              "names": ["file"]}
+    assert {k: cost["reason"][k] for k in ("options", "valid", "combinations", "modes")} == {
+        "options": 3, "valid": len(valid), "combinations": len(rows),
+        "modes": len({r["mode"] for r in valid})}
+    assert cost["mark"] == "no"
+    assert cells["facade"]["mark"] == "yes"  # the enum does select the mode
+    assert "read-only-mode" in data["decision"]["meets_thread"]
+    assert all(c["mark"] in ("yes", "no", "n/a", "ERR") for c in row["cells"])
+
+
+@pytest.mark.usefixtures("plugins_on", "example")
+def test_a_report_with_enum_values_round_trips_through_json() -> None:
+    from optcompare.analysis.report import build_report
+    from optcompare.analysis.report_model import Report
+    from optcompare.render import codec
+    from optcompare.scenario import files, load
+
+    data = build_report(registry.select([]), load.load_all(files.discover(None)), full=True,
+                        parallel=False)
+    tables = [t for t in data.truth_tables if t.policy == "read-only-mode"]
+    assert tables
+    values = {r.options["read-only-mode"] for t in tables for r in t.rows}
+    assert {"off", "on", "dynamic", "fallback", None} <= values
+    stored = codec.decode(Report, json.loads(json.dumps(codec.encode(data), ensure_ascii=True)))
+    assert stored == data
 
 
 # -- switching discovery off --------------------------------------------------
@@ -208,12 +413,12 @@ def test_example_client_probes_for_the_reopen_command() -> None:
 def test_no_plugins_flag_turns_discovery_off_for_that_invocation() -> None:
     assert list(listed("--no-plugins")) == BUILTIN_NAMES
     code, _, err = invoke("--no-plugins", "run", "blockdev-commit-selinux",
-                          "--policy", "explicit-reopen-6.1")
+                          "--policy", "read-only-mode")
     assert code == 2
     assert err.count("\n") == 1
-    assert "unknown policy 'explicit-reopen-6.1'" in err
+    assert "unknown policy 'read-only-mode'" in err
     assert "plugins are off" in err
-    assert "explicit-reopen-6.1" in listed()  # the next invocation discovers again
+    assert "read-only-mode" in listed()  # the next invocation discovers again
 
 
 @pytest.mark.usefixtures("example")
@@ -221,7 +426,7 @@ def test_environment_variable_turns_discovery_off(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv(registry.ENV_NO_PLUGINS, "1")
     assert list(listed()) == BUILTIN_NAMES
     monkeypatch.setenv(registry.ENV_NO_PLUGINS, "0")
-    assert "explicit-reopen-6.1" in listed()
+    assert "read-only-mode" in listed()
 
 
 @pytest.mark.usefixtures("plugins_on", "example")
@@ -344,27 +549,28 @@ def test_a_broken_plugin_is_one_line_and_the_rest_loads(case: str, install: Inst
     assert EXPECTED[case] in err
     assert "Traceback" not in err
     names = [p["name"] for p in json.loads(out)["policies"]]
-    assert names == [*BUILTIN_NAMES, "explicit-reopen-6.1"]  # the rest is all there
+    assert names == [*BUILTIN_NAMES, "read-only-mode"]  # the rest is all there
 
     code, out, err = invoke("run", "blockdev-commit-selinux", "--format", "json")
     assert code == 0
     assert err == ""  # once per process
     outcomes = {r["policy"]: r["outcome"] for r in json.loads(out)["results"]}
-    assert outcomes["explicit-reopen-6.1"] == "meets"
+    assert outcomes["read-only-mode"] == "meets"
     assert "broken-policy" not in outcomes
 
 
 COMMANDS: tuple[tuple[str, ...], ...] = (
     ("policies",),
-    ("drivers", "--policy", "explicit-reopen-6.1"),
-    ("table", "qemu-3.1", "explicit-reopen-6.1", "--driver", "file"),
-    ("schema", "explicit-reopen-6.1"),
-    ("probe", "--policy", "explicit-reopen-6.1"),
-    ("probe", "x-blockdev-reopen", "--policy", "explicit-reopen-6.1"),
+    ("drivers", "--policy", "read-only-mode"),
+    ("table", "qemu-3.1", "read-only-mode", "--driver", "file"),
+    ("schema", "read-only-mode"),
+    ("probe", "--policy", "read-only-mode"),
+    ("probe", "blockdev-add/arg-type/+file/*read-only-mode/^dynamic", "--policy",
+     "read-only-mode"),
     ("visibility",),
     ("run", "blockdev-commit-selinux"),
     ("skew",),
-    ("compat", "explicit-reopen-6.1"),
+    ("compat", "read-only-mode"),
     ("report",),
     ("check", str(ROOT / "scenarios" / "blockdev-commit-selinux.toml")),
 )
@@ -397,7 +603,7 @@ def test_each_broken_plugin_gets_its_own_line(install: Install) -> None:
     assert len(lines) == 4
     assert all(line.startswith("optcompare: warning: plugin 'broken-policy' (distribution "
                                "optcompare-broken-") for line in lines)
-    assert [p["name"] for p in json.loads(out)["policies"]][-1] == "explicit-reopen-6.1"
+    assert [p["name"] for p in json.loads(out)["policies"]][-1] == "read-only-mode"
 
 
 @pytest.mark.usefixtures("plugins_on")
@@ -464,9 +670,9 @@ def test_conformance_includes_the_installed_plugin_client() -> None:
     assert code == 0, err
     data = json.loads(out)
     names = [s["scenario"] for s in data["scenarios"]]
-    assert "blockdev-commit-selinux [explicit-reopen-6.1]" in names
+    assert "blockdev-commit-selinux [read-only-mode]" in names
     plugin = next(s for s in data["scenarios"]
-                  if s["scenario"] == "blockdev-commit-selinux [explicit-reopen-6.1]")
+                  if s["scenario"] == "blockdev-commit-selinux [read-only-mode]")
     assert plugin["status"] == "agree"
     assert data["summary"]["disagreements"] == 0
 
@@ -513,7 +719,7 @@ def test_a_report_next_to_a_broken_plugin_is_never_stored(
     outputs = []
     for _ in range(2):
         _new_process()
-        code, out, err = invoke("report", "-p", "explicit-reopen-6.1", "-f", "json")
+        code, out, err = invoke("report", "-p", "read-only-mode", "-f", "json")
         assert code == 0
         assert err == PREFIX + EXPECTED["import-error"] + "\n"  # warned on every run
         outputs.append(out)

@@ -5,7 +5,7 @@ names a :class:`~optcompare.policies.base.Policy` instance, or a
 zero-argument callable returning one::
 
     [project.entry-points."optcompare.policies"]
-    "explicit-reopen-6.1" = "optcompare_explicit_reopen:POLICY"
+    "read-only-mode" = "optcompare_read_only_mode:POLICY"
 
 Discovery is lazy: nothing is looked up until a command asks for all
 policies or for a name that is not built in (:func:`all_policies` and the

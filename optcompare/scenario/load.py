@@ -384,8 +384,8 @@ def _values(do: str, item: dict[str, Any], index: int, c: _Checker) -> bool:
         for key, value in item.get("options", {}).items():
             if isinstance(value, bool):
                 continue
-            values = _enum_values(key) if isinstance(value, str) else ()
-            if value in values:
+            values = _enum_values(key)
+            if isinstance(value, str) and value in values:
                 continue
             expected = f"one of {', '.join(values)}" if values else "true or false"
             c.problem(f"key 'options.{key}': expected {expected}, got {value!r}", "steps",

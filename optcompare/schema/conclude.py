@@ -49,12 +49,14 @@ class How(StrEnum):
 
     FEATURE = "feature"
     OWN_OPTION = "own option"
+    ENUM_VALUE = "enum value"
     COMMAND_MEMBER = "command member"
     RENAMED_OPTION = "renamed option"
 
 
 FEATURE = How.FEATURE
 OWN_OPTION = How.OWN_OPTION
+ENUM_VALUE = How.ENUM_VALUE
 COMMAND_MEMBER = How.COMMAND_MEMBER
 RENAMED_OPTION = How.RENAMED_OPTION
 
@@ -255,6 +257,19 @@ def _is_bool(index: SchemaIndex, member: Entry) -> bool:
     return entry is not None and entry.get("json-type") == "boolean"
 
 
+DYNAMIC = "dynamic"
+"""The enum value that names dynamic read-only."""
+
+
+def _enum_values(index: SchemaIndex, member: Entry) -> tuple[str, ...]:
+    """The values of the member's enum type (none when it is not an enum)."""
+    entry = _entry(index, member.get("type"))
+    if entry is None or entry.get("meta-type") != "enum":
+        return ()
+    values = entry.get("values")
+    return tuple(v for v in values if isinstance(v, str)) if isinstance(values, list) else ()
+
+
 def _step(name: str) -> str:
     """A plain member step (a name starting with a non-letter gets a space)."""
     first = name[:1]
@@ -321,6 +336,18 @@ def read(index: SchemaIndex) -> _Reading:
             query = _holds(index, f"{BLOCKDEV_ADD}/arg-type/+{driver}/{step}")
             if query is not None:
                 adverts.append(Advert(driver, OWN_OPTION, name, query))
+        for member in _members(struct):
+            # An enum option of the driver whose values say "dynamic" (a choice
+            # per driver, like the read-only-mode proposal): the value is the advert.
+            values = _enum_values(index, member)
+            if not is_auto_option(member["name"]) or not values:
+                continue
+            name = member["name"]
+            per_driver[driver].add(f"{driver}: option {name} of {', '.join(values)}")
+            step = f"*{name}" if "default" in member else _step(name)
+            query = _holds(index, f"{BLOCKDEV_ADD}/arg-type/+{driver}/{step}/^{DYNAMIC}")
+            if query is not None:
+                adverts.append(Advert(driver, ENUM_VALUE, name, query))
 
     for name in sorted(_names()[1]):
         entry = index.get(name)
