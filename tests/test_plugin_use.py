@@ -70,6 +70,12 @@ HOOKS: dict[str, tuple[str, str]] = {
         "    return super().storage_options(backing, readonly)",
         "storage_options() raised KeyError: 'readonly'",
     ),
+    "domain-wrong-type": (  # the load check writes no option: no domain is asked
+        "def domain(self, option, driver, drivers):\n"
+        "    if driver.name == 'nbd':\n        return ['on', 'off']\n"
+        "    return super().domain(option, driver, drivers)",
+        "domain() returned a list, not (True, False) or a tuple of distinct strings",
+    ),
     "resolve-one-combination": (  # the load check resolves the empty option set only
         "def invalid(self, effective, driver):\n"
         "    if effective.get('read-only') and effective.get('auto-read-only'):\n"
@@ -100,6 +106,8 @@ USES: dict[str, tuple[tuple[str, ...], ...]] = {
     "frontend-raises": (("run", "--format", "json"), ("skew", "--format", "json")),
     "frontend-wrong-type": (("run", "--format", "json"),),
     "storage-read-only-raises": (("run", "--format", "json"),),
+    "domain-wrong-type": (("table", "qemu-4.1", "flaky", "--driver", "nbd", "--format",
+                           "json"),),
     "resolve-one-combination": (("table", "qemu-4.1", "flaky", "--driver", "file", "--format",
                                  "json"), ("report", "--format", "json")),
 }

@@ -53,7 +53,8 @@ def compat(
 ) -> None:
     """Compatibility findings: break, silent, info, in both directions.
 
-    Every driver and tri-state combination on both platforms and frontends,
+    Every driver and combination of its options (each not given or one of its
+    values) on both platforms and frontends,
     plus the built-in workflows replayed by the old libvirt on the new build
     and by the new libvirt on the old build.
     """

@@ -114,7 +114,8 @@ def table(
     output: OutputOption = None,
     width: WidthOption = None,
 ) -> None:
-    """Flag truth tables: every tri-state combination of each driver's options.
+    """Flag truth tables: every combination of each driver's options (each not
+    given, or one of its values: on/off, or an enum's).
 
     Drivers with identical tables are grouped. Each row shows the options as
     written, what they are shorthand for, the open mode, and the outcome on a

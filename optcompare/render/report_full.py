@@ -9,7 +9,7 @@ from optcompare.analysis import report_model as m
 from optcompare.render import report_words as w
 from optcompare.render.document import Document, Item, Paragraph, Preformatted, Table
 from optcompare.render.report_views import trace_lines
-from optcompare.render.views import Footnotes, option_cell
+from optcompare.render.views import UNSET_LEGEND, Footnotes, option_cell
 
 OUTCOME_MARK = {"meets": "yes", "fails": "no", "not-applicable": "n/a",
                 "backend-failure": "ERR"}
@@ -24,6 +24,12 @@ def _open(outcome: m.Outcome | None, notes: Footnotes) -> str:
     return text + ("+d" if outcome.denial else "")
 
 
+def _leaves_unset(tables: tuple[m.TruthTable, ...]) -> bool:
+    return any(row.options[o] is None and o not in row.effective
+               for table in tables for row in table.rows if not row.error
+               for o in table.options)
+
+
 def _truth_tables(doc: Document, report: m.Report) -> None:
     section = doc.section("Truth tables")
     section.add(Paragraph(
@@ -31,7 +37,8 @@ def _truth_tables(doc: Document, report: m.Report) -> None:
         "grouped. Options: on/off as written, (on)/(off) not given and what the default "
         "makes it; " + ", ".join(f"{short} = {name}" for name, short in w.OPTION_SHORT.items())
         + ". Opening a writable (w) and an unwritable (u) image: the node's read-only "
-        "flag / the descriptor; +d an access denial; ERR n: QEMU's message n."))
+        "flag / the descriptor; +d an access denial; ERR n: QEMU's message n."
+        + (UNSET_LEGEND if _leaves_unset(report.truth_tables) else "")))
     for table in report.truth_tables:
         sub = doc.section(f"{table.policy}: {', '.join(table.drivers)}")
         notes = Footnotes()

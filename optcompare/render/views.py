@@ -59,10 +59,20 @@ TABLE_LEGEND = (
 )
 
 
+UNSET_LEGEND = " In a row that opens, -: not given, and left unset by the other options."
+
+
+def leaves_unset(tables: list[dict[str, Any]]) -> bool:
+    """Whether a valid row leaves an option unset (an enum that replaces the booleans)."""
+    return any(row["options"][o] is None and o not in row["effective"]
+               for table in tables for row in table["rows"] if not row["error"]
+               for o in table["options"])
+
+
 def table_view(data: dict[str, Any]) -> Document:
     doc = Document("Flag truth tables")
     legend = doc.section("Legend")
-    legend.add(Paragraph(TABLE_LEGEND))
+    legend.add(Paragraph(TABLE_LEGEND + (UNSET_LEGEND if leaves_unset(data["tables"]) else "")))
     for table in data["tables"]:
         title = f"{table['policy']}: {', '.join(table['drivers'])}"
         section = doc.section(title)
