@@ -186,6 +186,7 @@ def test_the_enum_truth_table_of_file() -> None:
     code, out, err = invoke("table", "read-only-mode", "--driver", "file")
     assert code == 0, err
     assert "(dynamic)" not in out and "dynamic" in out
+    assert "-: not given, and left unset by the other options" in " ".join(out.split())
     assert max(len(line) for line in out.splitlines()) <= 160
 
 
@@ -372,6 +373,7 @@ def test_the_report_decides_with_the_enum_installed() -> None:
         assert code == 0, err
         _reply_rules(out)
         assert "read-only-mode: file, host_device" in out  # its truth table
+        assert "left unset by the other options" in " ".join(out.split())
 
     code, out, err = invoke("report", "-f", "json")
     assert code == 0, err
