@@ -34,7 +34,7 @@ from optcompare.cli import app
 from optcompare.policies import registry
 from optcompare.policies.base import Build
 from optcompare.render.formats import Format, render
-from optcompare.render.qemu_views import conformance_view
+from optcompare.render.qemu_views import conformance_json, conformance_view, step_difference
 from optcompare.scenario import load, runner
 from optcompare.scenario.backend import Backend, StepError
 from optcompare.scenario.runner import Outcome, ScenarioResult
@@ -75,20 +75,20 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def readme_figures(result: Conformance) -> str:
     """The README's sentence of figures, from a live run."""
     live = result.live()
-    run = live["driver"]["file"]["scenarios"]
-    fronts = " and ".join(f"{n['scenarios']} with -{f}" for f, n in live["frontend"].items()
-                          if n["scenarios"])
+    run = live.driver["file"].scenarios
+    fronts = " and ".join(f"{n.scenarios} with -{f}" for f, n in live.frontend.items()
+                          if n.scenarios)
     halves = sorted({c.frontend for c in result.iotest})
     cells = ", ".join(f"{sum(1 for c in result.iotest if c.frontend == f)} -{f}" for f in halves)
     not_run = [s.scenario for s in result.scenarios if s.status == NOT_APPLICABLE]
     summary = result.summary()
-    drivers = ", ".join(f"{d} {n['cells']}" for d, n in live["driver"].items()
-                        if d != "file" and n["cells"])
-    return (f"{summary['scenarios']} built-in scenarios: {run} run live ({fronts}) and agree "
-            f"on every one of their {summary['steps_compared']} steps; {len(not_run)} not run, "
-            f"each with its reason ({', '.join(not_run)}); {summary['iotest_agreeing']} of "
-            f"{summary['iotest_cells']} iotest 232 cells agree ({cells}); "
-            f"{summary['driver_cells_agreeing']} of {summary['driver_cells']} truth-table "
+    drivers = ", ".join(f"{d} {n.cells}" for d, n in live.driver.items()
+                        if d != "file" and n.cells)
+    return (f"{summary.scenarios} built-in scenarios: {run} run live ({fronts}) and agree "
+            f"on every one of their {summary.steps_compared} steps; {len(not_run)} not run, "
+            f"each with its reason ({', '.join(not_run)}); {summary.iotest_agreeing} of "
+            f"{summary.iotest_cells} iotest 232 cells agree ({cells}); "
+            f"{summary.driver_cells_agreeing} of {summary.driver_cells} truth-table "
             f"cells of network drivers on live servers agree ({drivers}).")
 
 
@@ -137,7 +137,7 @@ def test_conformance_agrees_on_iotest_232_and_every_expressible_scenario(
 
     assert readme_figures(result) in README.read_text(encoding="utf-8").replace("\n", " ")
     assert seen[0].done == 0 and seen[-1].done == seen[-1].total == len(statuses) + 1
-    data = result.to_data()
+    data = conformance_json(result)
     assert data["qemu"]["version"][0].isdigit()
     live = data["live"]
     assert live["frontend"]["drive"]["cells"] == 18
@@ -174,8 +174,8 @@ def test_more_steps_agree_writers_errors_and_probes(
 def test_output_is_deterministic(no_leftovers: Path) -> None:  # noqa: F811
     tools = require_qemu()
     chosen = load.select(["blockdev-commit-selinux", "drive-commit-selinux"])
-    first = conformance.run(chosen, tools=tools, iotest=False).to_data()
-    second = conformance.run(chosen, tools=tools, iotest=False).to_data()
+    first = conformance_json(conformance.run(chosen, tools=tools, iotest=False))
+    second = conformance_json(conformance.run(chosen, tools=tools, iotest=False))
     assert first == second
 
 
@@ -237,16 +237,16 @@ def test_a_disagreement_is_listed_with_both_sides() -> None:
     assert (item.model_outcome, item.qemu_outcome) == ("meets", "fails")
     commit = next(s for s in item.steps if s.step.startswith("block-commit"))
     assert not commit.agree
-    assert "result: model ok, qemu error" in commit.differences
+    assert "result: model ok, qemu error" in [step_difference(d) for d in commit.differences]
     # the daemon's run stopped at the commit: later steps are missing on its side
     assert item.steps[-1].qemu is None and not item.steps[-1].agree
     assert result.disagreements == 1
 
-    text = render(Format.TEXT, "conformance", result.to_data(), conformance_view, width=100)
+    text = render(Format.TEXT, "conformance", result, conformance_view, width=100)
     assert "blockdev-commit-selinux, step 2 (block-commit top=mid base=base):" in text
     assert "result: model ok, qemu error" in text
     assert "1 disagreements" in text
-    markdown = render(Format.MARKDOWN, "conformance", result.to_data(), conformance_view)
+    markdown = render(Format.MARKDOWN, "conformance", result, conformance_view)
     fenced = False
     for line in markdown.splitlines():
         if line == "```":
@@ -267,7 +267,7 @@ def test_a_backend_failure_is_not_a_step_outcome() -> None:
     assert item.reason == "backend failure: daemon died with signal 11 (SIGSEGV)"
     result = Conformance("qemu-4.1", "7.2.0", (item,), (), ())
     assert result.disagreements == 1
-    text = render(Format.TEXT, "conformance", result.to_data(), conformance_view, width=100)
+    text = render(Format.TEXT, "conformance", result, conformance_view, width=100)
     assert "daemon died with signal 11 (SIGSEGV)" in text
 
 

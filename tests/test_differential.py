@@ -16,6 +16,8 @@ from optcompare.backends.model import ModelBackend
 from optcompare.backends.qemu.backend import released_policy
 from optcompare.cli import build_app
 from optcompare.policies.base import Build
+from optcompare.render.explore_views import differential_json
+from optcompare.render.qemu_views import step_difference
 from optcompare.scenario import load
 from optcompare.scenario.backend import Backend, StepError
 
@@ -57,7 +59,7 @@ def test_the_model_agrees_with_qemu_on_every_short_workflow(
 def test_each_frontend_is_counted_apart() -> None:
     both = differential.run_frontends(RELEASED, Context(), depth=2, images=2, factory=_liar)
     assert [leg.frontend for leg in both.legs] == list(differential.FRONTENDS)
-    data = differential.to_data(both)
+    data = differential_json(both)
     legs = {leg["frontend"]: leg["summary"] for leg in data["frontends"]}
     assert set(legs) == {"blockdev", "drive"}
     for key in ("planned", "workflows", "steps", "agreements", "disagreements", "shrunk"):
@@ -79,7 +81,8 @@ def test_each_disagreement_is_shrunk_to_a_minimal_workflow() -> None:
         assert len(found.original.steps) >= len(found.workflow.steps)
         first = found.comparison.disagreements[0]
         assert first.step.startswith("block-commit")
-        assert any(d.startswith(("result: model ok, qemu error", "error: model"))
+        assert any(step_difference(d).startswith(("result: model ok, qemu error",
+                                                  "error: model"))
                    for d in first.differences)
     assert sum(f.seen for f in result.found) > 2
     assert result.agreements + result.disagreements == result.steps
@@ -215,13 +218,16 @@ def test_jobs_and_writes_on_a_drive_name_its_implicit_nodes(
 
 def test_a_write_after_a_relabel_is_a_known_departure() -> None:
     """SELinux refuses it, file modes (checked at open only) do not."""
-    from optcompare.analysis.conformance import StepComparison, StepSide
+    from optcompare.analysis.conformance import Aspect, Difference, StepComparison, StepSide
 
     denied = StepSide("error", "Could not open 'top.qcow2': Permission denied", True, ())
     written = StepSide("ok", None, False, ())
     step = StepComparison(2, "guest-write", denied, written, (
+        Difference(Aspect.RESULT, "error", "ok"), Difference(Aspect.MET, True, False),
+        Difference(Aspect.DENIALS, 1, 0, "top")))
+    assert [step_difference(d) for d in step.differences] == [
         "result: model error, qemu ok", "expectation met: model yes, qemu no",
-        "top denials: model 1, qemu 0"))
+        "top denials: model 1, qemu 0"]
     (departure,) = differential.KNOWN_DEPARTURES
     assert departure.matches(step)
     other = StepComparison(2, "guest-write", written, denied, step.differences)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from optcompare.backends.qemu.backend import (
@@ -56,14 +57,19 @@ __all__ = [
     "BACKEND_FAILURE",
     "DISAGREE",
     "NOT_APPLICABLE",
+    "Aspect",
     "CellComparison",
     "CellSide",
     "Conformance",
+    "Difference",
     "ImageState",
+    "Live",
+    "LiveCount",
     "ProbeComparison",
     "ScenarioComparison",
     "StepComparison",
     "StepSide",
+    "Summary",
     "compare_cells",
     "compare_probes",
     "compare_scenario",
@@ -71,22 +77,59 @@ __all__ = [
     "run_on_qemu",
 ]
 
-AGREE = "agree"
-DISAGREE = "disagree"
-NOT_APPLICABLE = "not-applicable"
-BACKEND_FAILURE = "backend-failure"
-
-NOT_MEASURED = (
-    "Not compared: the open mode of a node (a real QEMU does not report it), and the "
-    "access denial SELinux logs for a write through a descriptor opened read/write "
-    "before a relabel (file modes, which stand in for labels here, are checked at "
-    "open only). Denials on the daemon are its refused opens for writing, counted "
-    "from QEMU's 'Permission denied' errors (an open, a dynamic upgrade, a reopen)."
-)
+class Status(StrEnum):
+    AGREE = "agree"
+    DISAGREE = "disagree"
+    NOT_APPLICABLE = "not-applicable"
+    """The real backend cannot express the scenario."""
+    BACKEND_FAILURE = "backend-failure"
 
 
-def _yes_no(value: bool | None) -> str:
-    return "-" if value is None else ("yes" if value else "no")
+AGREE = Status.AGREE
+DISAGREE = Status.DISAGREE
+NOT_APPLICABLE = Status.NOT_APPLICABLE
+BACKEND_FAILURE = Status.BACKEND_FAILURE
+
+DAEMON = "qemu-storage-daemon"
+
+
+class Aspect(StrEnum):
+    """What a difference between the model and QEMU is about."""
+
+    RESULT = "result"
+    ERROR = "error"
+    """QEMU's message (a step's, a cell's)."""
+    MET = "expectation met"
+    LABEL = "label"
+    FD = "fd"
+    PROTOCOL_RO = "protocol ro"
+    QCOW2_RO = "qcow2 ro"
+    DENIALS = "denials"
+    RO = "ro"
+    """A cell's node flag."""
+    NOT_KNOWN = "not known"
+    """An image one side does not know."""
+    STOPPED = "stopped"
+    """The run on one side stopped before this step."""
+
+
+class Side(StrEnum):
+    MODEL = "model"
+    QEMU = "qemu"
+
+
+Value = str | bool | int | None
+
+
+@dataclass(frozen=True)
+class Difference:
+    aspect: Aspect
+    model: Value = None
+    qemu: Value = None
+    image: str | None = None
+    """The image it is about (None: the step or cell itself)."""
+    missing: Side | None = None
+    """The side without it (``not known``, ``stopped``)."""
 
 
 # -- scenarios --------------------------------------------------------------------
@@ -108,15 +151,6 @@ class ImageState:
     def of(cls, seen: Observation) -> ImageState:
         return cls(seen.label, seen.fd.value, seen.ro, seen.format_ro, seen.denials)
 
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "label": "writable" if self.label else "read-only",
-            "fd": self.fd,
-            "ro": self.ro,
-            "format_ro": self.format_ro,
-            "denials": self.denials,
-        }
-
 
 @dataclass(frozen=True)
 class StepSide:
@@ -135,13 +169,6 @@ class StepSide:
     def image(self, name: str) -> ImageState | None:
         return next((state for image, state in self.images if image == name), None)
 
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "result": self.result,
-            "message": self.message,
-            "met": self.met,
-            "images": {name: state.to_data() for name, state in self.images},
-        }
 
 
 @dataclass(frozen=True)
@@ -151,21 +178,11 @@ class StepComparison:
     model: StepSide | None
     qemu: StepSide | None
     """None: the run on that side stopped before this step."""
-    differences: tuple[str, ...]
+    differences: tuple[Difference, ...]
 
     @property
     def agree(self) -> bool:
         return not self.differences
-
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "step": self.step,
-            "agree": self.agree,
-            "differences": list(self.differences),
-            "model": self.model.to_data() if self.model else None,
-            "qemu": self.qemu.to_data() if self.qemu else None,
-        }
 
 
 @dataclass(frozen=True)
@@ -173,8 +190,7 @@ class ScenarioComparison:
     scenario: str
     summary: str
     digest: str
-    status: str
-    """agree, disagree, not-applicable (the daemon cannot express it) or backend-failure."""
+    status: Status
     model_outcome: str
     qemu_outcome: str
     reason: str | None
@@ -188,60 +204,35 @@ class ScenarioComparison:
     def disagreements(self) -> tuple[StepComparison, ...]:
         return tuple(s for s in self.steps if not s.agree)
 
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario,
-            "summary": self.summary,
-            "sha256": self.digest,
-            "status": self.status,
-            "model": self.model_outcome,
-            "qemu": self.qemu_outcome,
-            "reason": self.reason,
-            "frontend": self.frontend,
-            "driver": self.driver,
-            "steps_compared": len(self.steps),
-            "steps_agreeing": sum(1 for s in self.steps if s.agree),
-            "steps": [s.to_data() for s in self.steps],
-        }
 
 
-def _step_differences(model: StepSide, qemu: StepSide) -> tuple[str, ...]:
-    found: list[str] = []
+def _step_differences(model: StepSide, qemu: StepSide) -> tuple[Difference, ...]:
+    found: list[Difference] = []
     if model.result != qemu.result:
-        found.append(f"result: model {model.result}, qemu {qemu.result}")
+        found.append(Difference(Aspect.RESULT, model.result, qemu.result))
     elif model.result == "error" and model.message != qemu.message:
-        found.append(f"error: model {model.message!r}, qemu {qemu.message!r}")
+        found.append(Difference(Aspect.ERROR, model.message, qemu.message))
     if model.met != qemu.met:
-        found.append(
-            f"expectation met: model {_yes_no(model.met)}, qemu {_yes_no(qemu.met)}"
-        )
+        found.append(Difference(Aspect.MET, model.met, qemu.met))
     names = [n for n, _ in model.images] + [n for n, _ in qemu.images if model.image(n) is None]
     for name in names:
         a, b = model.image(name), qemu.image(name)
         if a is None or b is None:
-            side = "model" if a is None else "qemu"
-            found.append(f"{name}: not known on the {side} side")
+            side = Side.MODEL if a is None else Side.QEMU
+            found.append(Difference(Aspect.NOT_KNOWN, image=name, missing=side))
             continue
-        checks: list[tuple[str, Any, Any]] = [
-            ("label", a.to_data()["label"], b.to_data()["label"]),
-            ("fd", a.fd, b.fd),
-            ("protocol ro", a.ro, b.ro),
-            ("qcow2 ro", a.format_ro, b.format_ro),
+        checks: list[tuple[Aspect, Value, Value]] = [
+            (Aspect.LABEL, a.label, b.label),
+            (Aspect.FD, a.fd, b.fd),
+            (Aspect.PROTOCOL_RO, a.ro, b.ro),
+            (Aspect.QCOW2_RO, a.format_ro, b.format_ro),
         ]
         if a.denials is not None and b.denials is not None:
-            checks.append(("denials", a.denials, b.denials))
+            checks.append((Aspect.DENIALS, a.denials, b.denials))
         for what, left, right in checks:
             if left != right:
-                found.append(f"{name} {what}: model {_show(left)}, qemu {_show(right)}")
+                found.append(Difference(what, left, right, name))
     return tuple(found)
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "(no node)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def compare_scenario(scenario: Scenario, model: ScenarioResult, qemu: RunItem
@@ -265,8 +256,8 @@ def compare_scenario(scenario: Scenario, model: ScenarioResult, qemu: RunItem
         if a is not None and b is not None:
             differences = _step_differences(a, b)
         else:
-            differences = (f"the run on the {'model' if a is None else 'daemon'} "
-                           "stopped before this step",)
+            differences = (Difference(Aspect.STOPPED,
+                                      missing=Side.MODEL if a is None else Side.QEMU),)
         steps.append(StepComparison(record.index, record.step, a, b, differences))
     disagree = any(not s.agree for s in steps)
     if qemu_na:
@@ -293,8 +284,6 @@ class CellSide:
     error: str | None
     """The error with the image path as ``<path>``."""
 
-    def to_data(self) -> dict[str, Any]:
-        return {"ro": self.ro, "fd": self.fd, "error": self.error}
 
 
 @dataclass(frozen=True)
@@ -303,7 +292,7 @@ class CellComparison:
     writable: bool
     model: CellSide
     qemu: CellSide
-    differences: tuple[str, ...]
+    differences: tuple[Difference, ...]
     frontend: str = "blockdev"
     driver: str = "file"
 
@@ -311,17 +300,6 @@ class CellComparison:
     def agree(self) -> bool:
         return not self.differences
 
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "options": self.options,
-            "frontend": self.frontend,
-            "driver": self.driver,
-            "image": "writable" if self.writable else "read-only",
-            "agree": self.agree,
-            "differences": list(self.differences),
-            "model": self.model.to_data(),
-            "qemu": self.qemu.to_data(),
-        }
 
 
 def _model_cell(build: Build, options: dict[str, bool], writable: bool,
@@ -345,9 +323,9 @@ def compare_cells(build: Build, live: Iterable[Any]) -> tuple[CellComparison, ..
         model = _model_cell(build, cell.options, cell.writable, Frontend(cell.frontend))
         qemu = CellSide(cell.ro, cell.fd, cell.error_template)
         differences = tuple(
-            f"{what}: model {_show(a)}, qemu {_show(b)}"
-            for what, a, b in (("ro", model.ro, qemu.ro), ("fd", model.fd, qemu.fd),
-                               ("error", model.error, qemu.error))
+            Difference(what, a, b)
+            for what, a, b in ((Aspect.RO, model.ro, qemu.ro), (Aspect.FD, model.fd, qemu.fd),
+                               (Aspect.ERROR, model.error, qemu.error))
             if a != b
         )
         label = format_options(cell.options)
@@ -365,8 +343,9 @@ def compare_driver_cells(build: Build, live: Iterable[Any]) -> tuple[CellCompari
         model = CellSide(side.ro, None, side.error)
         qemu = CellSide(cell.ro, None, cell.error)
         differences = tuple(
-            f"{what}: model {_show(a)}, qemu {_show(b)}"
-            for what, a, b in (("ro", model.ro, qemu.ro), ("error", model.error, qemu.error))
+            Difference(what, a, b)
+            for what, a, b in ((Aspect.RO, model.ro, qemu.ro),
+                               (Aspect.ERROR, model.error, qemu.error))
             if a != b
         )
         result.append(CellComparison(format_options(cell.options), cell.writable, model, qemu,
@@ -380,9 +359,6 @@ class Unmeasured:
 
     driver: str
     reason: str
-
-    def to_data(self) -> dict[str, Any]:
-        return {"driver": self.driver, "reason": self.reason}
 
 
 # -- client probes ----------------------------------------------------------------------
@@ -401,14 +377,6 @@ class ProbeComparison:
     def agree(self) -> bool:
         return self.model == self.qemu
 
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "client": self.client,
-            "evidence": self.evidence,
-            "agree": self.agree,
-            "model": list(self.model),
-            "qemu": list(self.qemu),
-        }
 
 
 def _auto_clients(scenarios: Sequence[Scenario], policy: Policy) -> list[str]:
@@ -457,7 +425,7 @@ class Conformance:
     """Network drivers' truth tables, measured on live servers."""
     unmeasured: tuple[Unmeasured, ...] = ()
 
-    def count(self, status: str) -> int:
+    def count(self, status: Status) -> int:
         return sum(1 for s in self.scenarios if s.status == status)
 
     @property
@@ -471,62 +439,76 @@ class Conformance:
             + sum(1 for p in self.probes if not p.agree)
         )
 
-    def live(self) -> dict[str, dict[str, dict[str, int]]]:
+    def live(self) -> Live:
         """Scenarios run live, steps and iotest 232 cells compared, per frontend and driver."""
-        counts: dict[str, dict[str, dict[str, int]]] = {"frontend": {}, "driver": {}}
+        counts: dict[str, dict[str, list[int]]] = {"frontend": {}, "driver": {}}
 
-        def add(axis: str, key: str, what: str, number: int) -> None:
-            entry = counts[axis].setdefault(key, {"scenarios": 0, "steps": 0, "cells": 0})
-            entry[what] += number
+        def add(axis: str, key: str, what: int, number: int) -> None:
+            counts[axis].setdefault(key, [0, 0, 0])[what] += number
 
         for s in self.scenarios:
             if s.status in (AGREE, DISAGREE) and s.frontend is not None:
                 for axis, key in (("frontend", s.frontend), ("driver", s.driver)):
-                    add(axis, key, "scenarios", 1)
-                    add(axis, key, "steps", sum(1 for st in s.steps if st.qemu is not None))
+                    add(axis, key, 0, 1)
+                    add(axis, key, 1, sum(1 for st in s.steps if st.qemu is not None))
         for c in (*self.iotest, *self.tables):
-            add("frontend", c.frontend, "cells", 1)
-            add("driver", c.driver, "cells", 1)
-        return {axis: dict(sorted(by.items())) for axis, by in counts.items()}
+            add("frontend", c.frontend, 2, 1)
+            add("driver", c.driver, 2, 1)
+        by = {axis: {key: LiveCount(*n) for key, n in sorted(keys.items())}
+              for axis, keys in counts.items()}
+        return Live(by["frontend"], by["driver"])
 
-    def summary(self) -> dict[str, int]:
+    def summary(self) -> Summary:
         steps = [step for s in self.scenarios for step in s.steps]
-        return {
-            "scenarios": len(self.scenarios),
-            "agree": self.count(AGREE),
-            "disagree": self.count(DISAGREE),
-            "not_applicable": self.count(NOT_APPLICABLE),
-            "backend_failures": self.count(BACKEND_FAILURE),
-            "steps_compared": len(steps),
-            "steps_agreeing": sum(1 for s in steps if s.agree),
-            "driver_cells": len(self.tables),
-            "driver_cells_agreeing": sum(1 for c in self.tables if c.agree),
-            "iotest_cells": len(self.iotest),
-            "iotest_agreeing": sum(1 for c in self.iotest if c.agree),
-            "probes": len(self.probes),
-            "probes_agreeing": sum(1 for p in self.probes if p.agree),
-            "disagreements": self.disagreements,
-        }
+        return Summary(
+            scenarios=len(self.scenarios),
+            agree=self.count(AGREE),
+            disagree=self.count(DISAGREE),
+            not_applicable=self.count(NOT_APPLICABLE),
+            backend_failures=self.count(BACKEND_FAILURE),
+            steps_compared=len(steps),
+            steps_agreeing=sum(1 for s in steps if s.agree),
+            driver_cells=len(self.tables),
+            driver_cells_agreeing=sum(1 for c in self.tables if c.agree),
+            iotest_cells=len(self.iotest),
+            iotest_agreeing=sum(1 for c in self.iotest if c.agree),
+            probes=len(self.probes),
+            probes_agreeing=sum(1 for p in self.probes if p.agree),
+            disagreements=self.disagreements,
+        )
 
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "model": {"policy": self.policy, "wording": self.wording},
-            "qemu": {"binary": "qemu-storage-daemon", "version": self.qemu_version},
-            "summary": self.summary(),
-            "live": self.live(),
-            "not_measured": NOT_MEASURED,
-            "scenarios": [s.to_data() for s in self.scenarios],
-            "iotest232": {
-                "frontends": sorted({c.frontend for c in self.iotest}),
-                "driver": "file",
-                "cells": [c.to_data() for c in self.iotest],
-            },
-            "probes": [p.to_data() for p in self.probes],
-            "drivers": {
-                "cells": [c.to_data() for c in self.tables],
-                "unmeasured": [u.to_data() for u in self.unmeasured],
-            },
-        }
+
+@dataclass(frozen=True)
+class LiveCount:
+    scenarios: int
+    steps: int
+    cells: int
+
+
+@dataclass(frozen=True)
+class Live:
+    """What ran on the real QEMU, per frontend and per driver (sorted by name)."""
+
+    frontend: dict[str, LiveCount]
+    driver: dict[str, LiveCount]
+
+
+@dataclass(frozen=True)
+class Summary:
+    scenarios: int
+    agree: int
+    disagree: int
+    not_applicable: int
+    backend_failures: int
+    steps_compared: int
+    steps_agreeing: int
+    driver_cells: int
+    driver_cells_agreeing: int
+    iotest_cells: int
+    iotest_agreeing: int
+    probes: int
+    probes_agreeing: int
+    disagreements: int
 
 
 def _version(daemon: QemuDaemon) -> str:

@@ -20,7 +20,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from optcompare.analysis.conformance import ScenarioComparison, StepComparison, compare_scenario
+from optcompare.analysis.conformance import (
+    Aspect,
+    ScenarioComparison,
+    StepComparison,
+    compare_scenario,
+)
 from optcompare.analysis.explore import Bounds, Context, Workflow, scenario_of
 from optcompare.backends.qemu.backend import BackendFactory, Progress, run_one
 from optcompare.policies.base import Policy
@@ -57,12 +62,7 @@ class KnownDeparture:
         if self.model_error is not None and self.model_error not in (message or ""):
             return False
         return do == self.step and all(
-            any(f in _field(d) for f in (self.field, *self.also))
-            for d in comparison.differences)
-
-
-def _field(difference: str) -> str:
-    return difference.split(":", 1)[0]
+            d.aspect.value in (self.field, *self.also) for d in comparison.differences)
 
 
 KNOWN_DEPARTURES: tuple[KnownDeparture, ...] = (
@@ -167,8 +167,9 @@ def _disagrees(comparison: ScenarioComparison) -> bool:
     return comparison.status in ("disagree", "backend-failure")
 
 
-_COMPARED = ("result", "error", "expectation met", "label", "fd", "protocol ro", "qcow2 ro",
-             "denials", "not known", "stopped")
+_COMPARED = tuple(a.value for a in (
+    Aspect.RESULT, Aspect.ERROR, Aspect.MET, Aspect.LABEL, Aspect.FD, Aspect.PROTOCOL_RO,
+    Aspect.QCOW2_RO, Aspect.DENIALS, Aspect.NOT_KNOWN, Aspect.STOPPED))
 
 
 def _signature(comparison: ScenarioComparison) -> tuple[str, ...]:
@@ -176,9 +177,8 @@ def _signature(comparison: ScenarioComparison) -> tuple[str, ...]:
     first = comparison.disagreements[0] if comparison.disagreements else None
     if first is None:
         return (comparison.status,)
-    heads = [d.split(":", 1)[0] if "not known" not in d else d for d in first.differences]
-    return (first.step.split(" ", 1)[0],
-            *(kind for kind in _COMPARED if any(kind in h for h in heads)))
+    found = {d.aspect.value for d in first.differences}
+    return (first.step.split(" ", 1)[0], *(kind for kind in _COMPARED if kind in found))
 
 
 def shrink(context: Context, policy: Policy, bounds: Bounds, workflow: Workflow,
@@ -359,49 +359,3 @@ def run(policy: Policy, context: Context, *, depth: int, images: int,
     return Differential(policy.name, bounds, len(plan), counts["workflows"], counts["steps"],
                         counts["agree"], counts["disagree"], counts["failures"],
                         tuple(found.values()), interrupted, out_of_budget, counts["na"])
-
-
-def _summary(result: Differential) -> dict[str, object]:
-    return {
-        "planned": result.planned,
-        "workflows": result.workflows,
-        "steps": result.steps,
-        "agreements": result.agreements,
-        "disagreements": result.disagreements,
-        "backend_failures": result.backend_failures,
-        "not_applicable": result.not_applicable,
-        "shrunk": len(result.found),
-        "unexplained": result.unexplained,
-        "crashes": result.crashes,
-        "interrupted": result.interrupted,
-        "out_of_budget": result.out_of_budget,
-    }
-
-
-def _found_data(result: Differential) -> list[dict[str, object]]:
-    return [
-        {"frontend": result.frontend,
-         "steps": [s.describe() for s in d.workflow.steps],
-         "images": [{"name": i.name, "writable": i.writable} for i in d.workflow.images()],
-         "readonly": d.workflow.start.readonly,
-         "original": [s.describe() for s in d.original.steps],
-         "known": d.known, "seen": d.seen, "crash": d.crash,
-         "reruns": d.reruns, "reproduced": d.reproduced,
-         "comparison": d.comparison.to_data()}
-        for d in result.found
-    ]
-
-
-def to_data(result: DifferentialRun) -> dict[str, object]:
-    """The whole run: ``summary`` adds up the frontends, ``frontends`` has each one's."""
-    from optcompare.analysis.explore import bounds_data
-
-    legs = [{"frontend": leg.frontend, "guest": leg.bounds.guest,
-             "bounds": bounds_data(leg.bounds), "summary": _summary(leg)}
-            for leg in result.legs]
-    return {
-        "policy": result.policy,
-        "summary": _summary(result.total),
-        "frontends": legs,
-        "found": [item for leg in result.legs for item in _found_data(leg)],
-    }

@@ -124,7 +124,7 @@ def _differential(policy: list[str], depth: int, images: int, driver: str,
     from optcompare.backends.qemu.daemon import find_qemu
     from optcompare.commands.qemu import progress_display
     from optcompare.errors import InputError
-    from optcompare.render.explore_views import differential_view
+    from optcompare.render.explore_views import differential_json, differential_view
     from optcompare.scenario.spec import NATIVE
 
     released = released_policy()
@@ -150,7 +150,7 @@ def _differential(policy: list[str], depth: int, images: int, driver: str,
         from optcompare.render.explore_files import disagreement_files
 
         files = disagreement_files(result)
-    data = differential.to_data(result)
+    data = differential_json(result)
     if emit_dir is not None:
         _write_all(emit_dir, files)
         data["emitted"] = [name for name, _ in files]

@@ -109,7 +109,7 @@ def conformance(
     from optcompare.analysis import conformance as analysis
     from optcompare.backends.qemu.daemon import find_qemu
     from optcompare.policies import registry
-    from optcompare.render.qemu_views import conformance_view
+    from optcompare.render.qemu_views import conformance_json, conformance_view
     from optcompare.scenario import load
 
     tools = find_qemu()
@@ -117,6 +117,6 @@ def conformance(
     clients = [p.name for p in registry.plugins()]
     with progress_display("conformance") as progress:
         result = analysis.run(chosen, tools=tools, progress=progress, clients=clients)
-    emit("conformance", result.to_data(), conformance_view, fmt, output, width)
+    emit("conformance", result, conformance_view, fmt, output, width, encode=conformance_json)
     if fail_on is FailOn.DISAGREE and result.disagreements:
         raise typer.Exit(1)

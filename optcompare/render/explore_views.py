@@ -5,11 +5,15 @@ Only lays out the data of :func:`optcompare.analysis.explore.to_data`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optcompare.render.document import ERR, Document, Paragraph, Preformatted, Table
 
-__all__ = ["PROPERTY_TITLES", "differential_view", "explore_view", "start_text", "trace_lines"]
+if TYPE_CHECKING:
+    from optcompare.analysis.differential import Differential, DifferentialRun
+
+__all__ = ["PROPERTY_TITLES", "differential_json", "differential_view", "explore_view",
+           "start_text", "trace_lines"]
 
 PROPERTY_TITLES = {
     "readonly-disks": "a read-only disk refuses guest writes",
@@ -195,3 +199,55 @@ def differential_view(data: dict[str, Any]) -> Document:
                 lines.append(f"  {comparison['reason']}")
             section.add(Preformatted(tuple(lines)))
     return doc
+
+
+# -- explore --backend qemu: its data -------------------------------------------------
+
+
+def _summary(result: Differential) -> dict[str, object]:
+    return {
+        "planned": result.planned,
+        "workflows": result.workflows,
+        "steps": result.steps,
+        "agreements": result.agreements,
+        "disagreements": result.disagreements,
+        "backend_failures": result.backend_failures,
+        "not_applicable": result.not_applicable,
+        "shrunk": len(result.found),
+        "unexplained": result.unexplained,
+        "crashes": result.crashes,
+        "interrupted": result.interrupted,
+        "out_of_budget": result.out_of_budget,
+    }
+
+
+def _found_data(result: Differential) -> list[dict[str, object]]:
+    from optcompare.render.qemu_views import scenario_json
+
+    return [
+        {"frontend": result.frontend,
+         "steps": [s.describe() for s in d.workflow.steps],
+         "images": [{"name": i.name, "writable": i.writable} for i in d.workflow.images()],
+         "readonly": d.workflow.start.readonly,
+         "original": [s.describe() for s in d.original.steps],
+         "known": d.known, "seen": d.seen, "crash": d.crash,
+         "reruns": d.reruns, "reproduced": d.reproduced,
+         "comparison": scenario_json(d.comparison)}
+        for d in result.found
+    ]
+
+
+def differential_json(result: DifferentialRun) -> dict[str, object]:
+    """``explore --backend qemu``'s data: ``summary`` adds up the frontends,
+    ``frontends`` has each one's."""
+    from optcompare.analysis.explore import bounds_data
+
+    legs = [{"frontend": leg.frontend, "guest": leg.bounds.guest,
+             "bounds": bounds_data(leg.bounds), "summary": _summary(leg)}
+            for leg in result.legs]
+    return {
+        "policy": result.policy,
+        "summary": _summary(result.total),
+        "frontends": legs,
+        "found": [item for leg in result.legs for item in _found_data(leg)],
+    }
