@@ -284,6 +284,40 @@ def test_a_fork_shares_nothing_it_could_change() -> None:
     assert {n: session.backend.observe(n) for n in session.known} == before
     assert session.chain == chain_before and child.chain != chain_before
     assert session.known != child.known
+    # The other way round: the original goes on, the fork stays as it was.
+    after = {n: child.backend.observe(n) for n in child.known}
+    session.play(ex.to_step(ex.Action("attach-writer", 1), 1, session.chain, session.known))
+    session.play(ex.to_step(ex.Action("relabel", 0, writable=False), 2, session.chain,
+                            session.known))
+    assert {n: session.backend.observe(n) for n in session.known} != before
+    assert {n: child.backend.observe(n) for n in child.known} == after
+
+
+class _Sticky(type(registry.get("qemu-4.0"))):  # type: ignore[misc]
+    """qemu-4.0, except that its libvirt asks for a read-only backing chain."""
+
+    def storage_options(self, backing: bool, readonly: bool) -> dict[str, bool]:
+        return {"read-only": True} if backing else super().storage_options(backing, readonly)
+
+
+def test_a_search_is_shared_only_by_builds_that_answer_alike() -> None:
+    """The same graph for a build that answers every question of the search alike (here:
+    another name), a search of its own for one that answers one question otherwise."""
+    from dataclasses import asdict, replace
+
+    context = ex.Context()
+    base = registry.get("qemu-4.0")
+    renamed = replace(base, name="qemu-4.0-again")
+    kept = replace(base, downgrades=False)  # what 4.0.0 did
+    sticky = _Sticky(**{f: v for f, v in asdict(base).items() if f != "wording"})
+    graph = context.graph(base, SMALL)
+    assert context.graph(renamed, SMALL) is graph
+    for other in (kept, sticky):
+        assert context.graph(other, SMALL) is not graph
+    for policy in (base, renamed, kept, sticky):
+        alone = ex.search(ex.Context(), policy, SMALL)
+        assert ex.search(context, policy, SMALL) == alone
+    assert ex.search(context, kept, SMALL) != ex.search(context, base, SMALL)
 
 
 def test_the_hands_on_client_has_no_block_job_counterexample_up_to_depth_4() -> None:

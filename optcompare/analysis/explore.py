@@ -21,6 +21,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from optcompare.analysis import questions
 from optcompare.model.drivers import Platform
 from optcompare.policies.base import Build, Detection, Policy
 from optcompare.scenario.backend import NotApplicable, Observation
@@ -256,17 +257,11 @@ def _canonical(session: Session) -> Hashable:
     backend = session.backend
     chain = session.chain
     place = {name: i for i, name in enumerate(chain)}
+    key = backend.key
 
     def image(name: str) -> Hashable:
-        proto = backend.protocol.get(name)
-        fmt = backend.format.get(name)
-        return (
-            backend.images[name].label,
-            None if proto is None else (proto.mode, proto.fd, proto.ro, proto.implicit,
-                                        tuple(sorted(proto.writers)), proto.read_only_export),
-            None if fmt is None else (fmt.read_only, place.get(fmt.backing, fmt.backing),
-                                      fmt.implicit),
-        )
+        nodes, backing = key(name)
+        return nodes, place.get(backing, backing) if backing is not None else None
 
     off = tuple(sorted(repr(image(n)) for n in session.known if n not in place
                        and (n in backend.protocol or n in backend.format)))
@@ -300,6 +295,8 @@ class Context:
         self._graphs: dict[tuple[Policy, Bounds], Graph] = {}
         self._detections: dict[tuple[Policy, Build], Detection] = {}
         self._replays: dict[tuple[Policy, Bounds, Start, tuple[str, ...]], ScenarioResult] = {}
+        self._records: dict[tuple[Policy, Bounds], questions.Record] = {}
+        """What each search asked of its build (see :mod:`optcompare.analysis.questions`)."""
 
     def detect(self, client: Policy, build: Build) -> Detection:
         key = (client, build)
@@ -315,14 +312,27 @@ class Context:
             self._builds[key] = Build(policy, Platform(platform))
         return self._builds[key]
 
-    def session(self, policy: Policy, bounds: Bounds, start: Start) -> Session:
+    def session(self, policy: Policy, bounds: Bounds, start: Start,
+                build: Build | None = None) -> Session:
+        """A session on the policy's build (or on ``build``, a witness of it)."""
         return Session.open(scenario_of(bounds, start), policy,
-                            build=self.build(policy, bounds.platform), detect=self.detect)
+                            build=build or self.build(policy, bounds.platform),
+                            detect=self.detect)
 
     def graph(self, policy: Policy, bounds: Bounds) -> Graph:
+        """The policy's explored graph; the graph of an earlier policy when the policy
+        answers every question that search asked of its build alike (the same search)."""
         key = (policy, bounds)
         if key not in self._graphs:
-            self._graphs[key] = _search(self, policy, bounds)
+            build = self.build(policy, bounds.platform)
+            for (other, other_bounds), record in self._records.items():
+                if other_bounds == bounds and questions.answers_alike(build, record):
+                    self._graphs[key] = self._graphs[(other, other_bounds)]
+                    break
+            else:
+                asked, record = questions.witness(build)
+                self._graphs[key] = _search(self, policy, bounds, asked)
+                self._records[key] = record
         return self._graphs[key]
 
     def replay(self, policy: Policy, bounds: Bounds, workflow: Workflow) -> ScenarioResult:
@@ -337,13 +347,13 @@ class Context:
         return self._replays[key]
 
 
-def _search(context: Context, policy: Policy, bounds: Bounds) -> Graph:
+def _search(context: Context, policy: Policy, bounds: Bounds, build: Build) -> Graph:
     graph = Graph()
     seen: dict[Hashable, int] = {}
     frontier: list[tuple[int, Session, dict[str, Observation]]] = []
     for start in starts(bounds.images):
         try:
-            session = context.session(policy, bounds, start)
+            session = context.session(policy, bounds, start, build)
         except NotApplicable as error:
             graph.not_applicable = error.reason
             return graph
@@ -354,10 +364,11 @@ def _search(context: Context, policy: Policy, bounds: Bounds) -> Graph:
         graph.edges.append({})
         before = {n: session.backend.observe(n) for n in session.known}
         frontier.append((state, session, before))
+    named: dict[tuple[Action, int, tuple[str, ...], tuple[str, ...]], Step] = {}
     for depth in range(bounds.depth):
         following: list[tuple[int, Session, dict[str, Observation]]] = []
         for state, session, before in frontier:
-            chain = session.chain
+            chain, known = session.chain, session.known
             if session.frontend is None:
                 choices = [Action("start")]
             else:
@@ -365,7 +376,10 @@ def _search(context: Context, policy: Policy, bounds: Bounds) -> Graph:
             start = graph.start_of[state]
             for action in choices:
                 child = session.fork()
-                step = to_step(action, depth, chain, session.known)
+                step = named.get((action, depth, chain, known))
+                if step is None:  # one Step (and its description) for every state alike
+                    step = named[(action, depth, chain, known)] = to_step(action, depth, chain,
+                                                                          known)
                 try:
                     record = child.play(step)
                 except NotApplicable:

@@ -9,8 +9,9 @@ their own mode, which is where dynamic, fallback and hard part ways.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from optcompare.model import messages
 from optcompare.model.drivers import Driver
@@ -56,6 +57,15 @@ class FormatNode:
     implicit: bool
 
 
+_T = TypeVar("_T", ImageState, ProtocolNode, FormatNode)
+
+
+def _copied(item: _T) -> _T:
+    copied: _T = object.__new__(type(item))
+    copied.__dict__.update(item.__dict__)
+    return copied
+
+
 _OBSERVATIONS: dict[tuple[object, ...], Observation] = {}
 
 
@@ -72,33 +82,83 @@ def _observation(label: bool, fd: Fd, ro: bool | None, mode: str | None, denials
 
 
 class ModelBackend:
-    """Runs steps on the model of one build."""
+    """Runs steps on the model of one build.
+
+    A copy (explore forks one per step) shares its images and nodes with the
+    original until either side changes one: every change goes through
+    :meth:`_own_image`, :meth:`_own_node` or :meth:`_own_format`, which copy
+    what is shared and forget the image's cached observation.
+    """
 
     name = "model"
 
     def __init__(self, build: Build, driver: str = "file") -> None:
         self.build = build
-        if driver not in build.drivers:
-            raise NotApplicable(f"{build.name} has no driver {driver!r}")
-        self.driver: Driver = build.driver(driver)
+        try:
+            # Asked of the one driver (a search compares builds by what it asked).
+            self.driver: Driver = build.driver(driver)
+        except KeyError:
+            raise NotApplicable(f"{build.name} has no driver {driver!r}") from None
         self.images: dict[str, ImageState] = {}
         self.protocol: dict[str, ProtocolNode] = {}
         self.format: dict[str, FormatNode] = {}
+        self._owned: dict[int, object] = {}
+        """The images and nodes no copy shares (free to change in place), by id; held
+        here, so that no id is reused while it is listed."""
+        self._seen: dict[str, Observation] = {}
+        """The protocol-node observation of each unchanged image (see :meth:`observe`)."""
+        self._keys: dict[str, tuple[Hashable, str | None]] = {}
+        """The same for :meth:`key`."""
+
+    # -- copy on write -------------------------------------------------------
+    def _forget(self, name: str) -> None:
+        self._seen.pop(name, None)
+        self._keys.pop(name, None)
+
+    def _own_image(self, name: str) -> ImageState:
+        self._forget(name)
+        state = self.images[name]
+        if id(state) not in self._owned:
+            state = self.images[name] = _copied(state)
+            self._owned[id(state)] = state
+        return state
+
+    def _own_node(self, name: str) -> ProtocolNode:
+        self._forget(name)
+        node = self.protocol[name]
+        if id(node) not in self._owned:
+            node = self.protocol[name] = _copied(node)
+            node.writers = set(node.writers)
+            self._owned[id(node)] = node
+        return node
+
+    def _own_format(self, name: str) -> FormatNode:
+        self._forget(name)
+        fmt = self.format[name]
+        if id(fmt) not in self._owned:
+            fmt = self.format[name] = _copied(fmt)
+            self._owned[id(fmt)] = fmt
+        return fmt
+
+    def _new(self, name: str, item: ImageState | ProtocolNode | FormatNode) -> None:
+        self._forget(name)
+        self._owned[id(item)] = item
 
     # -- images and labels -------------------------------------------------
     def create(self, images: Sequence[tuple[str, bool]], backing: str | None = None) -> None:
         for name, writable in images:
             if name in self.images:
                 raise StepError(f"Image '{name}' already exists")
-            self.images[name] = ImageState(name, writable, backing)
+            self.images[name] = state = ImageState(name, writable, backing)
+            self._new(name, state)
             backing = name
 
     def relabel(self, image: str, writable: bool) -> None:
-        self.images[image].label = writable
+        self._own_image(image).label = writable
 
     def _denied(self, image: str, outcome: OpenOutcome) -> None:
         if outcome.denial:
-            self.images[image].denials += 1
+            self._own_image(image).denials += 1
 
     # -- opening ------------------------------------------------------------
     def _open(self, image: str, options: Written, frontend: Frontend,
@@ -112,8 +172,9 @@ class ModelBackend:
         self._denied(image, outcome)
         if outcome.error is not None:
             raise StepError(outcome.error)
-        self.protocol[image] = ProtocolNode(image, resolution.mode, outcome.fd, outcome.ro,
-                                            implicit)
+        self.protocol[image] = node = ProtocolNode(image, resolution.mode, outcome.fd,
+                                                   outcome.ro, implicit)
+        self._new(image, node)
 
     def add_protocol(self, image: str, options: Written) -> None:
         self._open(image, options, Frontend.BLOCKDEV, implicit=False)
@@ -123,7 +184,8 @@ class ModelBackend:
             raise StepError(f"Cannot find device='' nor node-name='{image}-storage'")
         if not read_only:
             self._attach(image, FORMAT_WRITER)
-        self.format[image] = FormatNode(image, read_only, backing, implicit=False)
+        self.format[image] = fmt = FormatNode(image, read_only, backing, implicit=False)
+        self._new(image, fmt)
 
     def open_drive(self, chain: Sequence[str], read_only: bool) -> None:
         *backing_files, top = chain
@@ -146,16 +208,19 @@ class ModelBackend:
         except StepError:
             for name in opened:
                 self.protocol.pop(name)
+                self._forget(name)
             raise
         below = None
         for name in backing_files:
-            self.format[name] = FormatNode(name, True, below, implicit=True)
+            self.format[name] = fmt = FormatNode(name, True, below, implicit=True)
+            self._new(name, fmt)
             below = name
-        self.format[top] = FormatNode(top, read_only, below, implicit=True)
+        self.format[top] = fmt = FormatNode(top, read_only, below, implicit=True)
+        self._new(top, fmt)
 
     # -- writers ------------------------------------------------------------
     def _attach(self, image: str, writer: str) -> None:
-        node = self.protocol[image]
+        node = self._own_node(image)
         state = self.images[image]
         if node.ro:
             if writer == EXPORT_WRITER and self.build.policy.wording.modern:
@@ -170,7 +235,7 @@ class ModelBackend:
         node.writers.add(writer)
 
     def _detach(self, image: str, writer: str) -> None:
-        node = self.protocol[image]
+        node = self._own_node(image)
         node.writers.discard(writer)
         if node.mode is Mode.DYNAMIC_RO and not node.writers and self.build.policy.downgrades:
             node.fd = Fd.RO
@@ -180,7 +245,7 @@ class ModelBackend:
         node = self.protocol[image]
         if node.ro and not self.build.policy.wording.modern:
             # blockdev-nbd.c:173 @v3.1.0, 187 @v4.0.0: writable=false, no error.
-            node.read_only_export = True
+            self._own_node(image).read_only_export = True
             return
         if not node.ro and image in self.format:
             # qcow2 never shares write access on its file child.
@@ -193,7 +258,7 @@ class ModelBackend:
         self._need_protocol(image)
         node = self.protocol[image]
         if node.read_only_export:
-            node.read_only_export = False
+            self._own_node(image).read_only_export = False
             return
         if EXPORT_WRITER not in node.writers:
             raise StepError(f"Export '{image}-export' is not found")
@@ -209,7 +274,8 @@ class ModelBackend:
         fmt = self.format[image]
         if fmt.read_only == read_only:
             return
-        node = self.protocol[image]
+        fmt = self._own_format(image)
+        node = self._own_node(image)
         state = self.images[image]
         if fmt.implicit:
             # The implicit protocol child is reopened with its parent.
@@ -235,7 +301,7 @@ class ModelBackend:
         self._need_protocol(image)
         if not self.driver.reopens_in(self.build.policy.wording.era):
             raise StepError(messages.reopen_unsupported(self.driver.name, f"{image}-storage"))
-        node = self.protocol[image]
+        node = self._own_node(image)
         state = self.images[image]
         resolution = self.build.resolve(options, self.driver.name, Frontend.BLOCKDEV)
         opened = resolution.mode
@@ -289,20 +355,20 @@ class ModelBackend:
                 self._reopen_format(base, True)
             return
         assert overlay is not None
-        self.format[overlay].backing = base
+        self._own_format(overlay).backing = base
         for image, before in restore:
             self._reopen_format(image, before)
 
     def stream(self, top: str, base: str | None) -> None:
         self._need_format(top)
         restore = self._with_reopened([top])
-        self.format[top].backing = base
+        self._own_format(top).backing = base
         for image, before in restore:
             self._reopen_format(image, before)
 
     def snapshot(self, new: str, old: str) -> None:
         self._need_format(new, old)
-        self.format[new].backing = old
+        self._own_format(new).backing = old
         self._reopen_format(old, True)
 
     def guest_write(self, image: str) -> None:
@@ -317,7 +383,7 @@ class ModelBackend:
             raise StepError(messages.BAD_DESCRIPTOR)
         if not state.label and self.driver.local:
             # SELinux revalidates every write against the current label.
-            state.denials += 1
+            self._own_image(image).denials += 1
             raise StepError(messages.permission_denied(state.path))
 
     def delete(self, image: str) -> None:
@@ -328,14 +394,25 @@ class ModelBackend:
         # protocol node, which QEMU refuses to delete while an export holds it.
         node = self.protocol.get(image)
         fmt = self.format.pop(image, None)
+        self._forget(image)
         if fmt is not None and not fmt.read_only and node is not None:
             self._detach(image, FORMAT_WRITER)
+            node = self.protocol[image]
         if node is not None and (EXPORT_WRITER in node.writers or node.read_only_export):
             raise StepError(f"Node {image}-storage is in use")
         self.protocol.pop(image, None)
+        self._forget(image)
 
     # -- looking --------------------------------------------------------------
     def observe(self, image: str, node: str = "protocol") -> Observation:
+        if node == "protocol":
+            seen = self._seen.get(image)
+            if seen is None:
+                seen = self._seen[image] = self._observe(image, node)
+            return seen
+        return self._observe(image, node)
+
+    def _observe(self, image: str, node: str) -> Observation:
         state = self.images[image]
         proto = self.protocol.get(image)
         fmt = self.format.get(image)
@@ -351,30 +428,39 @@ class ModelBackend:
             len(proto.writers) if proto else 0,
         )
 
+    def key(self, image: str) -> tuple[Hashable, str | None]:
+        """The image and its nodes as a value (explore's states), and the image its
+        format node is backed by: label; mode, descriptor, flags and writers of the
+        protocol node; the format node's flags."""
+        found = self._keys.get(image)
+        if found is None:
+            proto = self.protocol.get(image)
+            fmt = self.format.get(image)
+            found = self._keys[image] = (
+                (self.images[image].label,
+                 None if proto is None else (proto.mode, proto.fd, proto.ro, proto.implicit,
+                                             tuple(sorted(proto.writers)),
+                                             proto.read_only_export),
+                 None if fmt is None else (fmt.read_only, fmt.implicit)),
+                None if fmt is None else fmt.backing,
+            )
+        return found
+
     def writers(self, image: str) -> int:
         """How many writers hold write permission on the image's protocol node."""
         node = self.protocol.get(image)
         return len(node.writers) if node is not None else 0
 
     def copy(self) -> ModelBackend:
-        """An independent copy of every image and node (explore branches on it)."""
-        new = object.__new__
-        other = new(ModelBackend)
+        """An independent copy (explore branches on it); both share every image and node
+        until one of them changes it."""
+        other = object.__new__(ModelBackend)
         other.__dict__.update(self.__dict__)
-        images = {}
-        for name, state in self.images.items():
-            images[name] = copied = new(ImageState)
-            copied.__dict__.update(state.__dict__)
-        protocol = {}
-        for name, node in self.protocol.items():
-            protocol[name] = copied_node = new(ProtocolNode)
-            copied_node.__dict__.update(node.__dict__)
-            copied_node.writers = set(node.writers)
-        formats = {}
-        for name, fmt in self.format.items():
-            formats[name] = copied_format = new(FormatNode)
-            copied_format.__dict__.update(fmt.__dict__)
-        other.images, other.protocol, other.format = images, protocol, formats
+        other.images, other.protocol, other.format = (
+            dict(self.images), dict(self.protocol), dict(self.format))
+        other._seen, other._keys = dict(self._seen), dict(self._keys)
+        other._owned = {}
+        self._owned = {}
         return other
 
     def has(self, query: str) -> bool:

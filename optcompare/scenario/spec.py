@@ -72,8 +72,13 @@ class Step:
     line: int | None = None
 
     def describe(self) -> str:
-        parts = [f"{k}={_show(v)}" for k, v in self.args.items()]
-        return self.do + (" " + " ".join(parts) if parts else "")
+        # Kept on the (frozen) step: every record of a replay names its step.
+        text: str | None = self.__dict__.get("_described")
+        if text is None:
+            parts = [f"{k}={_show(v)}" for k, v in self.args.items()]
+            text = self.__dict__["_described"] = self.do + (" " + " ".join(parts)
+                                                            if parts else "")
+        return text
 
 
 def _show(value: Any) -> str:
