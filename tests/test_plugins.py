@@ -294,6 +294,17 @@ def test_dynamic_in_a_drivers_enum_announces_the_change() -> None:
     assert silent == {"host_cdrom"}  # file and host_device: announced, not silent
 
 
+@pytest.mark.usefixtures("plugins_on", "example")
+def test_forced_blockdev_on_a_driver_without_dynamic_is_refused_at_start() -> None:
+    """The limit its README names: storage_options() is not told the driver."""
+    code, out, err = invoke("run", "nbd-chain-commit", "-p", "read-only-mode", "--format",
+                            "json")
+    assert code == 0, err
+    (result,) = json.loads(out)["results"]
+    assert (result["outcome"], result["step"]) == ("fails", 0)
+    assert result["reason"].endswith("Invalid parameter 'dynamic'")
+
+
 ENUM_STEP = """[scenario]
 name = "enum-commit"
 summary = "the core commit, storage nodes opened with the enum"
@@ -364,6 +375,9 @@ def test_the_report_decides_with_the_enum_installed() -> None:
         opening = " ".join(lines[: lines.index("## Verdict matrix")]) if fmt == "markdown" \
             else " ".join(lines[:40])
         assert "read-only-mode" in opening
+        if fmt == "markdown":  # and its file rows against qemu-4.0 in the evidence
+            evidence = " ".join(lines[lines.index("## Evidence"):lines.index("---")])
+            assert "read-only-mode" in evidence
         # The cost the reader compares: option-3's three bools, the enum's figure.
         words = " ".join(out.split())
         assert "9 of 27 combinations of file's 3 options rejected" in words
