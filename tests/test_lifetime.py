@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -216,3 +217,86 @@ def test_spawned_process_dies_with_its_parent(tmp_path: Path) -> None:
         parent.kill()
         parent.wait()
     assert not wait_gone(tmp_path), "the child outlived its SIGKILLed parent"
+
+
+def _socket_file(path: Path, listen: bool) -> socket.socket | None:
+    """A unix socket file at ``path``; with ``listen``, still accepting (returned open)."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    if listen:
+        server.listen(1)
+        return server
+    server.close()
+    return None
+
+
+def test_sweep_removes_what_a_dead_run_recorded_outside_its_dir(tmp_path: Path) -> None:
+    # After a SIGKILL tgtd's control socket and its lock file stay in /run/tgtd
+    # (its compiled-in dir); the dead run's record names them for the sweep.
+    ipc = tmp_path / "run-tgtd"
+    ipc.mkdir()
+    sock, lock = ipc / "socket.7", ipc / "socket.7.lock"
+    _socket_file(sock, listen=False)
+    lock.write_text("")
+    other = ipc / "socket.8"
+    dead = owned(tmp_path, "optcompare-iscsi-dead", f"{dead_pid()} 1\n")
+    process.record_outside(dead, [sock, lock, other, ipc])
+    assert process.sweep(tmp_path) == [dead]
+    assert not sock.exists() and not lock.exists()
+    assert ipc.is_dir(), "a directory is never removed"
+
+
+def test_sweep_keeps_recorded_files_while_a_socket_is_in_use(tmp_path: Path) -> None:
+    ipc = tmp_path / "run-tgtd"
+    ipc.mkdir()
+    sock, lock = ipc / "socket.7", ipc / "socket.7.lock"
+    listening = _socket_file(sock, listen=True)
+    assert listening is not None
+    lock.write_text("")
+    try:
+        dead = owned(tmp_path, "optcompare-iscsi-dead", f"{dead_pid()} 1\n")
+        process.record_outside(dead, [sock, lock])
+        assert process.sweep(tmp_path) == [dead]
+        assert sock.exists() and lock.exists(), "another run's live tgtd keeps its files"
+    finally:
+        listening.close()
+
+
+def test_sweep_ignores_a_record_the_unprivileged_user_could_have_written(
+        tmp_path: Path) -> None:
+    # The dir belongs to the unprivileged user: a record it replaced (another
+    # owner) or linked in (a second link) must not make root remove a file.
+    victim = tmp_path / "precious"
+    victim.write_text("keep")
+    linked = owned(tmp_path, "optcompare-iscsi-linked", f"{dead_pid()} 1\n")
+    process.record_outside(linked, [victim])
+    os.link(linked / process.OUTSIDE_FILE, tmp_path / "second-link")
+    assert process.sweep(tmp_path) == [linked]
+    assert victim.exists()
+    if os.geteuid() == 0:
+        foreign = owned(tmp_path, "optcompare-iscsi-foreign", f"{dead_pid()} 1\n")
+        process.record_outside(foreign, [victim])
+        os.chown(foreign / process.OUTSIDE_FILE, process.UNPRIVILEGED_UID,
+                 process.UNPRIVILEGED_GID)
+        assert process.sweep(tmp_path) == [foreign]
+        assert victim.exists()
+
+
+def test_the_iscsi_server_records_its_socket_files_before_tgtd_starts(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from optcompare.backends.qemu import iscsi
+
+    me = process.Identity((), os.getuid(), os.getgid())
+    server = iscsi.IscsiServer(me)
+    seen: list[str] = []
+    monkeypatch.setattr(server, "_ipc_dir", lambda: None)
+    monkeypatch.setattr(server, "launch", lambda command, timeout=5.0: seen.append(
+        (server.tmpdir / process.OUTSIDE_FILE).read_text()))
+    monkeypatch.setattr(server, "_admin", lambda *args: None)
+    try:
+        server.start()
+        socket_file = iscsi.IPC_DIR / f"socket.{server.control}"
+        assert seen == [f"{socket_file}\n{socket_file}.lock\n"]
+    finally:
+        server._proc = None
+        server.close()

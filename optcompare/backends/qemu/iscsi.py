@@ -3,7 +3,9 @@
 Two targets, each with one LUN on a file in the server's temp dir: one
 writable, one with ``readonly=1`` (write protected). tgtd keeps its
 control socket in ``/run/tgtd`` (fixed at build time); each run uses its
-own control port number there, and removes its socket files after.
+own control port number there, and removes its socket files after; they
+are recorded in its temp dir first, so that after a SIGKILL the next run's
+sweep removes them (:func:`optcompare.backends.qemu.process.record_outside`).
 ``tgtd -f`` ignores SIGTERM: the targets are deleted with ``--force`` and
 the daemon is told to stop (``--mode system``) before its group is killed.
 """
@@ -61,6 +63,7 @@ class IscsiServer(Server):
         self._ipc_dir()
         socket = IPC_DIR / f"socket.{self.control}"
         self._socket_files = [socket, socket.with_name(socket.name + ".lock")]
+        process.record_outside(self.tmpdir, self._socket_files)
         self.launch([str(self.binary), "-f", "-C", str(self.control),
                      "--iscsi", f"portal={LOOPBACK}:{self.port}"])
         for writable, tid in TARGETS.items():

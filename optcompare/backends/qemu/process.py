@@ -10,6 +10,10 @@
   file: our pid and process start time. :func:`sweep` (run before every
   new temp dir) removes the dirs whose owner is gone, which is what a
   SIGKILL leaves behind.
+- Files a component must keep outside its temp dir (tgtd's control socket
+  in ``/run/tgtd``) are listed in the dir's ``outside`` record
+  (:func:`record_outside`); the sweep removes them with the dir, unless a
+  socket among them still accepts connections.
 - Every process and temp dir made here is remembered until it is stopped
   or removed; :func:`stop_all` (the command boundary's last step, and at
   exit) ends what a signal caught between a start and its owner's
@@ -24,6 +28,8 @@ import ctypes
 import os
 import shutil
 import signal
+import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -45,6 +51,7 @@ __all__ = [
     "live",
     "make_dir",
     "owner_alive",
+    "record_outside",
     "remove_dir",
     "run",
     "spawn",
@@ -57,6 +64,7 @@ UNPRIVILEGED_UID = 65534
 UNPRIVILEGED_GID = 65534
 DIR_PREFIX = "optcompare-"
 OWNER_FILE = "owner"
+OUTSIDE_FILE = "outside"
 _PR_SET_PDEATHSIG = 1
 
 _live_processes: list[subprocess.Popen[Any]] = []
@@ -184,10 +192,10 @@ def kill_group(proc: subprocess.Popen[Any], grace: float = 2.0) -> None:
 def _start_time(pid: int) -> str | None:
     """The process's start time in clock ticks (field 22 of /proc/PID/stat)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        line = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = stat[stat.rfind(")") + 2:].split()
+    fields = line[line.rfind(")") + 2:].split()
     if fields and fields[0] in ("Z", "X"):
         return None  # a zombie has finished
     return fields[19] if len(fields) > 19 else None
@@ -210,6 +218,52 @@ def owner_alive(directory: Path) -> bool | None:
     return _start_time(int(parts[0])) == parts[1]
 
 
+def record_outside(directory: Path, paths: Sequence[Path]) -> None:
+    """Name the files outside ``directory`` that its component makes, so that a
+    :func:`sweep` after our death removes them too (written before they exist)."""
+    (directory / OUTSIDE_FILE).write_text("".join(f"{path}\n" for path in paths))
+
+
+def _listening(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.2)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
+def _remove_outside(directory: Path) -> None:
+    """The files a dead owner's ``outside`` record names, if we wrote the record.
+
+    The dir belongs to the unprivileged user, who could replace the record: only
+    a single-link regular file owned by our own uid is read. Only regular files
+    and sockets are removed, and none while one of its sockets is in use
+    (another run may have been given the same control number since).
+    """
+    record = directory / OUTSIDE_FILE
+    try:
+        seen = record.lstat()
+    except OSError:
+        return
+    if (not stat.S_ISREG(seen.st_mode) or seen.st_uid != os.geteuid()
+            or seen.st_nlink != 1):
+        return
+    paths = [Path(line) for line in record.read_text().splitlines() if line.startswith("/")]
+    kinds = {}
+    for path in paths:
+        try:
+            kinds[path] = path.lstat().st_mode
+        except OSError:
+            continue
+    if any(stat.S_ISSOCK(mode) and _listening(path) for path, mode in kinds.items()):
+        return
+    for path, mode in kinds.items():
+        if stat.S_ISREG(mode) or stat.S_ISSOCK(mode):
+            path.unlink(missing_ok=True)
+
+
 def sweep(root: Path | None = None) -> list[Path]:
     """Remove the temp dirs under ``root`` (default: the temp dir) whose owner is gone."""
     base = Path(root if root is not None else tempfile.gettempdir())
@@ -222,6 +276,7 @@ def sweep(root: Path | None = None) -> list[Path]:
         if not entry.name.startswith(DIR_PREFIX) or entry.is_symlink() or not entry.is_dir():
             continue
         if owner_alive(entry) is False:
+            _remove_outside(entry)
             shutil.rmtree(entry, ignore_errors=True)
             if not entry.exists():
                 removed.append(entry)
