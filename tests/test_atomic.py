@@ -318,6 +318,20 @@ def test_a_symlink_stays_a_link_and_its_target_is_replaced(tmp_path: Path) -> No
     assert leftovers(tmp_path, real) == []
 
 
+def test_a_hard_link_keeps_the_old_content_as_the_readme_says(tmp_path: Path) -> None:
+    # Atomic replace is kept (issue 13): the named path gets a new file; a shell
+    # redirection would have rewritten the shared inode in place.
+    target = previous(tmp_path, "table.md")
+    other = tmp_path / "other-link.md"
+    os.link(target, other)
+    old = other.read_text(encoding="utf-8")
+    result = runner.invoke(app, [*TABLE, "-o", str(target)])
+    assert result.exit_code == 0, result.stderr
+    assert target.read_text(encoding="utf-8") == table_text()
+    assert other.read_text(encoding="utf-8") == old != table_text()
+    assert target.stat().st_nlink == 1 and other.stat().st_nlink == 1
+
+
 def test_a_fifo_is_written_directly(tmp_path: Path) -> None:
     import threading
 

@@ -186,6 +186,8 @@ def write_atomic(path: Path, content: str) -> None:
     so a reader sees the old or the new content; the new file keeps the old
     one's permission bits (and owner, when allowed), a file that did not
     exist gets ``0666 & ~umask``. A device or a FIFO is written directly.
+    Unlike a redirection, another hard link to a replaced file keeps the old
+    content: being whole wins (README, ``-o``).
     A SIGTERM or SIGHUP during the write removes the temporary file before
     the process dies of it.
     """
