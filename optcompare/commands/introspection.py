@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -184,10 +184,11 @@ def _probe(source: _Source, queries: list[str], fmt: Format, output: Path | None
 
     if queries:
         from optcompare.render.introspection_views import probe_view
+        from optcompare.schema.query import Answers, Holds
 
-        results = [{"query": q, "holds": path_exists(source.index, q)} for q in queries]
-        data: dict[str, Any] = {"source": source.label, "queries": results}
-        emit("probe", data, probe_view, fmt, output, width)
+        answers = Answers(source.label,
+                          tuple(Holds(q, path_exists(source.index, q)) for q in queries))
+        emit("probe", answers, probe_view, fmt, output, width)
         return
     from optcompare.render.introspection_views import conclusion_json, conclusions_view
     from optcompare.schema.conclude import conclude
@@ -200,22 +201,8 @@ def _probe(source: _Source, queries: list[str], fmt: Format, output: Path | None
 def _list_corpus(fmt: Format, output: Path | None, width: int | None) -> None:
     from optcompare.render.introspection_views import corpus_view
     from optcompare.schema import corpus
-    from optcompare.schema.query import SchemaIndex, path_exists
 
-    replies = []
-    for reply in corpus.CORPUS:
-        entries = reply.entries()
-        replies.append({
-            "name": reply.name,
-            "file": reply.filename,
-            "qemu": reply.qemu,
-            "source": reply.source,
-            "entries": len(entries),
-            "dynamic_auto_read_only": path_exists(SchemaIndex(entries), corpus.FEATURE_QUERY),
-        })
-    data = {"query": corpus.FEATURE_QUERY, "libvirt_data": corpus.LIBVIRT_DATA, "replies": replies}
-    emit("schema-corpus", data, corpus_view,
-         fmt, output, width)
+    emit("schema-corpus", corpus.listing(), corpus_view, fmt, output, width)
 
 
 @boundary

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -29,13 +29,7 @@ def policies(
     from optcompare.policies import registry
     from optcompare.render.views import policies_view
 
-    data = {
-        "policies": [
-            {"name": p.name, "title": p.title, "source": p.source, "origin": p.origin}
-            for p in registry.all_policies()
-        ]
-    }
-    emit("policies", data, policies_view, fmt, output, width)
+    emit("policies", registry.listing(), policies_view, fmt, output, width)
 
 
 @boundary
@@ -53,46 +47,12 @@ def drivers(
     width: WidthOption = None,
 ) -> None:
     """Driver classes (hard, fallback, dynamic, sticky, self-read-only) of one build."""
-    from optcompare.model import messages
-    from optcompare.policies import libvirt, registry
-    from optcompare.render.views import drivers_view
+    from optcompare.analysis.driver_facts import drivers as gather
+    from optcompare.policies import registry
+    from optcompare.render.views import drivers_json, drivers_view
 
-    chosen = registry.get(policy)
-    plat = platform_of(platform)
-    build = chosen.build(plat)
-    era = chosen.wording.era
-    data: dict[str, Any] = {
-        "policy": chosen.name,
-        "platform": plat.value,
-        "drivers": [
-            {
-                "name": d.name,
-                "class": d.behaviour.value,
-                "source": d.source,
-                "cannot_write": d.cannot_write,
-                "struct": chosen.struct_of(d, build.drivers),
-            }
-            for d in build.drivers.values()
-        ],
-    }
-    if sources:
-        data["era"] = era
-        for entry, d in zip(data["drivers"], build.drivers.values(), strict=True):
-            refusal = d.refusal_in(era)
-            entry["class_source"] = d.class_source
-            entry["refusal"] = d.refusal
-            entry["refusal_source"] = refusal.source if refusal else None
-            entry["facts"] = [{"fact": fact, "source": where} for fact, where in d.sources]
-        data["messages"] = [
-            {"situation": m.situation.value, "text": m.text, "source": m.source}
-            for m in messages.catalogue(chosen.wording)
-        ]
-        data["client_rules"] = [
-            {"client": chosen.name, "rule": chosen.title, "source": chosen.source},
-            *({"client": libvirt.NAME, "rule": r.rule, "source": r.source}
-              for r in libvirt.RULES),
-        ]
-    emit("drivers", data, drivers_view, fmt, output, width)
+    result = gather(registry.get(policy), platform_of(platform), sources)
+    emit("drivers", result, drivers_view, fmt, output, width, encode=drivers_json)
 
 
 @boundary

@@ -318,3 +318,24 @@ def _named(names: Iterable[str]) -> list[Policy]:
     used_up = {p.policy for p in _state.problems if p.policy}
     kept = [n for n in wanted if n not in used_up] or wanted
     return [get(n) for n in kept]
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One policy as ``policies`` lists it."""
+
+    name: str
+    title: str
+    source: str
+    """Where in the thread (or in QEMU) it comes from."""
+    origin: str
+    """``built-in``, or the distribution of the plugin that provides it."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    policies: tuple[Listed, ...]
+
+
+def listing() -> Listing:
+    return Listing(tuple(Listed(p.name, p.title, p.source, p.origin) for p in all_policies()))

@@ -11,6 +11,8 @@ from optcompare.render.document import NO, YES, Document, Paragraph, Preformatte
 
 if TYPE_CHECKING:
     from optcompare.schema.conclude import BuildMatch, Conclusion
+    from optcompare.schema.corpus import Listing
+    from optcompare.schema.query import Answers
 
 
 def _join(items: list[str], empty: str = "none") -> str:
@@ -36,35 +38,35 @@ def schema_view(data: dict[str, Any]) -> Document:
 # -- optcompare probe --schema list ----------------------------------------------------
 
 
-def corpus_view(data: dict[str, Any]) -> Document:
+def corpus_view(listing: Listing) -> Document:
     doc = Document("Real query-qmp-schema replies shipped with optcompare")
     section = doc.section("Replies")
     section.add(Paragraph(
-        f"{len(data['replies'])} replies, each the answer of a real QEMU (x86_64), cut out "
-        f"of libvirt's capability test data ({data['libvirt_data']}) with only the JSON "
+        f"{len(listing.replies)} replies, each the answer of a real QEMU (x86_64), cut out "
+        f"of libvirt's capability test data ({listing.libvirt_data}) with only the JSON "
         "layout changed. "
         "'probe --schema NAME' reads one. Entries are counted and the last column is "
-        f"{data['query']}, evaluated on each reply."
+        f"{listing.query}, evaluated on each reply."
     ))
     section.add(Table(
         ("name", "QEMU", "entries", "feature flag"),
-        tuple((r["name"], r["qemu"], str(r["entries"]), yes_no(r["dynamic_auto_read_only"]))
-              for r in data["replies"]),
+        tuple((r.name, r.qemu, str(r.entries), yes_no(r.dynamic_auto_read_only))
+              for r in listing.replies),
     ))
     origin = doc.section("Where each came from")
     origin.add(Table(("name", "file", "libvirt file"),
-                     tuple((r["name"], r["file"], r["source"]) for r in data["replies"])))
+                     tuple((r.name, r.file, r.source) for r in listing.replies)))
     return doc
 
 
 # -- optcompare probe QUERY... ---------------------------------------------------------
 
 
-def probe_view(data: dict[str, Any]) -> Document:
+def probe_view(answers: Answers) -> Document:
     doc = Document("Schema queries")
     section = doc.section("Queries")
-    section.add(Paragraph(f"Schema: {data['source']}."))
-    rows = tuple((q["query"], yes_no(q["holds"])) for q in data["queries"])
+    section.add(Paragraph(f"Schema: {answers.source}."))
+    rows = tuple((q.query, yes_no(q.holds)) for q in answers.queries)
     section.add(Table(("query", "holds"), rows))
     return doc
 

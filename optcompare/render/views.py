@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optcompare.model.options import Value, value_text
+from optcompare.render.codec import encode
 from optcompare.render.document import ERR, Document, Paragraph, Table
+
+if TYPE_CHECKING:
+    from optcompare.analysis.driver_facts import Drivers, Sources
+    from optcompare.policies.registry import Listing as PolicyListing
 
 
 class Footnotes:
@@ -111,47 +116,64 @@ def _against_text(other: dict[str, Any] | None, notes: Footnotes) -> str:
     return f"{other['mode']}; {outcome_text(other['unwritable'], notes)}"
 
 
-def policies_view(data: dict[str, Any]) -> Document:
+def policies_view(listing: PolicyListing) -> Document:
     doc = Document("Policies")
     section = doc.section("Built-in and installed policies")
-    rows = tuple((p["name"], p["title"], p["source"], p["origin"]) for p in data["policies"])
+    rows = tuple((p.name, p.title, p.source, p.origin) for p in listing.policies)
     section.add(Table(("name", "title", "source", "from"), rows))
     return doc
 
 
-def drivers_view(data: dict[str, Any]) -> Document:
-    doc = Document(f"Drivers of {data['policy']} ({data['platform']})")
+def drivers_json(d: Drivers) -> dict[str, object]:
+    """The ``drivers`` command's JSON: a driver's class under ``class``, its sources with
+    ``--sources``."""
+    rows = []
+    for row in d.drivers:
+        entry: dict[str, object] = {"name": row.name, "class": row.behaviour,
+                                    "source": row.source, "cannot_write": row.cannot_write,
+                                    "struct": row.struct}
+        if row.origins is not None:
+            entry.update(encode(row.origins))
+        rows.append(entry)
+    data: dict[str, object] = {"policy": d.policy, "platform": d.platform, "drivers": rows}
+    if d.sources is not None:
+        data.update(encode(d.sources))
+    return data
+
+
+def drivers_view(d: Drivers) -> Document:
+    doc = Document(f"Drivers of {d.policy} ({d.platform})")
     section = doc.section("Driver classes")
     rows = tuple(
-        (d["name"], d["class"], d["source"], d["cannot_write"], d["struct"])
-        for d in data["drivers"]
+        (row.name, row.behaviour, row.source, row.cannot_write, row.struct) for row in d.drivers
     )
     section.add(Table(("driver", "class", "source", "cannot write when", "options struct"), rows))
-    if "messages" in data:
-        _sources_sections(doc, data)
+    if d.sources is not None:
+        _sources_sections(doc, d, d.sources)
     return doc
 
 
-def _sources_sections(doc: Document, data: dict[str, Any]) -> None:
+def _sources_sections(doc: Document, d: Drivers, sources: Sources) -> None:
     facts = doc.section("Where each fact comes from")
     facts.add(Paragraph(
         f"QEMU source as file:line@tag (a bare name is a file under block/, except block.c "
-        f"itself) or a commit; refusals in the words of {data['era']}."
+        f"itself) or a commit; refusals in the words of {sources.era}."
     ))
     rows: list[tuple[str, ...]] = []
-    for d in data["drivers"]:
-        rows.append((d["name"], f"class {d['class']}", d["class_source"]))
-        text = d["refusal"] if d["refusal"] is not None else "(never refuses the open)"
-        rows.append(("", f"refusal: {text}", d["refusal_source"] or "-"))
-        rows += [("", f["fact"], f["source"]) for f in d["facts"]]
+    for row in d.drivers:
+        origins = row.origins
+        assert origins is not None
+        rows.append((row.name, f"class {row.behaviour}", origins.class_source))
+        text = origins.refusal if origins.refusal is not None else "(never refuses the open)"
+        rows.append(("", f"refusal: {text}", origins.refusal_source or "-"))
+        rows += [("", f.fact, f.source) for f in origins.facts]
     facts.add(Table(("driver", "fact", "source"), tuple(rows)))
-    words = doc.section(f"Messages ({data['era']})")
+    words = doc.section(f"Messages ({sources.era})")
     words.add(Table(("situation", "text", "source"), tuple(
-        (m["situation"], m["text"] if m["text"] is not None else "(none: no error)",
-         m["source"])
-        for m in data["messages"]
+        (m.situation, m.text if m.text is not None else "(none: no error)", m.source)
+        for m in sources.messages
     )))
     clients = doc.section("Client rules")
     clients.add(Table(("client", "rule", "source"), tuple(
-        (r["client"], r["rule"], r["source"]) for r in data["client_rules"]
+        (r.client, r.rule, r.source) for r in sources.client_rules
     )))

@@ -72,3 +72,35 @@ def find(name: str) -> Reply | None:
 
 def names() -> list[str]:
     return [reply.name for reply in CORPUS]
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One shipped reply as ``probe --schema list`` shows it."""
+
+    name: str
+    file: str
+    qemu: str
+    source: str
+    entries: int
+    dynamic_auto_read_only: bool
+    """:data:`FEATURE_QUERY` holds on the reply."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    query: str
+    libvirt_data: str
+    replies: tuple[Listed, ...]
+
+
+def listing() -> Listing:
+    """Every shipped reply, its entries counted and :data:`FEATURE_QUERY` evaluated."""
+    from optcompare.schema.query import SchemaIndex, path_exists
+
+    replies = []
+    for reply in CORPUS:
+        entries = reply.entries()
+        replies.append(Listed(reply.name, reply.filename, reply.qemu, reply.source, len(entries),
+                              path_exists(SchemaIndex(entries), FEATURE_QUERY)))
+    return Listing(FEATURE_QUERY, LIBVIRT_DATA, tuple(replies))

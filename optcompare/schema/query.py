@@ -383,3 +383,18 @@ class _Traversal:
 
     def malformed(self, detail: str) -> QueryError:
         return QueryError(f"malformed QAPI schema when querying {self.query!r}: {detail}")
+
+
+@dataclass(frozen=True)
+class Holds:
+    """One libvirt path query and whether it holds on a schema."""
+
+    query: str
+    holds: bool
+
+
+@dataclass(frozen=True)
+class Answers:
+    source: str
+    """Where the schema came from."""
+    queries: tuple[Holds, ...]
