@@ -384,6 +384,9 @@ class CompatReport:
     against: str
     findings: tuple[Finding, ...]
 
+    def count(self, level: Level) -> int:
+        return sum(f.level is level for f in self.findings)
+
 
 # -- scenarios ------------------------------------------------------------------
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from optcompare.analysis import report_model as m
 from optcompare.render import report_words as w
 from optcompare.render.document import Block, Item, Paragraph, Preformatted, Table
-from optcompare.render.report_full import _finding_lines, _open
+from optcompare.render.report_full import level_lines, truth_rows
 from optcompare.render.report_views import TITLE, report_view, trace_lines
-from optcompare.render.views import Footnotes, option_cell
+from optcompare.render.views import Footnotes
 
 Mark = m.Mark
 
@@ -264,12 +264,8 @@ def _truth_group(report: m.Report) -> tuple[Group, dict[str, dict[str, str]],
         for driver in t.drivers:
             ids.setdefault(t.policy, {})[driver] = item_id
         notes = Footnotes()
-        rows = []
-        for row in t.rows:
-            cells = [option_cell(row.options[o], row.effective.get(o)) for o in t.options]
-            mode = f"ERR {notes.number(row.error)}" if row.error else row.mode
-            rows.append((*cells, mode, _open(row.writable, notes), _open(row.unwritable, notes)))
-        table = Table((*t.options, "mode", "writable image", "unwritable image"), tuple(rows),
+        table = Table((*t.options, "mode", "writable image", "unwritable image"),
+                      truth_rows(t, notes),
                       notes=tuple(f"[{i}] {text}" for i, text in enumerate(notes.messages, 1)))
         valid = sum(r.mode != "error" for r in t.rows)
         summary = (f"{t.policy}: {', '.join(t.drivers)} ({valid} of "
@@ -322,14 +318,10 @@ def _visibility_group(report: m.Report) -> Group:
 def _compat_group(report: m.Report) -> Group:
     items = []
     for c in report.compat:
-        counts = {level: sum(f.level is level for f in c.findings) for level in m.Level}
+        counts = {level: c.count(level) for level in m.Level}
         blocks: list[PageBlock] = []
         for level in (m.Level.BREAK, m.Level.SILENT):
-            lines: list[str] = []
-            for f in c.findings:
-                if f.level is level:
-                    first, *rest = _finding_lines(f)
-                    lines += [f"{level.value}: {first}", *rest]
+            lines = level_lines(c, level)
             if lines:
                 blocks.append(Preformatted(tuple(lines)))
         if not blocks:

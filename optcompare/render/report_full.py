@@ -15,7 +15,7 @@ OUTCOME_MARK = {"meets": "yes", "fails": "no", "not-applicable": "n/a",
                 "backend-failure": "ERR"}
 
 
-def _open(outcome: m.Outcome | None, notes: Footnotes) -> str:
+def open_cell(outcome: m.Outcome | None, notes: Footnotes) -> str:
     """``ro/ro``: the node's flag, then the descriptor; ``+d``: an access denial."""
     if outcome is None:
         return "-"
@@ -30,6 +30,18 @@ def _leaves_unset(tables: tuple[m.TruthTable, ...]) -> bool:
                for o in table.options)
 
 
+def truth_rows(table: m.TruthTable, notes: Footnotes) -> tuple[tuple[str, ...], ...]:
+    """Each row: the options, the mode, opening a writable and an unwritable image
+    (QEMU's messages numbered in ``notes``)."""
+    rows = []
+    for row in table.rows:
+        cells = [option_cell(row.options[o], row.effective.get(o)) for o in table.options]
+        mode = f"ERR {notes.number(row.error)}" if row.error else row.mode
+        rows.append((*cells, mode, open_cell(row.writable, notes),
+                     open_cell(row.unwritable, notes)))
+    return tuple(rows)
+
+
 def _truth_tables(doc: Document, report: m.Report) -> None:
     section = doc.section("Truth tables")
     section.add(Paragraph(
@@ -42,13 +54,8 @@ def _truth_tables(doc: Document, report: m.Report) -> None:
     for table in report.truth_tables:
         sub = doc.section(f"{table.policy}: {', '.join(table.drivers)}")
         notes = Footnotes()
-        rows = []
-        for row in table.rows:
-            cells = [option_cell(row.options[o], row.effective.get(o)) for o in table.options]
-            mode = f"ERR {notes.number(row.error)}" if row.error else row.mode
-            rows.append((*cells, mode, _open(row.writable, notes),
-                         _open(row.unwritable, notes)))
-        sub.add(Table((*(w.option(o) for o in table.options), "mode", "w", "u"), tuple(rows),
+        rows = truth_rows(table, notes)
+        sub.add(Table((*(w.option(o) for o in table.options), "mode", "w", "u"), rows,
                       notes=tuple(f"[{i}] {text}" for i, text in enumerate(notes.messages, 1))))
 
 
@@ -89,7 +96,8 @@ def _visibility(doc: Document, report: m.Report, labels: dict[str, str]) -> None
             section.add(Item(f"{v.policy} ({v.evidence}): {'; '.join(parts)}."))
 
 
-def _finding_lines(f: m.Finding) -> list[str]:
+def finding_lines(f: m.Finding) -> list[str]:
+    """A finding: its head line, then indented what it keeps (cells, fairness flags)."""
     if f.kind is m.FindingKind.CMDLINE:
         head = (f"-{f.frontend} {f.options} ({f.platform}): {f.change.value} on "
                 f"{', '.join(f.drivers)}")
@@ -119,21 +127,25 @@ def _finding_lines(f: m.Finding) -> list[str]:
     return lines
 
 
+def level_lines(c: m.CompatReport, level: m.Level) -> list[str]:
+    """The findings of one level, each head line led by the level."""
+    lines: list[str] = []
+    for f in c.findings:
+        if f.level is level:
+            first, *rest = finding_lines(f)
+            lines += [f"{level.value}: {first}", *rest]
+    return lines
+
+
 def _compat(doc: Document, report: m.Report) -> None:
     for c in report.compat:
         section = doc.section(f"Compatibility: {c.policy} against {c.against}")
-        counts = {level: sum(f.level is level for f in c.findings) for level in m.Level}
         section.add(Paragraph(
-            f"{counts[m.Level.BREAK]} break, {counts[m.Level.SILENT]} silent, "
-            f"{counts[m.Level.INFO]} info (info not listed)."))
-        shown = [f for f in c.findings if f.level is not m.Level.INFO]
+            f"{c.count(m.Level.BREAK)} break, {c.count(m.Level.SILENT)} silent, "
+            f"{c.count(m.Level.INFO)} info (info not listed)."))
         for level in (m.Level.BREAK, m.Level.SILENT):
-            items = [f for f in shown if f.level is level]
-            if items:
-                lines: list[str] = []
-                for f in items:
-                    lines += [f"{level.value}: " + _finding_lines(f)[0],
-                              *_finding_lines(f)[1:]]
+            lines = level_lines(c, level)
+            if lines:
                 section.add(Preformatted(tuple(lines)))
 
 
