@@ -86,7 +86,7 @@ from typing import Any
 
 from optcompare.model.drivers import DRIVER_NAMES, Driver, Platform, catalogue
 from optcompare.model.modes import Behaviour, Mode
-from optcompare.model.options import AUTO_READ_ONLY, READ_ONLY
+from optcompare.model.options import AUTO_READ_ONLY, READ_ONLY, Value
 from optcompare.policies.base import (
     Detection,
     Frontend,
@@ -170,14 +170,14 @@ class SyntheticPolicy(Policy):
     def driver_options(self, driver: Driver, drivers: Mapping[str, Driver]) -> tuple[str, ...]:
         return self.extras
 
-    def defaults(self, frontend: Frontend, written: Mapping[str, bool]) -> dict[str, bool]:
+    def defaults(self, frontend: Frontend, written: Mapping[str, Value]) -> dict[str, Value]:
         values = super().defaults(frontend, written)
         values[self.extras[0]] = written.get(AUTO_READ_ONLY, values[AUTO_READ_ONLY])
         for name in self.extras[1:]:
             values[name] = False
         return values
 
-    def invalid(self, effective: Mapping[str, bool], driver: Driver) -> str | None:
+    def invalid(self, effective: Mapping[str, Value], driver: Driver) -> str | None:
         first, _second, third, fourth = self.extras
         if effective[READ_ONLY] and effective[first] and not effective[AUTO_READ_ONLY]:
             return f"{first}=on needs {AUTO_READ_ONLY}=on with {READ_ONLY}=on"
@@ -185,7 +185,7 @@ class SyntheticPolicy(Policy):
             return f"{third} and {fourth} are mutually exclusive"
         return None
 
-    def mode(self, effective: Mapping[str, bool], driver: Driver) -> Mode:
+    def mode(self, effective: Mapping[str, Value], driver: Driver) -> Mode:
         first, second, third, _fourth = self.extras
         if effective[READ_ONLY]:
             return Mode.HARD_RO
@@ -307,7 +307,8 @@ def scale_child(count: int, directory: Path) -> None:
     """The measured part of the scaling test, in this (fresh) process."""
     from optcompare.analysis.scenarios import matrix
     from optcompare.analysis.truth_table import tables
-    from optcompare.scenario.load import discover, load_all
+    from optcompare.scenario.files import discover
+    from optcompare.scenario.load import load_all
 
     policies = synthetic_policies(count)
     clock = time.process_time
