@@ -286,7 +286,8 @@ def test_dynamic_in_a_drivers_enum_announces_the_change() -> None:
 
     policy = _example().POLICY
     adverts = build_adverts(policy.build())
-    assert {a.driver for a in adverts} == {"file", "host_device"}
+    assert {(a.driver, a.shared_with) for a in adverts} == {
+        ("file", ("host_device",)), ("host_device", ("file",))}  # one struct, one enum
     assert {a.query for a in adverts} == {
         f"blockdev-add/arg-type/+{d}/*read-only-mode/^dynamic" for d in ("file", "host_device")}
     report = compat.compare(policy, [registry.get("qemu-3.1")], [])

@@ -72,7 +72,8 @@ class Advert:
     query: str
     """The libvirt path query that shows it (it holds on the schema)."""
     shared_with: tuple[str, ...] = ()
-    """Other drivers of the same options struct (a feature is per struct)."""
+    """Other drivers of the same options struct (a feature, an enum option's type
+    are per struct)."""
     needs_command: bool = False
     """The value itself is only known by running a command."""
 
@@ -347,7 +348,7 @@ def read(index: SchemaIndex) -> _Reading:
             step = f"*{name}" if "default" in member else _step(name)
             query = _holds(index, f"{BLOCKDEV_ADD}/arg-type/+{driver}/{step}/^{DYNAMIC}")
             if query is not None:
-                adverts.append(Advert(driver, ENUM_VALUE, name, query))
+                adverts.append(Advert(driver, ENUM_VALUE, name, query, sharing))
 
     for name in sorted(_names()[1]):
         entry = index.get(name)
