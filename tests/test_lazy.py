@@ -94,3 +94,37 @@ def test_a_name_that_is_not_built_in_asks_the_plugins(
     assert result.exit_code == 2
     assert "unknown policy 'no-such-policy'" in result.stderr
     assert entry_point_calls == [{"group": discovery.GROUP}]
+
+
+AT_START = """
+import json, sys
+from optcompare import parallel
+seen = []
+real = parallel.Beside.__init__
+def noting(self, *args, **kwargs):
+    seen.append(sorted(m for m in sys.modules if m.startswith("optcompare.")))
+    real(self, *args, **kwargs)
+parallel.Beside.__init__ = noting
+from optcompare.cli import main
+sys.argv = ["optcompare", "--no-plugins", "report", "--no-cache", "--format", "json"]
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(seen), file=sys.stderr)
+"""
+
+
+def test_the_report_starts_its_search_before_the_other_analyses_are_imported() -> None:
+    """The search runs beside the import of the other analyses and the reading of the
+    scenario files, not after them."""
+    proc = subprocess.run([sys.executable, "-c", AT_START], capture_output=True, text=True,
+                          timeout=120)
+    assert json.loads(proc.stdout)["search"]["depth"] == 3
+    started = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert len(started) == 1
+    later = ("optcompare.analysis.report", "optcompare.analysis.compat",
+             "optcompare.analysis.visibility", "optcompare.analysis.report_model",
+             "optcompare.scenario.load")
+    assert [m for m in later if m in started[0]] == []
+    assert "optcompare.analysis.report_search" in started[0]

@@ -20,28 +20,25 @@ Fair comparison (DESIGN section 7), each rule applied here or in
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
 from optcompare import __version__
-from optcompare.analysis import compat, truth_table, visibility
+from optcompare.analysis import compat, report_search, truth_table, visibility
 from optcompare.analysis import report_model as m
 from optcompare.analysis import scenarios as scenario_analysis
+from optcompare.analysis.explore import Exploration
 from optcompare.analysis.findings import FindingKind, outcome, summary
+from optcompare.analysis.report_search import SEARCH_DEPTH as SEARCH_DEPTH
 from optcompare.analysis.shipped import ShippedConclusion
 from optcompare.model.drivers import RELEASES
 from optcompare.model.modes import Mode
 from optcompare.model.options import READ_ONLY
+from optcompare.parallel import Beside
 from optcompare.policies.base import Frontend, Policy, Role
 from optcompare.scenario.backend import Observation
 from optcompare.scenario.runner import Outcome, ScenarioResult
 from optcompare.scenario.spec import LEGACY, NATIVE, Scenario
-
-if TYPE_CHECKING:
-    from optcompare.analysis.explore import Exploration
-    from optcompare.parallel import Beside
 
 USERS_OF = "qemu-3.1"
 """The release whose users "no break" and "no silent change" protect."""
@@ -480,13 +477,15 @@ def _input_hash(policies: Sequence[Policy], scenarios: Sequence[Scenario]) -> st
 
 
 def build_report(policies: Sequence[Policy], scenarios: Sequence[Scenario], *,
-                 full: bool = False, parallel: bool | None = None) -> m.Report:
+                 full: bool = False, parallel: bool | None = None,
+                 found: Beside[Exploration] | None = None) -> m.Report:
     """The report on ``policies``; the search runs beside the other analyses when the
-    machine allows (``parallel``: force it on or off), with the same result either way."""
-    from optcompare.parallel import Beside
-
-    with Beside(functools.partial(explore_all, policies), parallel=parallel) as found:
+    machine allows (``parallel``: force it on or off), with the same result either way.
+    ``found``: the search, already started (:func:`report_search.begin`)."""
+    if found is not None:
         return _build(policies, scenarios, full, found)
+    with report_search.begin(policies, parallel=parallel) as started:
+        return _build(policies, scenarios, full, started)
 
 
 def _build(policies: Sequence[Policy], scenarios: Sequence[Scenario], full: bool,
@@ -546,19 +545,6 @@ def _build(policies: Sequence[Policy], scenarios: Sequence[Scenario], full: bool
         ),
         search=search(found.result(), scenarios, results),
     )
-
-
-SEARCH_DEPTH = 3
-"""The report's search: every workflow of up to 3 steps (``explore`` defaults to 5; 3
-keeps the report's first run within a second)."""
-
-
-def explore_all(policies: Sequence[Policy]) -> Exploration:
-    """``explore`` on the report's policies, to the report's depth."""
-    from optcompare.analysis import explore
-
-    return explore.explore(policies, explore.Bounds(depth=SEARCH_DEPTH), explore.Context(),
-                           pairs=False)
 
 
 def search(found: Exploration, scenarios: Sequence[Scenario],

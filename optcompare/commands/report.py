@@ -135,13 +135,18 @@ def _render(data: Report, fmt: Format, width: int | None, color: bool, slide: st
 def _analyse(names: list[str], scenarios_dir: Path | None,
              full: bool) -> tuple[Report, bool]:
     """The report data, and whether a plugin was left out (then nothing is stored)."""
-    from optcompare.analysis.report import build_report
+    from optcompare.analysis import report_search
     from optcompare.policies import registry
-    from optcompare.scenario import files, load
 
     policies = registry.reported(names)
-    scenarios = load.load_all(files.discover(scenarios_dir))
-    return build_report(policies, scenarios, full=full), bool(registry.plugin_problems())
+    with report_search.begin(policies) as found:
+        # Imported and read while the search runs.
+        from optcompare.analysis.report import build_report
+        from optcompare.scenario import files, load
+
+        scenarios = load.load_all(files.discover(scenarios_dir))
+        data = build_report(policies, scenarios, full=full, found=found)
+    return data, bool(registry.plugin_problems())
 
 
 def _inputs(store: cache.Store, names: list[str], scenarios_dir: Path | None,
