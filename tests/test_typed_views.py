@@ -20,7 +20,9 @@ from optcompare.analysis.compat import Report as CompatReport
 from optcompare.analysis.conformance import Conformance
 from optcompare.analysis.differential import DifferentialRun
 from optcompare.analysis.driver_facts import Drivers
+from optcompare.analysis.scenarios import Skew
 from optcompare.policies import registry
+from optcompare.scenario.load import Check
 from optcompare.schema import corpus, query
 from optcompare.schema.conclude import Conclusion
 
@@ -37,6 +39,9 @@ TYPED_VIEWS = {
     "views.policies_view": registry.Listing,
     "introspection_views.probe_view": query.Answers,
     "introspection_views.corpus_view": corpus.Listing,
+    "scenario_views.check_view": Check,
+    "scenario_views.skew_view": Skew,
+    "scenario_views.skew_json": Skew,
 }
 
 DICT_VIEWS = {
@@ -44,9 +49,7 @@ DICT_VIEWS = {
     "explore_views.explore_view",
     "introspection_views.schema_view",
     "introspection_views.visibility_view",
-    "scenario_views.check_view",
     "scenario_views.run_view",
-    "scenario_views.skew_view",
     "views.table_view",
 }
 """Views that still take the command's JSON payload (not yet a typed model)."""

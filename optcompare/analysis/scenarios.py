@@ -64,6 +64,14 @@ class SkewCell:
         return sum(r.outcome is not Outcome.NOT_APPLICABLE for r in self.results)
 
 
+@dataclass(frozen=True)
+class Skew:
+    """Every client (the libvirt of each policy, the shipped libvirt, the legacy
+    client) on every policy's build."""
+
+    cells: tuple[SkewCell, ...]
+
+
 def truth(policy: Policy) -> frozenset[str]:
     """The drivers whose auto-read-only is dynamic on the policy's POSIX build."""
     return frozenset(
@@ -151,24 +159,3 @@ def _short(path: str) -> str:
 
     p = Path(path)
     return f"scenarios/{p.name}" if p.parent.name in ("scenarios", "builtin_scenarios") else path
-
-
-def skew_data(cells: Sequence[SkewCell]) -> list[dict[str, Any]]:
-    return [
-        {
-            "client": c.client,
-            "build": c.build,
-            "detected": sorted(c.detected),
-            "truth": sorted(c.truth),
-            "false_positives": sorted(c.false_positives),
-            "false_negatives": sorted(c.false_negatives),
-            "evidence": c.evidence,
-            "fragile": c.fragile,
-            "blockdev": c.blockdev,
-            "missing": list(c.missing),
-            "met": c.met,
-            "ran": c.ran,
-            "workflows": {r.scenario: r.outcome.value for r in c.results},
-        }
-        for c in cells
-    ]

@@ -102,13 +102,13 @@ def skew(
     """
     from optcompare.analysis import scenarios as analysis
     from optcompare.policies import registry
-    from optcompare.render.scenario_views import skew_view
+    from optcompare.render.scenario_views import skew_json, skew_view
     from optcompare.scenario import load
 
     chosen = load.select([], scenarios_dir)
     policies = registry.select(policy or [])
     cells = analysis.skew(chosen, policies)
-    emit("skew", {"cells": analysis.skew_data(cells)}, skew_view, fmt, output, width)
+    emit("skew", analysis.Skew(tuple(cells)), skew_view, fmt, output, width, encode=skew_json)
 
 
 @boundary
@@ -126,8 +126,6 @@ def check(
     problems = load.check_files(files)
     for problem in problems:
         typer.echo(printable(str(problem)), err=True)
-    report = [{"file": str(path), "problems": [str(p) for p in problems if p.path == str(path)]}
-              for path in dict.fromkeys(files)]
-    emit("check", {"files": report}, check_view, fmt, output, width)
+    emit("check", load.check_report(files, problems), check_view, fmt, output, width)
     if problems:
         raise typer.Exit(2)

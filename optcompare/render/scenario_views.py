@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optcompare.render.document import (
     ERR,
@@ -14,6 +14,10 @@ from optcompare.render.document import (
     Section,
     Table,
 )
+
+if TYPE_CHECKING:
+    from optcompare.analysis.scenarios import Skew, SkewCell
+    from optcompare.scenario.load import Check
 
 OUTCOME_MARK = {"meets": YES, "fails": NO, "not-applicable": "n/a", "backend-failure": ERR}
 
@@ -96,31 +100,52 @@ def run_view(data: dict[str, Any]) -> Document:
     return doc
 
 
-def detection_mark(cell: dict[str, Any]) -> str:
-    fp, fn = cell["false_positives"], cell["false_negatives"]
+def detection_mark(cell: SkewCell) -> str:
+    fp, fn = cell.false_positives, cell.false_negatives
     if not fp and not fn:
         return "ok"
     return "+".join(name for name, bad in (("FP", fp), ("FN", fn)) if bad)
 
 
-def _signal(cell: dict[str, Any]) -> str:
-    text = str(cell["evidence"]) + (" (fragile)" if cell["fragile"] else "")
-    if cell.get("blockdev") is False:
-        text += f"; -drive throughout (lacks {', '.join(cell['missing'])})"
-    elif cell.get("blockdev"):
+def _signal(cell: SkewCell) -> str:
+    text = str(cell.evidence) + (" (fragile)" if cell.fragile else "")
+    if cell.blockdev is False:
+        text += f"; -drive throughout (lacks {', '.join(cell.missing)})"
+    elif cell.blockdev:
         text += "; -blockdev throughout"
     return text
 
 
-def skew_view(data: dict[str, Any]) -> Document:
+def skew_json(skew: Skew) -> dict[str, object]:
+    return {"cells": [
+        {
+            "client": c.client,
+            "build": c.build,
+            "detected": sorted(c.detected),
+            "truth": sorted(c.truth),
+            "false_positives": sorted(c.false_positives),
+            "false_negatives": sorted(c.false_negatives),
+            "evidence": c.evidence,
+            "fragile": c.fragile,
+            "blockdev": c.blockdev,
+            "missing": list(c.missing),
+            "met": c.met,
+            "ran": c.ran,
+            "workflows": {r.scenario: r.outcome.value for r in c.results},
+        }
+        for c in skew.cells
+    ]}
+
+
+def skew_view(skew: Skew) -> Document:
     doc = Document("Version skew: libvirt written for a policy x QEMU build")
-    cells = data["cells"]
-    builds = _columns(cells, "build")
-    index = {(c["client"], c["build"]): c for c in cells}
+    cells = skew.cells
+    builds = list(dict.fromkeys(c.build for c in cells))
+    index = {(c.client, c.build): c for c in cells}
     rows = tuple(
-        (client, *(f"{detection_mark(index[client, b])} {index[client, b]['met']}/"
-                   f"{index[client, b]['ran']}" for b in builds))
-        for client in _columns(cells, "client")
+        (client, *(f"{detection_mark(index[client, b])} {index[client, b].met}/"
+                   f"{index[client, b].ran}" for b in builds))
+        for client in dict.fromkeys(c.client for c in cells)
     )
     section = doc.section("Matrix")
     section.add(Paragraph(
@@ -133,9 +158,9 @@ def skew_view(data: dict[str, Any]) -> Document:
     ))
     section.add(Table(("client \\ build", *builds), rows))
     wrong = tuple(
-        (c["client"], c["build"], ", ".join(c["false_positives"]) or "-",
-         ", ".join(c["false_negatives"]) or "-", _signal(c))
-        for c in cells if c["false_positives"] or c["false_negatives"]
+        (c.client, c.build, ", ".join(sorted(c.false_positives)) or "-",
+         ", ".join(sorted(c.false_negatives)) or "-", _signal(c))
+        for c in cells if c.false_positives or c.false_negatives
     )
     if wrong:
         doc.section("Detection errors").add(
@@ -144,11 +169,11 @@ def skew_view(data: dict[str, Any]) -> Document:
     return doc
 
 
-def check_view(data: dict[str, Any]) -> Document:
+def check_view(check: Check) -> Document:
     doc = Document("Scenario file check")
     section = doc.section("Files")
     section.add(Table(("file", "result"), tuple(
-        (f["file"], "ok" if not f["problems"] else f"{ERR}: {len(f['problems'])} problem(s)")
-        for f in data["files"]
+        (f.file, "ok" if not f.problems else f"{ERR}: {len(f.problems)} problem(s)")
+        for f in check.files
     )))
     return doc

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -452,6 +452,25 @@ def check_files(paths: Iterable[Path]) -> list[InputError]:
                 path=str(path), line=Locator.scan(text).line("scenario", key="name"),
             ))
     return problems
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One file ``check`` read, and its problems (each as ``path:line: message``)."""
+
+    file: str
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Check:
+    files: tuple[Checked, ...]
+
+
+def check_report(paths: Sequence[Path], problems: Sequence[InputError]) -> Check:
+    """``problems`` of :func:`check_files` on ``paths``, per file (each file once)."""
+    return Check(tuple(Checked(str(path), tuple(str(p) for p in problems if p.path == str(path)))
+                       for path in dict.fromkeys(paths)))
 
 
 def load_all(paths: Iterable[Path]) -> list[Scenario]:
