@@ -127,4 +127,4 @@ def test_the_report_starts_its_search_before_the_other_analyses_are_imported() -
              "optcompare.analysis.visibility", "optcompare.analysis.report_model",
              "optcompare.scenario.load")
     assert [m for m in later if m in started[0]] == []
-    assert "optcompare.analysis.report_search" in started[0]
+    assert "optcompare.analysis.report_beside" in started[0]

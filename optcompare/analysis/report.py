@@ -24,12 +24,13 @@ import hashlib
 from collections.abc import Iterable, Sequence
 
 from optcompare import __version__
-from optcompare.analysis import compat, report_search, truth_table, visibility
+from optcompare.analysis import compat, report_beside, truth_table, visibility
 from optcompare.analysis import report_model as m
 from optcompare.analysis import scenarios as scenario_analysis
 from optcompare.analysis.explore import Exploration
 from optcompare.analysis.findings import FindingKind, outcome, summary
-from optcompare.analysis.report_search import SEARCH_DEPTH as SEARCH_DEPTH
+from optcompare.analysis.report_beside import SEARCH_DEPTH as SEARCH_DEPTH
+from optcompare.analysis.report_beside import FromPolicies
 from optcompare.analysis.shipped import ShippedConclusion
 from optcompare.model.drivers import RELEASES
 from optcompare.model.modes import Mode
@@ -478,23 +479,22 @@ def _input_hash(policies: Sequence[Policy], scenarios: Sequence[Scenario]) -> st
 
 def build_report(policies: Sequence[Policy], scenarios: Sequence[Scenario], *,
                  full: bool = False, parallel: bool | None = None,
-                 found: Beside[Exploration] | None = None) -> m.Report:
+                 found: Beside[FromPolicies] | None = None) -> m.Report:
     """The report on ``policies``; the search runs beside the other analyses when the
     machine allows (``parallel``: force it on or off), with the same result either way.
-    ``found``: the search, already started (:func:`report_search.begin`)."""
+    ``found``: the search and the visibility, already started (:func:`report_beside.begin`)."""
     if found is not None:
         return _build(policies, scenarios, full, found)
-    with report_search.begin(policies, parallel=parallel) as started:
+    with report_beside.begin(policies, parallel=parallel) as started:
         return _build(policies, scenarios, full, started)
 
 
 def _build(policies: Sequence[Policy], scenarios: Sequence[Scenario], full: bool,
-           found: Beside[Exploration]) -> m.Report:
+           found: Beside[FromPolicies]) -> m.Report:
     from optcompare.policies import registry
 
     results = scenario_analysis.matrix(scenarios, policies)
     index = {(r.scenario, r.policy): r for r in results}
-    vis = {p.name: visibility.analyse(p) for p in policies}
     users = registry.get(USERS_OF)
     ground = registry.get(PROPOSED_FOR)
     rank = RELEASES.index
@@ -502,6 +502,9 @@ def _build(policies: Sequence[Policy], scenarios: Sequence[Scenario], full: bool
     for policy in policies:
         if policy.name != USERS_OF and rank(policy.release) >= rank(users.release):
             reports[policy.name] = compat.compare(policy, [users], scenarios, ground=ground)
+    cells = scenario_analysis.skew(scenarios, policies)
+    early = found.result()  # computed beside the analyses above
+    vis = {p.name: v for p, v in zip(policies, early.visibility, strict=True)}
     matrix = tuple(verdict_row(p, vis[p.name], index, reports.get(p.name)) for p in policies)
     releases = [p for p in registry.all_policies() if p.role is Role.RELEASE]
     baselines = {p.name: baseline_of(p, releases) for p in policies}
@@ -514,7 +517,6 @@ def _build(policies: Sequence[Policy], scenarios: Sequence[Scenario], full: bool
     if full:
         for policy in policies:
             full_tables += truth_table.tables(policy)
-    cells = scenario_analysis.skew(scenarios, policies)
     infos = scenario_analysis.scenario_data(scenarios)
     return m.Report(
         version=__version__,
@@ -543,7 +545,7 @@ def _build(policies: Sequence[Policy], scenarios: Sequence[Scenario], full: bool
             scenarios=tuple(m.ScenarioInfo(s["name"], s["summary"], s["source"], s["file"],
                                            s["sha256"]) for s in infos),
         ),
-        search=search(found.result(), scenarios, results),
+        search=search(early.search, scenarios, results),
     )
 
 

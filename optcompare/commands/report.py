@@ -135,11 +135,11 @@ def _render(data: Report, fmt: Format, width: int | None, color: bool, slide: st
 def _analyse(names: list[str], scenarios_dir: Path | None,
              full: bool) -> tuple[Report, bool]:
     """The report data, and whether a plugin was left out (then nothing is stored)."""
-    from optcompare.analysis import report_search
+    from optcompare.analysis import report_beside
     from optcompare.policies import registry
 
     policies = registry.reported(names)
-    with report_search.begin(policies) as found:
+    with report_beside.begin(policies) as found:
         # Imported and read while the search runs.
         from optcompare.analysis.report import build_report
         from optcompare.scenario import files, load
