@@ -100,7 +100,9 @@ def _unmet(report: m.Report, scenario: str) -> str:
             why.setdefault((r.step, r.step_text, r.reason), []).append(r.policy)
     ranked = sorted(why.items(), key=lambda item: -len(item[1]))
     (step, text, reason), _ = ranked[0]
-    found = f"{scenario} fails on every build: step {step} ({text}): {reason}"
+    about = next((f", {s.summary}," for s in report.provenance.scenarios
+                  if s.name == scenario), "")
+    found = f"{scenario}{about} fails on every build: step {step} ({text}): {reason}"
     for (other_step, other_text, other_reason), policies in ranked[1:]:
         where = "" if (other_step, other_text) == (step, text) else (
             f" at step {other_step} ({other_text})")
