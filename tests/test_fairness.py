@@ -160,6 +160,7 @@ def test_what_no_option_solves_names_each_reason(report: m.Report, reply: str) -
     solves = " ".join(reply[reply.index("What no option solves:"):
                             reply.index("## Verdict matrix")].split())
     assert ("nbd-chain-commit, the core commit on NBD exports that are read-only at start "
-            "and writable later (a fallback driver), fails on every build: step 2 (block-commit top=mid base=base): "
-            "Block node is read-only; explicit-reopen: Block format 'nbd' used by node "
+            "and writable later (a fallback driver), fails on every build: step 2 "
+            "(block-commit top=mid base=base): Block node is read-only; explicit-reopen: "
+            "Block format 'nbd' used by node "
             "'base-storage' does not support reopening files.") in solves
