@@ -47,6 +47,11 @@ What it measures, each in the same run against its baseline:
   less than wall time, which the notes give too). Targets: 2x input -> at
   most 2.2x time, and the 40-policy analysis under 3 s; the peak memory
   (``ru_maxrss``) of the largest child is printed;
+- the plugin guard (``policies/guard.py`` checks every hook call of a plugin):
+  the truth tables of 10 synthetic policies (the scaling test's, about
+  129,000 rows after grouping) computed plain and through ``guarded``, each
+  in a fresh child (``--guard-child``), as CPU time; the line gives guarded
+  / plain (``--no-guard``);
 - ``optcompare explore`` with its defaults (every built-in policy, ``file``,
   3 images, depth 5) through the CLI: under 10 s (issue 18); then the search
   alone in a fresh child: states per second (CPU time) and peak memory, and
@@ -593,6 +598,39 @@ def scaling_lines(rounds: int, env: Mapping[str, str]) -> tuple[list[Line], list
     return lines, notes
 
 
+GUARD_POLICIES = 10
+
+
+def guard_child(mode: str) -> None:
+    """The truth tables of the synthetic policies, plain or guarded, in this process."""
+    from optcompare.analysis.truth_table import tables
+    from optcompare.policies.guard import guarded
+
+    policies = synthetic_policies(GUARD_POLICIES)
+    if mode == "guarded":
+        policies = [guarded(p) for p in policies]
+    start = time.process_time()
+    rows = sum(len(table.rows) for policy in policies for table in tables(policy))
+    print(json.dumps({"cpu": time.process_time() - start, "rows": rows}))
+
+
+def guard_line(rounds: int, env: Mapping[str, str]) -> Line:
+    name = f"plugin guard: truth tables of {GUARD_POLICIES} synthetic policies, guarded/plain"
+    best: dict[str, float] = {}
+    for _ in range(rounds):
+        for mode in ("plain", "guarded"):
+            argv = [sys.executable, str(Path(__file__).resolve()), "--guard-child", mode]
+            done = subprocess.run(argv, capture_output=True, text=True, env=dict(env),
+                                  check=False)
+            if done.returncode != 0:
+                last = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+                return Line(name, "-", "-", "-", "info", f"ERROR ({last})")
+            cpu = float(json.loads(done.stdout.strip().splitlines()[-1])["cpu"])
+            best[mode] = min(best.get(mode, cpu), cpu)
+    return Line(name, f"{best['guarded']:.3f} s", f"{best['plain']:.3f} s",
+                f"{best['guarded'] / best['plain']:.2f}x", "info", "-")
+
+
 def conformance_line(env: Mapping[str, str]) -> Line:
     name = "optcompare conformance (wall time, 1 run)"
     missing = [b for b in ("qemu-storage-daemon", "qemu-img") if shutil.which(b) is None]
@@ -719,12 +757,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=argparse.SUPPRESS)
     parser.add_argument("--explore-child", nargs=2, metavar=("DEPTH", "IMAGES"),
                         help=argparse.SUPPRESS)
+    parser.add_argument("--no-guard", action="store_true",
+                        help="skip the plugin guard's cost on the truth tables")
+    parser.add_argument("--guard-child", choices=("plain", "guarded"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.scale_child:
         scale_child(int(args.scale_child[0]), Path(args.scale_child[1]))
         return 0
     if args.explore_child:
         explore_child(int(args.explore_child[0]), int(args.explore_child[1]))
+        return 0
+    if args.guard_child:
+        guard_child(args.guard_child)
         return 0
     print(compile_bytecode(), flush=True)
     cache = tempfile.TemporaryDirectory(prefix="optcompare-bench-cache-")
@@ -740,6 +784,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         more, scaling_notes = scaling_lines(max(1, args.scale_rounds), env)
         lines += more
         notes += scaling_notes
+    if not args.no_guard:
+        lines.append(guard_line(max(1, args.scale_rounds), env))
     if not args.no_explore:
         more, explore_notes = explore_lines(max(1, min(args.rounds, 3)), env,
                                             not args.no_explore_growth)
@@ -760,7 +806,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 if __name__ == "__main__":
-    if "--scale-child" in sys.argv or "--explore-child" in sys.argv:
+    if any(a in sys.argv for a in ("--scale-child", "--explore-child", "--guard-child")):
         sys.exit(main())
     signal.signal(signal.SIGTERM, _interrupt)  # clean up the temporary directory too
     try:

@@ -10,10 +10,9 @@ and runs the command again without it. Built-in policies are not wrapped.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from optcompare.errors import OptcompareError, PluginFailure
@@ -171,28 +170,23 @@ def _guard(hook: str, method: Callable[..., Any], check: Check) -> Callable[...,
 
     @functools.wraps(method)
     def run(self: Policy, *args: Any, **kwargs: Any) -> Any:
+        # contextlib.redirect_stdout, without its cost: truth tables call hooks per row.
+        saved = sys.stdout
+        sys.stdout = sys.stderr
         try:
-            with _stdout_to_stderr():
-                result = method(self, *args, **kwargs)
+            result = method(self, *args, **kwargs)
         except expected:
             raise
         except (Exception, SystemExit) as error:
             raise PluginFailure(self.name, hook, raised=describe(error)) from None
+        finally:
+            sys.stdout = saved
         problem = check(result)
         if problem is not None:
             raise PluginFailure(self.name, hook, returned=problem)
         return result
 
     return run
-
-
-@contextlib.contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    if sys.stdout is sys.stderr:
-        yield
-        return
-    with contextlib.redirect_stdout(sys.stderr):
-        yield
 
 
 def describe(error: BaseException) -> str:
