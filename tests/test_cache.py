@@ -242,8 +242,9 @@ def test_the_console_script_serves_what_it_replayed(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != cache.ENV_NO_CACHE}
     env[cache.ENV_DIR] = str(tmp_path / "cache")
     argv = [sys.executable, "-m", "optcompare", "report", *POLICIES,
-            "--scenarios", str(GOLDEN / "scenarios"), "-f", "markdown"]
-    runs = [subprocess.run(argv + extra, capture_output=True, text=True, env=env, check=False)
+            "--scenarios", "tests/golden/scenarios", "-f", "markdown"]
+    runs = [subprocess.run(argv + extra, capture_output=True, text=True, env=env, check=False,
+                           cwd=GOLDEN.parent.parent)
             for extra in ([], [], ["--no-cache"])]
     assert [r.returncode for r in runs] == [0, 0, 0], [r.stderr for r in runs]
     assert all(r.stderr == "" for r in runs)

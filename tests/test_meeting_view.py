@@ -271,7 +271,14 @@ def test_a_cell_that_applies_links_to_its_own_piece_of_evidence(data: Report) ->
 
 
 GOLDEN = Path(__file__).parent / "golden"
-SELECTION = ["-p", "qemu-3.1", "-p", "qemu-4.1", "--scenarios", str(GOLDEN / "scenarios")]
+SELECTION = ["-p", "qemu-3.1", "-p", "qemu-4.1", "--scenarios", "tests/golden/scenarios"]
+"""The golden files record the command that made them, so the scenarios are named as
+a user at the top of the checkout would name them (see ``at_top``)."""
+
+
+@pytest.fixture(autouse=True)
+def at_top(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(GOLDEN.parent.parent)
 
 
 def test_golden_page_and_matrix_slide() -> None:

@@ -16,8 +16,14 @@ from optcompare.cli import app
 runner = CliRunner()
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"
-SELECTION = ["report", "-p", "qemu-3.1", "-p", "qemu-4.1", "--scenarios",
-             str(GOLDEN / "scenarios")]
+SELECTION = ["report", "-p", "qemu-3.1", "-p", "qemu-4.1", "--scenarios", "tests/golden/scenarios"]
+"""The golden files record the command that made them, so the scenarios are named as
+a user at the top of the checkout would name them (see ``at_top``)."""
+
+
+@pytest.fixture(autouse=True)
+def at_top(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(GOLDEN.parent.parent)
 
 
 def invoke(*args: str) -> str:
@@ -204,3 +210,35 @@ def test_text_reply_fits_a_mail_in_a_wide_terminal(monkeypatch: pytest.MonkeyPat
     assert max(len(line) for line in lines) <= 76
     monkeypatch.setenv("COLUMNS", "60")
     assert max(len(line) for line in invoke(*SELECTION, "-f", "text").splitlines()) <= 60
+
+
+def _reproduce_command(markdown: str) -> list[str]:
+    """The command the provenance names, its wrapped continuation lines joined."""
+    import shlex
+
+    lines = markdown.split("\n---\n", 1)[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Reproduce with"))
+    text = lines[start].split(": ", 1)[1]
+    for line in lines[start + 1:]:
+        if not line.startswith("  "):
+            break
+        text += " " + line.strip()
+    return shlex.split(text)
+
+
+@pytest.mark.parametrize("extra", [[], ["--full"]])
+def test_the_reproduce_line_makes_the_same_report(extra: list[str]) -> None:
+    """Run as it is written, the command gives back the very reply it is printed in."""
+    markdown = invoke(*SELECTION, "-f", "markdown", *extra)
+    command = _reproduce_command(markdown)
+    assert command[:2] == ["optcompare", "report"]
+    assert "--policy" in command and "--scenarios" in command
+    assert invoke(*command[1:]) == markdown
+
+
+def test_text_lines_end_without_spaces() -> None:
+    """A text reply pasted into a mail or a patch review carries no trailing spaces."""
+    for width in ("40", "76", "100"):
+        out = invoke(*SELECTION, "-f", "text", "--width", width)
+        assert out.count("\n") > 20
+        assert all(line == line.rstrip() for line in out.splitlines()), width

@@ -479,18 +479,20 @@ def _input_hash(policies: Sequence[Policy], scenarios: Sequence[Scenario]) -> st
 
 def build_report(policies: Sequence[Policy], scenarios: Sequence[Scenario], *,
                  full: bool = False, parallel: bool | None = None,
-                 found: Beside[FromPolicies] | None = None) -> m.Report:
+                 found: Beside[FromPolicies] | None = None,
+                 arguments: Sequence[str] = ()) -> m.Report:
     """The report on ``policies``; the search runs beside the other analyses when the
     machine allows (``parallel``: force it on or off), with the same result either way.
-    ``found``: the search and the visibility, already started (:func:`report_beside.begin`)."""
+    ``found``: the search and the visibility, already started (:func:`report_beside.begin`);
+    ``arguments``: the options that chose the inputs, for the reproduce line."""
     if found is not None:
-        return _build(policies, scenarios, full, found)
+        return _build(policies, scenarios, full, found, tuple(arguments))
     with report_beside.begin(policies, parallel=parallel) as started:
-        return _build(policies, scenarios, full, started)
+        return _build(policies, scenarios, full, started, tuple(arguments))
 
 
 def _build(policies: Sequence[Policy], scenarios: Sequence[Scenario], full: bool,
-           found: Beside[FromPolicies]) -> m.Report:
+           found: Beside[FromPolicies], arguments: tuple[str, ...]) -> m.Report:
     from optcompare.policies import registry
 
     results = scenario_analysis.matrix(scenarios, policies)
@@ -544,6 +546,7 @@ def _build(policies: Sequence[Policy], scenarios: Sequence[Scenario], full: bool
             policies=tuple(m.PolicySource(p.name, p.origin, p.source) for p in policies),
             scenarios=tuple(m.ScenarioInfo(s["name"], s["summary"], s["source"], s["file"],
                                            s["sha256"]) for s in infos),
+            arguments=arguments,
         ),
         search=search(early.search, scenarios, results),
     )

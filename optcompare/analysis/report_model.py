@@ -510,6 +510,8 @@ class Provenance:
     """sha256 over the policy names and origins and the scenario digests."""
     policies: tuple[PolicySource, ...]
     scenarios: tuple[ScenarioInfo, ...]
+    arguments: tuple[str, ...] = ()
+    """The options that chose these inputs (``--policy``, ``--scenarios``), as given."""
 
 
 # -- the report -------------------------------------------------------------------

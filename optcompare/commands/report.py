@@ -139,13 +139,16 @@ def _analyse(names: list[str], scenarios_dir: Path | None,
     from optcompare.policies import registry
 
     policies = registry.reported(names)
+    arguments = [part for name in names for part in ("--policy", name)]
+    if scenarios_dir is not None:
+        arguments += ["--scenarios", str(scenarios_dir)]
     with report_beside.begin(policies) as found:
         # Imported and read while the search runs.
         from optcompare.analysis.report import build_report
         from optcompare.scenario import files, load
 
         scenarios = load.load_all(files.discover(scenarios_dir))
-        data = build_report(policies, scenarios, full=full, found=found)
+        data = build_report(policies, scenarios, full=full, found=found, arguments=arguments)
     return data, bool(registry.plugin_problems())
 
 
@@ -170,4 +173,5 @@ def _inputs(store: cache.Store, names: list[str], scenarios_dir: Path | None,
     except (OptcompareError, OSError):
         return None
     return [cache.source_digest(), f"full={full}", f"policies={len(names)}", *names,
+            f"scenarios-option={scenarios_dir}",
             f"plugins={len(plugins)}", *plugins, f"scenarios={len(paths)}", *scenario_parts]

@@ -436,7 +436,7 @@ def page(report: m.Report) -> Page:
     matrix = _matrix(report, tables)
     p = report.provenance
     provenance = [
-        f"Reproduce: optcompare report --format html (input sha256 {p.input_sha256})",
+        f"Reproduce: {w.reproduce(report, 'html')} (input sha256 {p.input_sha256})",
         *(f"policy {x.name} ({x.origin}): {x.source}" for x in p.policies),
         *(f"scenario {s.file} sha256 {s.sha256}" for s in p.scenarios),
     ]

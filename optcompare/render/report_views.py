@@ -45,7 +45,8 @@ def _decision(doc: Document, report: m.Report) -> None:
     section = doc.section("Decision")
     thread = [c.id for c in report.criteria if c.origin is m.Origin.THREAD]
     failing = [p.name for p in report.policies if p.name not in d.meets_thread]
-    text = (f"Of the {d.policies} builds measured, {len(d.meets_thread)} meet both of "
+    text = (f"Of the {d.policies} builds measured, {len(d.meets_thread)} "
+            f"{'meets' if len(d.meets_thread) == 1 else 'meet'} both of "
             f"the thread's requirements ({w.names([w.title(c) for c in thread])}): "
             f"{w.names(list(d.meets_thread)) or 'none'}.")
     by_loss: dict[tuple[str, ...], list[str]] = {}
@@ -346,8 +347,7 @@ def trace_lines(run: m.Run, *, brief: bool = False) -> list[str]:
 def _provenance(doc: Document, report: m.Report) -> None:
     p = report.provenance
     doc.provenance = [
-        f"Reproduce with {p.tool}: optcompare report --format markdown"
-        + (" --full" if report.full else ""),
+        f"Reproduce with {p.tool}: {w.reproduce(report, 'markdown')}",
         f"Input sha256: {p.input_sha256}",
         f"Scenarios: {len(p.scenarios)} files; policies: "
         + ", ".join(x.name if x.origin == "built-in" else f"{x.name} ({x.origin})"

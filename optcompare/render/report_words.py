@@ -237,3 +237,13 @@ def label(name: str, taken: set[str]) -> str:
 def labels(policies: Sequence[str]) -> dict[str, str]:
     taken: set[str] = set()
     return {p: label(p, taken) for p in policies}
+
+
+def reproduce(report: m.Report, fmt: str) -> str:
+    """The command that makes this report again in ``fmt``, quoted for a shell."""
+    import shlex
+
+    command = ["optcompare", "report", "--format", fmt, *report.provenance.arguments]
+    if report.full and fmt in ("markdown", "text", "json"):  # html and svg are always full
+        command.append("--full")
+    return shlex.join(command)

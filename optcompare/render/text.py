@@ -99,13 +99,16 @@ def draw(document: Document, out: Console) -> None:
 
 
 def render(document: Document, width: int | None = None, *, color: bool = False) -> str:
-    if not color:  # the common case needs none of rich (it is exact, or it declines)
-        from optcompare.render import plain
+    """The document for a terminal; without colour, also for a file or a mail, so no
+    line ends in the spaces rich leaves where it wraps or pads."""
+    if color:
+        return render_rich(document, width, color=True)
+    from optcompare.render import plain  # the common case needs none of rich
 
-        laid_out = plain.render(document, terminal_width() if width is None else width)
-        if laid_out is not None:
-            return laid_out
-    return render_rich(document, width, color=color)
+    laid_out = plain.render(document, terminal_width() if width is None else width)
+    if laid_out is None:
+        laid_out = render_rich(document, width)
+    return "".join(line.rstrip(" ") + "\n" for line in laid_out.splitlines())
 
 
 def render_rich(document: Document, width: int | None = None, *, color: bool = False) -> str:
