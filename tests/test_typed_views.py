@@ -20,7 +20,7 @@ from optcompare.analysis.compat import Report as CompatReport
 from optcompare.analysis.conformance import Conformance
 from optcompare.analysis.differential import DifferentialRun
 from optcompare.analysis.driver_facts import Drivers
-from optcompare.analysis.scenarios import Skew
+from optcompare.analysis.scenarios import Runs, Skew
 from optcompare.policies import registry
 from optcompare.scenario.load import Check
 from optcompare.schema import corpus, query
@@ -49,7 +49,6 @@ DICT_VIEWS = {
     "explore_views.explore_view",
     "introspection_views.schema_view",
     "introspection_views.visibility_view",
-    "scenario_views.run_view",
     "views.table_view",
 }
 """Views that still take the command's JSON payload (not yet a typed model)."""
@@ -70,7 +69,7 @@ def _first_parameter(function: object) -> object:
     assert callable(function)
     # views import their models for type checking only: name them here
     models: dict[str, object] = {cls.__name__: cls
-                                 for cls in (*TYPED_VIEWS.values(), DifferentialRun)}
+                                 for cls in (*TYPED_VIEWS.values(), DifferentialRun, Runs)}
     models["PolicyListing"] = registry.Listing
     hints = typing.get_type_hints(function, globalns={**models, **function.__globals__})
     first = next(iter(inspect.signature(function).parameters))

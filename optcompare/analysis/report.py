@@ -519,7 +519,6 @@ def _build(policies: Sequence[Policy], scenarios: Sequence[Scenario], full: bool
     if full:
         for policy in policies:
             full_tables += truth_table.tables(policy)
-    infos = scenario_analysis.scenario_data(scenarios)
     return m.Report(
         version=__version__,
         full=full,
@@ -544,8 +543,7 @@ def _build(policies: Sequence[Policy], scenarios: Sequence[Scenario], full: bool
             tool=f"optcompare {__version__}",
             input_sha256=_input_hash(policies, scenarios),
             policies=tuple(m.PolicySource(p.name, p.origin, p.source) for p in policies),
-            scenarios=tuple(m.ScenarioInfo(s["name"], s["summary"], s["source"], s["file"],
-                                           s["sha256"]) for s in infos),
+            scenarios=scenario_analysis.scenario_infos(scenarios),
             arguments=arguments,
         ),
         search=search(early.search, scenarios, results),

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
+from optcompare.analysis.report_model import ScenarioInfo
 from optcompare.model.modes import Behaviour
 from optcompare.policies.base import Detection, Policy, SignalKind
 from optcompare.scenario.runner import Outcome, ScenarioResult, run
 from optcompare.scenario.spec import LEGACY, NATIVE, Scenario
+
+if TYPE_CHECKING:
+    from optcompare.backends.qemu.backend import BackendFailure
 
 _REPLAYS: dict[tuple[object, ...], ScenarioResult] = {}
 
@@ -105,52 +109,20 @@ def skew(scenarios: Sequence[Scenario], policies: Sequence[Policy]) -> list[Skew
     return cells
 
 
-def result_data(result: ScenarioResult, *, trace: bool = True) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "scenario": result.scenario,
-        "policy": result.policy,
-        "client": result.client,
-        "backend": result.backend,
-        "outcome": result.outcome.value,
-        "frontend": result.frontend,
-        "step": result.step,
-        "step_text": result.step_text,
-        "reason": result.reason,
-        "detection": None if result.detection is None else {
-            "dynamic": sorted(result.detection.dynamic),
-            "signal": result.detection.signal.value,
-            "evidence": result.detection.evidence,
-            "fragile": result.detection.fragile,
-        },
-    }
-    if trace:
-        data["trace"] = [
-            {
-                "index": r.index,
-                "step": r.step,
-                "line": r.line,
-                "result": r.result,
-                "message": r.message,
-                "met": r.met,
-                "why": r.why,
-                "actions": list(r.actions),
-                "state": {
-                    name: {"label": "writable" if o.label else "read-only", "fd": o.fd.value,
-                           "ro": o.ro, "mode": o.mode, "denials": o.denials}
-                    for name, o in r.state.items()
-                },
-            }
-            for r in result.trace
-        ]
-    return data
+def scenario_infos(scenarios: Sequence[Scenario]) -> tuple[ScenarioInfo, ...]:
+    """What names each scenario a run read (its file relative to the package's)."""
+    return tuple(ScenarioInfo(s.name, s.summary, s.source, _short(s.path), s.digest)
+                 for s in scenarios)
 
 
-def scenario_data(scenarios: Sequence[Scenario]) -> list[dict[str, Any]]:
-    return [
-        {"name": s.name, "summary": s.summary, "source": s.source, "file": _short(s.path),
-         "sha256": s.digest}
-        for s in scenarios
-    ]
+@dataclass(frozen=True)
+class Runs:
+    """Scenarios replayed on builds (``run``), in the matrix's order."""
+
+    backend: str
+    """``model`` or ``qemu``."""
+    scenarios: tuple[ScenarioInfo, ...]
+    results: tuple[ScenarioResult | BackendFailure, ...]
 
 
 def _short(path: str) -> str:

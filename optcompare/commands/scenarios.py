@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -63,27 +63,21 @@ def run(
     """
     from optcompare.analysis import scenarios as analysis
     from optcompare.policies import registry
-    from optcompare.render.scenario_views import run_view
+    from optcompare.render.scenario_views import run_json, run_view
     from optcompare.scenario import load
+    from optcompare.scenario.runner import Outcome
 
     chosen = load.select(names or [], scenarios_dir)
     policies = registry.select(policy or [])
-    rows: list[dict[str, Any]]
     if backend is Backend.QEMU:
         from optcompare.analysis.conformance import run_on_qemu
-        from optcompare.scenario.runner import ScenarioResult
 
-        rows = [analysis.result_data(r) if isinstance(r, ScenarioResult) else r.to_data()
-                for r in run_on_qemu(chosen, policies)]
+        results = tuple(run_on_qemu(chosen, policies))
     else:
-        rows = [analysis.result_data(r) for r in analysis.matrix(chosen, policies)]
-    data: dict[str, Any] = {
-        "backend": backend.value,
-        "scenarios": analysis.scenario_data(chosen),
-        "results": rows,
-    }
-    emit("scenario-run", data, run_view, fmt, output, width)
-    if fail_on is FailOn.UNMET and any(r["outcome"] == "fails" for r in data["results"]):
+        results = tuple(analysis.matrix(chosen, policies))
+    runs = analysis.Runs(backend.value, analysis.scenario_infos(chosen), results)
+    emit("scenario-run", runs, run_view, fmt, output, width, encode=run_json)
+    if fail_on is FailOn.UNMET and any(r.outcome is Outcome.FAILS for r in results):
         raise typer.Exit(1)
 
 
