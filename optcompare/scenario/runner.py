@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -128,11 +128,11 @@ def run(
     client_name = client or setup.client
     chosen = client_for(client_name, build)
     label = build.name if client_name == NATIVE else f"{client_name} on {build.name}"
-    result = ScenarioResult(scenario.name, build.name, client_name, "", Outcome.NOT_APPLICABLE)
     try:
         engine = backend(build, setup.driver)
     except NotApplicable as error:
-        return replace(result, reason=error.reason)
+        return ScenarioResult(scenario.name, build.name, client_name, "",
+                              Outcome.NOT_APPLICABLE, reason=error.reason)
     state = _Run(scenario, build, chosen, client_name, engine, [i.name for i in setup.images],
                  detect=detect)
     trace: list[StepRecord] = []
@@ -142,18 +142,19 @@ def run(
             record = _play(state, step)
             trace.append(record)
             if not record.met:
-                return replace(
-                    result, backend=engine.name, outcome=Outcome.FAILS, frontend=state.frontend,
-                    step=step.index, step_text=step.describe(), reason=record.why,
-                    detection=state.detection, trace=tuple(trace),
-                )
+                return ScenarioResult(
+                    scenario.name, build.name, client_name, engine.name, Outcome.FAILS,
+                    state.frontend, step.index, step.describe(), record.why, state.detection,
+                    tuple(trace))
     except NotApplicable as error:
-        return replace(result, backend=engine.name, reason=f"{label}: {error.reason}",
-                        frontend=state.frontend, detection=state.detection, trace=tuple(trace))
+        return ScenarioResult(
+            scenario.name, build.name, client_name, engine.name, Outcome.NOT_APPLICABLE,
+            state.frontend, reason=f"{label}: {error.reason}", detection=state.detection,
+            trace=tuple(trace))
     finally:
         engine.close()
-    return replace(result, backend=engine.name, outcome=Outcome.MEETS, frontend=state.frontend,
-                    detection=state.detection, trace=tuple(trace))
+    return ScenarioResult(scenario.name, build.name, client_name, engine.name, Outcome.MEETS,
+                          state.frontend, detection=state.detection, trace=tuple(trace))
 
 
 def _create(state: _Run) -> None:
