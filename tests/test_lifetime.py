@@ -300,3 +300,36 @@ def test_the_iscsi_server_records_its_socket_files_before_tgtd_starts(
     finally:
         server._proc = None
         server.close()
+
+
+CUT_SHORT = """
+import os, signal
+from optcompare.commands.common import terminating_signals_raise
+from optcompare.errors import Terminated
+
+class Transport:
+    def __del__(self):
+        raise AttributeError("'_SelectorSocketTransport' object has no attribute '_closing'")
+Transport.__del__.__module__ = "asyncio.selector_events"  # what the hook is handed
+
+class Ours:
+    def __del__(self):
+        raise ValueError("ours")
+
+try:
+    with terminating_signals_raise():
+        os.kill(os.getpid(), signal.SIGTERM)
+except Terminated:
+    pass
+half = Transport(); del half
+mine = Ours(); del mine
+"""
+
+
+def test_after_a_signal_asyncio_finalizers_cut_short_print_no_traceback() -> None:
+    # The SIGINT test's flake: a signal raised inside asyncio's transport __init__,
+    # its __del__ then failed and Python printed a traceback at exit.
+    done = subprocess.run([sys.executable, "-c", CUT_SHORT], capture_output=True, text=True,
+                          timeout=30, check=False)
+    assert "_closing" not in done.stderr
+    assert "ValueError: ours" in done.stderr, "other unraisable errors still show"

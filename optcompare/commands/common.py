@@ -95,13 +95,17 @@ def terminating_signals_raise() -> Iterator[None]:
     Only the first one raises: one that arrives while we are already
     unwinding is ignored, so that it cannot cut the cleanup short. A block
     that ends normally after a signal (its exception was swallowed where
-    Python ignores exceptions) raises it at the end.
+    Python ignores exceptions) raises it at the end. From the signal on,
+    asyncio objects the signal cut short while they were being built (a QMP
+    socket transport) may fail in their finalizers; we are exiting, so
+    those reports are dropped (:func:`_drop_cut_short_finalizers`).
     """
     fired: list[int] = []
 
     def handler(signum: int, frame: object) -> None:
         if not fired:
             fired.append(signum)
+            _drop_cut_short_finalizers()
             raise Terminated(signum)
 
     try:
@@ -116,6 +120,20 @@ def terminating_signals_raise() -> Iterator[None]:
     finally:
         for number, action in previous.items():
             signal.signal(number, action)
+
+
+def _drop_cut_short_finalizers() -> None:
+    """Leave out the unraisable errors of asyncio objects; the rest as before."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        owner = unraisable.object
+        module = getattr(owner, "__module__", None) or type(owner).__module__
+        if str(module).startswith("asyncio"):
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
 
 
 _PROCESS_MODULE = "optcompare.backends.qemu.process"
