@@ -120,7 +120,11 @@ def _trade_off(report: m.Report, t: m.TradeOff) -> str:
         why = w.brief(report.cell(t.policy, criterion))
         losses.append(f"{w.short(criterion)} ({why})" if why else w.short(criterion))
     if losses:
-        text += (" and loses on " if t.wins else " loses on ") + "; ".join(losses)
+        # Each loss may carry a reason with commas in it, so three or more are
+        # separated by semicolons.
+        listed = (" and ".join(losses) if len(losses) < 3
+                  else "; ".join(losses[:-1]) + "; and " + losses[-1])
+        text += (" but loses on " if t.wins else " loses on ") + listed
     return text + "."
 
 
