@@ -21,6 +21,7 @@ from optcompare.analysis.conformance import Conformance
 from optcompare.analysis.differential import DifferentialRun
 from optcompare.analysis.driver_facts import Drivers
 from optcompare.analysis.scenarios import Runs, Skew
+from optcompare.analysis.visibility import Visibility
 from optcompare.policies import registry
 from optcompare.scenario.load import Check
 from optcompare.schema import corpus, query
@@ -42,16 +43,20 @@ TYPED_VIEWS = {
     "scenario_views.check_view": Check,
     "scenario_views.skew_view": Skew,
     "scenario_views.skew_json": Skew,
+    "introspection_views.visibility_view": Visibility,
+    "introspection_views.visibility_json": Visibility,
 }
 
 DICT_VIEWS = {
     "explore_views.differential_view",
     "explore_views.explore_view",
     "introspection_views.schema_view",
-    "introspection_views.visibility_view",
     "views.table_view",
 }
-"""Views that still take the command's JSON payload (not yet a typed model)."""
+"""Views that still take the command's JSON payload (not yet a typed model).
+
+``schema_view`` stays here: it lays out QMP's own query-qmp-schema reply (the
+JSON 'probe --schema' reads back), not an analysis's product."""
 
 
 def _views() -> dict[str, object]:

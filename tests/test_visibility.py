@@ -14,6 +14,7 @@ from optcompare.analysis.visibility import (
 )
 from optcompare.policies import option_2, option_3, registry
 from optcompare.policies.base import SignalKind
+from optcompare.render.introspection_views import visibility_json
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +135,8 @@ def test_truth_rows_cover_every_driver_on_both_platforms(
 
 
 def test_data_is_json_ready_and_deterministic() -> None:
-    one = json.dumps(visibility(list(registry.BUILTIN)).to_data())
-    two = json.dumps(visibility(list(registry.BUILTIN)).to_data())
+    one = json.dumps(visibility_json(visibility(list(registry.BUILTIN))))
+    two = json.dumps(visibility_json(visibility(list(registry.BUILTIN))))
     assert one == two
     data = json.loads(one)
     assert [p["policy"] for p in data["policies"]] == [p.name for p in registry.BUILTIN]

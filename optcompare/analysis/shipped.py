@@ -12,7 +12,6 @@ dynamic whose mode (for the options it passes) is something else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from optcompare.model.modes import Mode
 from optcompare.policies import libvirt
@@ -42,21 +41,6 @@ class ShippedConclusion:
     """Protocols whose node options it passes (auto-read-only=true) the build rejects."""
     file_probe: bool = False
     """Its one probe holds: once the build has the rest of the gate, it is on -blockdev."""
-
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "build": self.build,
-            "file_probe": self.file_probe,
-            "frontend": self.frontend.value,
-            "missing": list(self.missing),
-            "treated_dynamic": list(self.treated_dynamic),
-            "wrongly_dynamic": [
-                {"driver": m.driver, "mode": m.mode.value, "error": m.error}
-                for m in self.wrongly_dynamic
-            ],
-            "missed": list(self.missed),
-            "rejected": list(self.rejected),
-        }
 
 
 def conclude(build: Build) -> ShippedConclusion:

@@ -60,6 +60,22 @@ class Granularity(StrEnum):
     PER_DRIVER = "per driver"
 
 
+class Verdict(StrEnum):
+    """The client's answer for one driver against the truth."""
+
+    OK = "ok"
+    FALSE_POSITIVE = "false positive"
+    FALSE_NEGATIVE = "false negative"
+
+
+class ProbedBy(StrEnum):
+    """Who read the schema alone: the policy's own client, or, when it needs more,
+    libvirt-style schema probes."""
+
+    CLIENT = "client"
+    SCHEMA_PROBES = "schema probes"
+
+
 class RecordingTarget(Target):
     """A target that remembers what a client asked of it."""
 
@@ -104,18 +120,6 @@ class Probe:
     def extra_commands(self) -> tuple[str, ...]:
         return tuple(c for c in self.commands if c not in COMMON_COMMAND_NAMES)
 
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "build": self.build,
-            "signal": self.detection.signal.value,
-            "evidence": self.detection.evidence,
-            "detected": sorted(self.detection.dynamic),
-            "queries": self.queries,
-            "commands": list(self.commands),
-            "version_asked": self.version_asked,
-            "fragile": self.fragile,
-        }
-
 
 def probe(build: Build) -> Probe:
     """Run the build's own client against the build."""
@@ -135,9 +139,7 @@ class SchemaProbe:
     """What a probe that may only read the schema finds."""
 
     detected: frozenset[str]
-    by: str
-    """``client`` (the policy's client ran on the schema alone) or ``schema
-    probes`` (it needed more; libvirt-style schema probes were used)."""
+    by: ProbedBy
     queries: tuple[str, ...]
     why: str = ""
     """Why the client could not run on the schema alone."""
@@ -151,11 +153,11 @@ def schema_probe(build: Build) -> SchemaProbe:
         adverts = conclude.build_adverts(build)
         return SchemaProbe(
             frozenset(a.driver for a in adverts),
-            "schema probes",
+            ProbedBy.SCHEMA_PROBES,
             tuple(sorted({a.query for a in adverts})),
             str(error),
         )
-    return SchemaProbe(detection.dynamic, "client", (detection.evidence,))
+    return SchemaProbe(detection.dynamic, ProbedBy.CLIENT, (detection.evidence,))
 
 
 def truth(build: Build, driver: str) -> Mode:
@@ -178,27 +180,17 @@ class DriverRow:
         return self.mode is Mode.DYNAMIC_RO
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         if self.detected and not self.dynamic:
-            return "false positive"
+            return Verdict.FALSE_POSITIVE
         if self.dynamic and not self.detected:
-            return "false negative"
-        return "ok"
+            return Verdict.FALSE_NEGATIVE
+        return Verdict.OK
 
     @property
     def label(self) -> str:
         return self.driver if self.platform is Platform.POSIX else f"{self.driver}@{self.platform}"
 
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "driver": self.driver,
-            "platform": self.platform.value,
-            "mode": self.mode.value,
-            "dynamic": self.dynamic,
-            "detected": self.detected,
-            "claimed": self.claimed,
-            "verdict": self.verdict,
-        }
 
 
 @dataclass(frozen=True)
@@ -227,20 +219,6 @@ class Later:
             self.detected_after != self.detected_before
         )
 
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "driver": self.driver,
-            "before": self.before.value,
-            "after": self.after.value,
-            "dynamic_after": self.dynamic_after,
-            "detected_before": self.detected_before,
-            "detected_after": self.detected_after,
-            "schema_changed": self.schema_changed,
-            "results_changed": self.results_changed,
-            "answer_changed": self.answer_changed,
-            "visible": self.visible,
-            "learns": self.learns,
-        }
 
 
 @dataclass(frozen=True)
@@ -272,65 +250,21 @@ class PolicyVisibility:
 
     @property
     def false_positives(self) -> tuple[str, ...]:
-        return tuple(r.label for r in self.rows if r.verdict == "false positive")
+        return tuple(r.label for r in self.rows if r.verdict is Verdict.FALSE_POSITIVE)
 
     @property
     def false_negatives(self) -> tuple[str, ...]:
-        return tuple(r.label for r in self.rows if r.verdict == "false negative")
+        return tuple(r.label for r in self.rows if r.verdict is Verdict.FALSE_NEGATIVE)
 
     @property
     def claimed_not_dynamic(self) -> tuple[str, ...]:
         return tuple(r.label for r in self.rows if r.claimed and not r.dynamic)
 
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "policy": self.policy,
-            "title": self.title,
-            "signal": self.signal.value,
-            "evidence": self.evidence,
-            "visible_in_schema": self.visible_in_schema,
-            "cacheable": self.cacheable,
-            "needs_extra_command": self.needs_extra_command,
-            "extra_commands": list(self.extra_commands),
-            "detectable": self.detectable,
-            "fragile": self.fragile,
-            "dynamic_anywhere": self.dynamic_anywhere,
-            "granularity": self.granularity.value,
-            "moves": {d: list(m) for d, m in self.moves.items()},
-            "false_positives": list(self.false_positives),
-            "false_negatives": list(self.false_negatives),
-            "claimed_not_dynamic": list(self.claimed_not_dynamic),
-            "later": {
-                "gluster_dynamic": self.gluster.to_data() if self.gluster else None,
-                "hard_to_fallback": (
-                    self.hard_to_fallback.to_data() if self.hard_to_fallback else None
-                ),
-            },
-            "probes": [p.to_data() for p in self.probes],
-            "schema_probes": [
-                {
-                    "build": probe.build,
-                    "detected": sorted(s.detected),
-                    "by": s.by,
-                    "queries": list(s.queries),
-                    "why": s.why,
-                }
-                for probe, s in zip(self.probes, self.schema_probes, strict=True)
-            ],
-            "drivers": [r.to_data() for r in self.rows],
-            "shipped_client": [c.to_data() for c in self.shipped],
-        }
 
 
 @dataclass(frozen=True)
 class Visibility:
     policies: tuple[PolicyVisibility, ...]
-
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "platforms": [p.value for p in PLATFORMS],
-            "policies": [p.to_data() for p in self.policies],
-        }
 
 
 # -- measurements ---------------------------------------------------------------

@@ -224,7 +224,7 @@ def visibility(
     """
     from optcompare.analysis.visibility import visibility as analyse
     from optcompare.policies import registry
-    from optcompare.render.introspection_views import visibility_view
+    from optcompare.render.introspection_views import visibility_json, visibility_view
 
     result = analyse(registry.select(policy_names or []))
-    emit("visibility", result.to_data(), visibility_view, fmt, output, width)
+    emit("visibility", result, visibility_view, fmt, output, width, encode=visibility_json)

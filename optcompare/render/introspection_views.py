@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from optcompare.render.codec import encode
 from optcompare.render.document import NO, YES, Document, Paragraph, Preformatted, Table, yes_no
 
 if TYPE_CHECKING:
+    from optcompare.analysis.shipped import Misread, ShippedConclusion
+    from optcompare.analysis.visibility import Later, PolicyVisibility, Visibility
     from optcompare.schema.conclude import BuildMatch, Conclusion
     from optcompare.schema.corpus import Listing
     from optcompare.schema.query import Answers
 
 
-def _join(items: list[str], empty: str = "none") -> str:
+def _join(items: Sequence[str], empty: str = "none") -> str:
     return ", ".join(items) if items else empty
 
 
@@ -233,53 +235,52 @@ VISIBILITY_LEGEND = (
 )
 
 
-def _detectable(p: dict[str, Any]) -> str:
-    if not p["dynamic_anywhere"]:
+def _detectable(p: PolicyVisibility) -> str:
+    if not p.dynamic_anywhere:
         return "-"
-    if not p["detectable"]:
+    if not p.detectable:
         return NO
-    return f"{YES} (fragile)" if p["fragile"] else YES
+    return f"{YES} (fragile)" if p.fragile else YES
 
 
-def _names_where(policies: list[dict[str, Any]], key: str) -> str:
-    return _join([p["policy"] for p in policies if p[key]])
+def _verdict(policies: Sequence[PolicyVisibility]) -> list[str]:
+    from optcompare.policies.base import Frontend
 
+    def names(keep: Callable[[PolicyVisibility], object]) -> str:
+        return _join([p.policy for p in policies if keep(p)])
 
-def _verdict(policies: list[dict[str, Any]]) -> list[str]:
-    def later(p: dict[str, Any], which: str, key: str) -> bool:
-        value = p["later"][which]
-        return bool(value and value[key])
-
-    fragile = [p["policy"] for p in policies if p["detectable"] and p["fragile"]]
-    with_fp = [p["policy"] for p in policies if p["false_positives"]]
-    with_fn = [p["policy"] for p in policies if p["false_negatives"]]
-    gluster = [p["policy"] for p in policies if later(p, "gluster_dynamic", "learns")]
-    moved = [p["policy"] for p in policies if later(p, "hard_to_fallback", "visible")]
     per = {
-        g: [p["policy"] for p in policies if p["granularity"] == g]
-        for g in dict.fromkeys(p["granularity"] for p in policies)
+        g: [p.policy for p in policies if p.granularity is g]
+        for g in dict.fromkeys(p.granularity for p in policies)
     }
-    shipped = [c for p in policies for c in p["shipped_client"]]
-    on_blockdev = [c["build"] for c in shipped if c["frontend"] == "blockdev"]
+    shipped = [c for p in policies for c in p.shipped]
+    on_blockdev = [c.build for c in shipped if c.frontend is Frontend.BLOCKDEV]
     misread = [
-        f"{c['build']} ({', '.join(m['driver'] for m in c['wrongly_dynamic'])})"
-        for c in shipped if c["wrongly_dynamic"]
+        f"{c.build} ({', '.join(m.driver for m in c.wrongly_dynamic)})"
+        for c in shipped if c.wrongly_dynamic
     ]
     return [
-        f"Visible in query-qmp-schema alone: {_names_where(policies, 'visible_in_schema')}.",
-        f"Detectable only with fragile means (version): {_join(fragile)}.",
-        f"Needs an extra command: {_names_where(policies, 'needs_extra_command')}.",
-        "Granularity: " + "; ".join(f"{g}: {_join(names)}" for g, names in per.items()) + ".",
-        f"False positives: {_join(with_fp)}. False negatives: {_join(with_fn)}.",
-        f"An unchanged client learns that gluster became dynamic: {_join(gluster)}.",
-        f"A hard driver moving to fallback changes anything a client sees: {_join(moved)}.",
+        f"Visible in query-qmp-schema alone: {names(lambda p: p.visible_in_schema)}.",
+        f"Detectable only with fragile means (version): "
+        f"{names(lambda p: p.detectable and p.fragile)}.",
+        f"Needs an extra command: {names(lambda p: p.needs_extra_command)}.",
+        "Granularity: "
+        + "; ".join(f"{g.value}: {_join(names)}" for g, names in per.items()) + ".",
+        f"False positives: {names(lambda p: p.false_positives)}. "
+        f"False negatives: {names(lambda p: p.false_negatives)}.",
+        f"An unchanged client learns that gluster became dynamic: "
+        f"{names(lambda p: p.gluster is not None and p.gluster.learns)}.",
+        f"A hard driver moving to fallback changes anything a client sees: "
+        f"{names(lambda p: p.hard_to_fallback is not None and p.hard_to_fallback.visible)}.",
         f"The shipped libvirt uses -blockdev on: {_join(on_blockdev)}; under -blockdev it "
         f"would take for dynamic drivers that are not: {_join(misread)}.",
     ]
 
 
-def visibility_view(data: dict[str, Any]) -> Document:
-    policies = data["policies"]
+def visibility_view(visibility: Visibility) -> Document:
+    from optcompare.analysis.visibility import Verdict
+
+    policies = visibility.policies
     doc = Document("Introspection: can a client find out which drivers are dynamic?")
     verdict = doc.section("Findings")
     verdict.add(Paragraph(" ".join(_verdict(policies))))
@@ -291,11 +292,11 @@ def visibility_view(data: dict[str, Any]) -> Document:
         ("policy", "signal", "in schema alone", "cacheable", "extra command"),
         tuple(
             (
-                p["policy"],
-                p["signal"],
-                yes_no(p["visible_in_schema"]),
-                yes_no(p["cacheable"]),
-                _join(p["extra_commands"], NO),
+                p.policy,
+                p.signal.value,
+                yes_no(p.visible_in_schema),
+                yes_no(p.cacheable),
+                _join(p.extra_commands, NO),
             )
             for p in policies
         ),
@@ -304,11 +305,11 @@ def visibility_view(data: dict[str, Any]) -> Document:
         ("policy", "detectable", "granularity", "false pos.", "false neg."),
         tuple(
             (
-                p["policy"],
+                p.policy,
                 _detectable(p),
-                p["granularity"],
-                str(len(p["false_positives"])),
-                str(len(p["false_negatives"])),
+                p.granularity.value,
+                str(len(p.false_positives)),
+                str(len(p.false_negatives)),
             )
             for p in policies
         ),
@@ -317,10 +318,10 @@ def visibility_view(data: dict[str, Any]) -> Document:
 
     wrong = doc.section("Where the client is wrong")
     rows = tuple(
-        (p["policy"], d["driver"], d["platform"], d["mode"], d["verdict"])
+        (p.policy, d.driver, d.platform.value, d.mode.value, d.verdict.value)
         for p in policies
-        for d in p["drivers"]
-        if d["verdict"] != "ok"
+        for d in p.rows
+        if d.verdict is not Verdict.OK
     )
     if rows:
         wrong.add(Table(("policy", "driver", "platform", "truth (mode)", "client says"), rows))
@@ -333,8 +334,8 @@ def visibility_view(data: dict[str, Any]) -> Document:
     later.add(Table(
         ("policy", "gluster dynamic", "client learns", "hard to fallback", "seen"),
         tuple(
-            (p["policy"], *_later_cells(p["later"]["gluster_dynamic"], "learns"),
-             *_later_cells(p["later"]["hard_to_fallback"], "visible"))
+            (p.policy, *_later_cells(p.gluster, named=False),
+             *_later_cells(p.hard_to_fallback, named=True))
             for p in policies
         ),
         notes=(
@@ -346,14 +347,14 @@ def visibility_view(data: dict[str, Any]) -> Document:
     return doc
 
 
-def _by_mode(misreads: list[dict[str, Any]]) -> str:
+def _by_mode(misreads: Sequence[Misread]) -> str:
     groups: dict[str, list[str]] = {}
     for m in misreads:
-        groups.setdefault(m["mode"], []).append(m["driver"])
+        groups.setdefault(m.mode.value, []).append(m.driver)
     return "; ".join(f"{mode}: {', '.join(names)}" for mode, names in groups.items()) or "-"
 
 
-def _shipped_section(doc: Document, policies: list[dict[str, Any]]) -> None:
+def _shipped_section(doc: Document, policies: Sequence[PolicyVisibility]) -> None:
     section = doc.section("What the shipped libvirt concludes")
     section.add(Paragraph(
         "The libvirt that shipped asks one query, blockdev-add/arg-type/+file/"
@@ -367,22 +368,129 @@ def _shipped_section(doc: Document, policies: list[dict[str, Any]]) -> None:
         ("build", "frontend", "lacks for -blockdev", "taken for dynamic, but is", "missed"),
         tuple(
             (
-                c["build"],
-                f"-{c['frontend']}",
-                _join(c["missing"], "-"),
-                _by_mode(c["wrongly_dynamic"]),
-                _join(c["missed"], "-"),
+                c.build,
+                f"-{c.frontend.value}",
+                _join(c.missing, "-"),
+                _by_mode(c.wrongly_dynamic),
+                _join(c.missed, "-"),
             )
             for p in policies
-            for c in p["shipped_client"]
+            for c in p.shipped
         ),
     ))
 
 
-def _later_cells(value: dict[str, Any] | None, key: str) -> tuple[str, str]:
-    if value is None:
+def _later_cells(later: Later | None, *, named: bool) -> tuple[str, str]:
+    """Whether the schema changes, and whether the client learns it (``named``:
+    whether anything a client sees changes, the moved driver named)."""
+    if later is None:
         return "-", "-"
-    changed = "schema changes" if value["schema_changed"] else "schema same"
-    if key == "visible":
-        changed = f"{value['driver']}: {changed}"
-    return changed, yes_no(value[key])
+    changed = "schema changes" if later.schema_changed else "schema same"
+    if named:
+        return f"{later.driver}: {changed}", yes_no(later.visible)
+    return changed, yes_no(later.learns)
+
+
+def visibility_json(visibility: Visibility) -> dict[str, object]:
+    """``visibility``'s JSON: per policy its properties, then the evidence behind them."""
+    from optcompare.analysis.visibility import PLATFORMS
+
+    return {
+        "platforms": [p.value for p in PLATFORMS],
+        "policies": [_policy_json(p) for p in visibility.policies],
+    }
+
+
+def _policy_json(p: PolicyVisibility) -> dict[str, object]:
+    return {
+        "policy": p.policy,
+        "title": p.title,
+        "signal": p.signal.value,
+        "evidence": p.evidence,
+        "visible_in_schema": p.visible_in_schema,
+        "cacheable": p.cacheable,
+        "needs_extra_command": p.needs_extra_command,
+        "extra_commands": list(p.extra_commands),
+        "detectable": p.detectable,
+        "fragile": p.fragile,
+        "dynamic_anywhere": p.dynamic_anywhere,
+        "granularity": p.granularity.value,
+        "moves": {d: list(m) for d, m in p.moves.items()},
+        "false_positives": list(p.false_positives),
+        "false_negatives": list(p.false_negatives),
+        "claimed_not_dynamic": list(p.claimed_not_dynamic),
+        "later": {
+            "gluster_dynamic": _later_json(p.gluster),
+            "hard_to_fallback": _later_json(p.hard_to_fallback),
+        },
+        "probes": [
+            {
+                "build": probe.build,
+                "signal": probe.detection.signal.value,
+                "evidence": probe.detection.evidence,
+                "detected": sorted(probe.detection.dynamic),
+                "queries": probe.queries,
+                "commands": list(probe.commands),
+                "version_asked": probe.version_asked,
+                "fragile": probe.fragile,
+            }
+            for probe in p.probes
+        ],
+        "schema_probes": [
+            {
+                "build": probe.build,
+                "detected": sorted(s.detected),
+                "by": s.by.value,
+                "queries": list(s.queries),
+                "why": s.why,
+            }
+            for probe, s in zip(p.probes, p.schema_probes, strict=True)
+        ],
+        "drivers": [
+            {
+                "driver": r.driver,
+                "platform": r.platform.value,
+                "mode": r.mode.value,
+                "dynamic": r.dynamic,
+                "detected": r.detected,
+                "claimed": r.claimed,
+                "verdict": r.verdict.value,
+            }
+            for r in p.rows
+        ],
+        "shipped_client": [_shipped_json(c) for c in p.shipped],
+    }
+
+
+def _later_json(later: Later | None) -> dict[str, object] | None:
+    if later is None:
+        return None
+    return {
+        "driver": later.driver,
+        "before": later.before.value,
+        "after": later.after.value,
+        "dynamic_after": later.dynamic_after,
+        "detected_before": later.detected_before,
+        "detected_after": later.detected_after,
+        "schema_changed": later.schema_changed,
+        "results_changed": later.results_changed,
+        "answer_changed": later.answer_changed,
+        "visible": later.visible,
+        "learns": later.learns,
+    }
+
+
+def _shipped_json(c: ShippedConclusion) -> dict[str, object]:
+    return {
+        "build": c.build,
+        "file_probe": c.file_probe,
+        "frontend": c.frontend.value,
+        "missing": list(c.missing),
+        "treated_dynamic": list(c.treated_dynamic),
+        "wrongly_dynamic": [
+            {"driver": m.driver, "mode": m.mode.value, "error": m.error}
+            for m in c.wrongly_dynamic
+        ],
+        "missed": list(c.missed),
+        "rejected": list(c.rejected),
+    }
