@@ -21,6 +21,7 @@ from optcompare.analysis.conformance import Conformance
 from optcompare.analysis.differential import DifferentialRun
 from optcompare.analysis.driver_facts import Drivers
 from optcompare.analysis.scenarios import Runs, Skew
+from optcompare.analysis.truth_table import TruthTables
 from optcompare.analysis.visibility import Visibility
 from optcompare.policies import registry
 from optcompare.scenario.load import Check
@@ -45,13 +46,14 @@ TYPED_VIEWS = {
     "scenario_views.skew_json": Skew,
     "introspection_views.visibility_view": Visibility,
     "introspection_views.visibility_json": Visibility,
+    "views.table_view": TruthTables,
+    "views.table_json": TruthTables,
 }
 
 DICT_VIEWS = {
     "explore_views.differential_view",
     "explore_views.explore_view",
     "introspection_views.schema_view",
-    "views.table_view",
 }
 """Views that still take the command's JSON payload (not yet a typed model).
 

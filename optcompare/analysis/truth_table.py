@@ -202,3 +202,30 @@ def _differing(rows: Iterable[Row], base: Build, driver: str, frontend: Frontend
         other = evaluate(base, driver, row.written, frontend)
         if other.key() != row.cell.key():
             yield Row(row.cell, other)
+
+
+@dataclass(frozen=True)
+class TruthTables:
+    """The ``table`` command's result: the chosen policies' tables, one frontend and
+    platform, each table's rows only those differing from ``against`` when it is set."""
+
+    frontend: Frontend
+    platform: Platform
+    against: str | None
+    tables: tuple[Table, ...]
+
+
+def truth_tables(
+    policies: Sequence[Policy],
+    *,
+    drivers: Sequence[str] = (),
+    frontend: Frontend = Frontend.BLOCKDEV,
+    platform: Platform = Platform.POSIX,
+    against: Policy | None = None,
+) -> TruthTables:
+    """Every policy's :func:`tables`, in the order given."""
+    found = tuple(t for policy in policies
+                  for t in tables(policy, drivers=drivers, frontend=frontend,
+                                  platform=platform, against=against))
+    return TruthTables(frontend, platform, against.name if against is not None else None,
+                       found)

@@ -82,19 +82,14 @@ def table(
     writable and on an unwritable image (node read-only flag, descriptor mode,
     access denial).
     """
-    from optcompare.analysis import data as to_data
-    from optcompare.analysis.truth_table import tables
+    from optcompare.analysis.truth_table import truth_tables
     from optcompare.policies import registry
-    from optcompare.render.views import table_view
+    from optcompare.render.views import table_json, table_view
 
     chosen = registry.select(policy_names or [])
     front = frontend_of(frontend)
     against = registry.get(diff) if diff else None
     plat = platform_of(platform)
-    result = []
-    for policy in chosen:
-        result += tables(policy, drivers=driver or [], frontend=front, platform=plat,
-                         against=against)
-    data = {"frontend": front.value, "platform": plat.value, "against": diff,
-            "tables": to_data.tables(result)}
-    emit("truth-table", data, table_view, fmt, output, width)
+    result = truth_tables(chosen, drivers=driver or [], frontend=front, platform=plat,
+                          against=against)
+    emit("truth-table", result, table_view, fmt, output, width, encode=table_json)

@@ -1,8 +1,9 @@
-"""Views: analysis data (the JSON payload) laid out as a Document."""
+"""Views: the typed results of analyses laid out as a Document, and their JSON."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from optcompare.model.options import Value, value_text
 from optcompare.render.codec import encode
@@ -10,6 +11,10 @@ from optcompare.render.document import ERR, Document, Paragraph, Table
 
 if TYPE_CHECKING:
     from optcompare.analysis.driver_facts import Drivers, Sources
+    from optcompare.analysis.truth_table import Cell, TruthTables
+    from optcompare.analysis.truth_table import Table as TruthTable
+    from optcompare.model.modes import OpenOutcome
+    from optcompare.policies.base import Resolution
     from optcompare.policies.registry import Listing as PolicyListing
 
 
@@ -31,19 +36,19 @@ class Footnotes:
         return tuple(f"[{i}] {m}" for i, m in enumerate(self.messages, 1))
 
 
-def outcome_text(value: dict[str, Any] | None, notes: Footnotes) -> str:
+def outcome_text(value: OpenOutcome | None, notes: Footnotes) -> str:
     """``node ro, fd ro``, ``ERR [1]``; ``+denial`` when an access denial was logged."""
     if value is None:
         return "-"
-    if value["error"]:
-        text = notes.cite(value["error"])
+    if value.error:
+        text = notes.cite(value.error)
     else:
-        text = f"node {'ro' if value['ro'] else 'rw'}, fd {value['fd']}"
-    return text + (" +denial" if value["denial"] else "")
+        text = f"node {'ro' if value.ro else 'rw'}, fd {value.fd.value}"
+    return text + (" +denial" if value.denial else "")
 
 
-def mode_text(row: dict[str, Any], notes: Footnotes) -> str:
-    return notes.cite(row["error"]) if row["error"] else str(row["mode"])
+def mode_text(resolution: Resolution, notes: Footnotes) -> str:
+    return notes.cite(resolution.error) if resolution.error else resolution.mode.value
 
 
 def option_cell(written: Value | None, effective: Value | None) -> str:
@@ -67,39 +72,41 @@ TABLE_LEGEND = (
 UNSET_LEGEND = " In a row that opens, -: not given, and left unset by the other options."
 
 
-def leaves_unset(tables: list[dict[str, Any]]) -> bool:
+def leaves_unset(tables: Sequence[TruthTable]) -> bool:
     """Whether a valid row leaves an option unset (an enum that replaces the booleans)."""
-    return any(row["options"][o] is None and o not in row["effective"]
-               for table in tables for row in table["rows"] if not row["error"]
-               for o in table["options"])
+    return any(row.written.get(o) is None and o not in row.cell.resolution.effective
+               for table in tables for row in table.rows if not row.cell.resolution.error
+               for o in table.options)
 
 
-def table_view(data: dict[str, Any]) -> Document:
+def table_view(result: TruthTables) -> Document:
     doc = Document("Flag truth tables")
     legend = doc.section("Legend")
-    legend.add(Paragraph(TABLE_LEGEND + (UNSET_LEGEND if leaves_unset(data["tables"]) else "")))
-    for table in data["tables"]:
-        title = f"{table['policy']}: {', '.join(table['drivers'])}"
+    legend.add(Paragraph(TABLE_LEGEND + (UNSET_LEGEND if leaves_unset(result.tables) else "")))
+    for table in result.tables:
+        title = f"{table.policy}: {', '.join(table.drivers)}"
         section = doc.section(title)
         section.add(Paragraph(
-            f"frontend -{table['frontend']}, platform {table['platform']}"
-            + (f"; only rows that differ from {table['against']}" if table["against"] else "")
+            f"frontend -{table.frontend.value}, platform {table.platform.value}"
+            + (f"; only rows that differ from {table.against}" if table.against else "")
         ))
-        options = table["options"]
+        options = table.options
         columns = [*options, "mode", "writable image", "unwritable image"]
-        if table["against"]:
-            columns += [f"on {table['against']}"]
+        if table.against:
+            columns += [f"on {table.against}"]
         rows = []
         notes = Footnotes()
-        for row in table["rows"]:
-            cells = [option_cell(row["options"][o], row["effective"].get(o)) for o in options]
+        for row in table.rows:
+            cell = row.cell
+            cells = [option_cell(row.written.get(o), cell.resolution.effective.get(o))
+                     for o in options]
             cells += [
-                mode_text(row, notes),
-                outcome_text(row["writable"], notes),
-                outcome_text(row["unwritable"], notes),
+                mode_text(cell.resolution, notes),
+                outcome_text(cell.writable, notes),
+                outcome_text(cell.unwritable, notes),
             ]
-            if table["against"]:
-                cells.append(_against_text(row.get("against"), notes))
+            if table.against:
+                cells.append(_against_text(row.against, notes))
             rows.append(tuple(cells))
         if rows:
             section.add(Table(tuple(columns), tuple(rows), notes=notes.notes()))
@@ -108,12 +115,55 @@ def table_view(data: dict[str, Any]) -> Document:
     return doc
 
 
-def _against_text(other: dict[str, Any] | None, notes: Footnotes) -> str:
+def _against_text(other: Cell | None, notes: Footnotes) -> str:
     if other is None:
         return "(driver missing)"
-    if other["error"]:
-        return mode_text(other, notes)
-    return f"{other['mode']}; {outcome_text(other['unwritable'], notes)}"
+    if other.resolution.error:
+        return mode_text(other.resolution, notes)
+    return f"{other.mode.value}; {outcome_text(other.unwritable, notes)}"
+
+
+def _outcome_json(value: OpenOutcome | None) -> dict[str, object] | None:
+    if value is None:
+        return None
+    return {"ro": value.ro, "fd": value.fd.value, "error": value.error, "denial": value.denial}
+
+
+def _cell_json(value: Cell, options: Sequence[str]) -> dict[str, object]:
+    res = value.resolution
+    return {
+        "options": {name: res.written.get(name) for name in options},
+        "effective": dict(res.effective),
+        "shorthand": res.shorthand,
+        "mode": res.mode.value,
+        "error": res.error,
+        "writable": _outcome_json(value.writable),
+        "unwritable": _outcome_json(value.unwritable),
+    }
+
+
+def table_json(result: TruthTables) -> dict[str, object]:
+    """``table``'s JSON: each row's cell, and with ``--diff`` the other build's under
+    ``against``."""
+    tables = []
+    for table in result.tables:
+        rows = []
+        for row in table.rows:
+            data = _cell_json(row.cell, table.options)
+            if table.against is not None:
+                data["against"] = _cell_json(row.against, table.options) if row.against else None
+            rows.append(data)
+        tables.append({
+            "policy": table.policy,
+            "platform": table.platform.value,
+            "frontend": table.frontend.value,
+            "drivers": list(table.drivers),
+            "options": list(table.options),
+            "against": table.against,
+            "rows": rows,
+        })
+    return {"frontend": result.frontend.value, "platform": result.platform.value,
+            "against": result.against, "tables": tables}
 
 
 def policies_view(listing: PolicyListing) -> Document:
