@@ -185,22 +185,42 @@ class Difference:
     first_trace: tuple[StepRecord, ...] = ()
     second_trace: tuple[StepRecord, ...] = ()
 
-    def what(self) -> tuple[tuple[str | None, str, Any, Any], ...]:
-        """What the last step shows differently: (image or None, field, first, second)."""
+    def what(self) -> tuple[Shown, ...]:
+        """What the last step shows differently."""
         if not self.first_trace or not self.second_trace:
             return ()
         a, b = self.first_trace[-1], self.second_trace[-1]
         if a.result != b.result:
-            return ((None, "result", a.result, b.result),)
-        found: list[tuple[str | None, str, Any, Any]] = []
+            return (Shown(None, "result", a.result, b.result),)
+        found: list[Shown] = []
         for name, seen in a.state.items():
             other = b.state.get(name)
             if other is None:
                 continue
-            left, right = _state_data(seen), _state_data(other)
-            found += [(name, key, left[key], right[key]) for key in _COMPARED
+            left, right = _shown(seen), _shown(other)
+            found += [Shown(name, key, left[key], right[key]) for key in _COMPARED
                       if left[key] != right[key]]
         return tuple(found)
+
+
+Seen = str | bool | int | None
+"""A value a client sees: a result, label, descriptor mode, flag or count."""
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One thing the last step of a workflow shows differently on two policies."""
+
+    image: str | None
+    """None: the step's result."""
+    field: str
+    first: Seen
+    second: Seen
+
+
+def _shown(seen: Observation) -> dict[str, Seen]:
+    return {"label": "writable" if seen.label else "read-only", "fd": seen.fd.value,
+            "ro": seen.ro, "format_ro": seen.format_ro, "denials": seen.denials}
 
 
 _COMPARED = ("label", "fd", "ro", "format_ro", "denials")
@@ -515,76 +535,3 @@ def exhibited(scenario: Scenario, result: ScenarioResult) -> frozenset[Property]
                 before=before, after=dict(record.state))}
         chain, before = record.chain or chain, dict(record.state)
     return frozenset(found)
-
-
-# -- JSON ---------------------------------------------------------------------------
-
-
-def _state_data(seen: Observation) -> dict[str, Any]:
-    return {"label": "writable" if seen.label else "read-only", "fd": seen.fd.value,
-            "ro": seen.ro, "format_ro": seen.format_ro, "mode": seen.mode,
-            "denials": seen.denials}
-
-
-def record_data(record: StepRecord) -> dict[str, Any]:
-    return {"index": record.index, "step": record.step, "result": record.result,
-            "message": record.message, "actions": list(record.actions),
-            "state": {name: _state_data(seen) for name, seen in record.state.items()}}
-
-
-def workflow_data(workflow: Workflow, trace: Sequence[StepRecord]) -> dict[str, Any]:
-    return {
-        "images": [{"name": i.name, "writable": i.writable} for i in workflow.images()],
-        "readonly": workflow.start.readonly,
-        "steps": [s.describe() for s in workflow.steps],
-        "trace": [record_data(r) for r in trace],
-    }
-
-
-def bounds_data(bounds: Bounds) -> dict[str, Any]:
-    return {"depth": bounds.depth, "images": bounds.images, "driver": bounds.driver,
-            "frontend": bounds.frontend, "client": bounds.client,
-            "platform": bounds.platform}
-
-
-def to_data(exploration: Exploration) -> dict[str, Any]:
-    searches = []
-    for found in exploration.searches:
-        searches.append({
-            "policy": found.policy,
-            "states": found.states,
-            "transitions": found.transitions,
-            "not_applicable": found.not_applicable,
-            "properties": [
-                {"property": r.property.value,
-                 "holds": r.counterexample is None,
-                 "image": r.counterexample.image if r.counterexample else None,
-                 "workflow": workflow_data(r.counterexample.workflow, r.counterexample.trace)
-                 if r.counterexample else None}
-                for r in found.results
-            ],
-        })
-    differences = []
-    for d in exploration.differences:
-        differences.append({
-            "first": d.first, "second": d.second, "pairs": d.pairs,
-            "differ": d.workflow is not None,
-            "workflow": workflow_data(d.workflow, d.first_trace) if d.workflow else None,
-            "second_trace": [record_data(r) for r in d.second_trace],
-            "what": [{"image": image, "field": what, "first": one, "second": other}
-                     for image, what, one, other in d.what()],
-        })
-    violated = sum(1 for s in exploration.searches for r in s.results if r.counterexample)
-    return {
-        "bounds": bounds_data(exploration.bounds),
-        "summary": {
-            "policies": len(exploration.searches),
-            "states": exploration.states,
-            "transitions": exploration.transitions,
-            "violations": violated,
-            "pairs": len(exploration.differences),
-            "pairs_differing": sum(1 for d in exploration.differences if d.workflow),
-        },
-        "searches": searches,
-        "differences": differences,
-    }

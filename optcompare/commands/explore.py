@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -19,6 +20,8 @@ from optcompare.commands.common import (
 from optcompare.render.formats import Format
 
 MAX_IMAGES = 5
+
+T = TypeVar("T")
 
 
 class Backend(StrEnum):
@@ -69,7 +72,7 @@ def explore(
     from optcompare.errors import InputError, UnknownNameError
     from optcompare.model.drivers import DRIVER_NAMES
     from optcompare.policies import registry
-    from optcompare.render.explore_views import explore_view
+    from optcompare.render.explore_views import explore_json, explore_view
     from optcompare.scenario.spec import FRONTENDS, LEGACY, NATIVE
 
     if frontend is not None and frontend not in FRONTENDS:
@@ -95,11 +98,19 @@ def explore(
         from optcompare.render.explore_files import emitted_files
 
         files = emitted_files(result)
-    data = analysis.to_data(result)
     if emit_dir is not None:
         _write_all(emit_dir, files)
-        data["emitted"] = [name for name, _ in files]
-    emit("explore", data, explore_view, fmt, output, width)
+    emit("explore", result, explore_view, fmt, output, width,
+         encode=_with_emitted(explore_json, files if emit_dir is not None else None))
+
+
+def _with_emitted(encode: Callable[[T], dict[str, object]],
+                  files: list[tuple[str, str]] | None) -> Callable[[T], dict[str, object]]:
+    """The command's JSON, with ``--emit`` the names of the files written last."""
+    if files is None:
+        return encode
+    names = [name for name, _ in files]
+    return lambda result: {**encode(result), "emitted": names}
 
 
 def _write_all(directory: Path, files: list[tuple[str, str]]) -> None:
@@ -150,8 +161,7 @@ def _differential(policy: list[str], depth: int, images: int, driver: str,
         from optcompare.render.explore_files import disagreement_files
 
         files = disagreement_files(result)
-    data = differential_json(result)
     if emit_dir is not None:
         _write_all(emit_dir, files)
-        data["emitted"] = [name for name, _ in files]
-    emit("explore-differential", data, differential_view, fmt, output, width)
+    emit("explore-differential", result, differential_view, fmt, output, width,
+         encode=_with_emitted(differential_json, files if emit_dir is not None else None))

@@ -81,7 +81,7 @@ def difference_files(exploration: Exploration) -> list[tuple[str, str]]:
         if diff.workflow is None:
             continue
         steps = list(diff.workflow.steps)
-        for image in dict.fromkeys(i for i, _, _, _ in diff.what() if i is not None):
+        for image in dict.fromkeys(s.image for s in diff.what() if s.image is not None):
             steps.append(_assert(len(steps), image, diff.first_trace[-1]))
         name = _slug(f"explore-{diff.first}-vs-{diff.second}")
         summary = (f"found by explore: the shortest workflow on which {diff.first} and "
