@@ -102,8 +102,8 @@ def finding_lines(f: m.Finding) -> list[str]:
         head = (f"-{f.frontend} {f.options} ({f.platform}): {f.change.value} on "
                 f"{', '.join(f.drivers)}")
     elif f.kind in (m.FindingKind.WORKFLOW, m.FindingKind.NEW_CLIENT):
-        who = ("3.1's libvirt" if f.direction is m.Direction.OLD_ON_NEW
-               else "the new libvirt on the old build")
+        who = (f"{f.against}'s libvirt" if f.direction is m.Direction.OLD_ON_NEW
+               else f"the new libvirt on {f.against}")
         head = (f"{f.scenario}: {who} {f.change.value} (step {f.step}, {f.step_text}: "
                 f"{f.why})")
     elif f.kind is m.FindingKind.DETECTION:

@@ -208,7 +208,7 @@ def compat_reason(mark: m.Mark, r: m.CompatCount) -> str | None:
         if front:
             parts.append(f"{', '.join(front)} combinations {verb} on {some(r.drivers)}")
         if r.workflows:
-            parts.append(f"{plural(r.workflows, 'workflow')} of 3.1's libvirt fail")
+            parts.append(f"{plural(r.workflows, 'workflow')} of {r.against}'s libvirt fail")
         if r.misdescribed:
             parts.append(f"{names(r.misdescribed)} advertised as dynamic but not: "
                          f"unannounced")
