@@ -15,7 +15,7 @@ import typing
 import pytest
 
 import optcompare.render
-from optcompare.analysis import report_model
+from optcompare.analysis import report_model, truth_table
 from optcompare.analysis.compat import Report as CompatReport
 from optcompare.analysis.conformance import Conformance
 from optcompare.analysis.differential import DifferentialRun
@@ -97,14 +97,22 @@ scenario.load against each step's keys): a workflow the search found is made
 of scenario steps."""
 
 
+def _is_named_tuple(cls: type) -> bool:
+    return issubclass(cls, tuple) and hasattr(cls, "_fields")
+
+
 def _walk(hint: object, seen: set[type]) -> None:
-    """Every dataclass reachable from ``hint`` is frozen and has no field typed Any."""
+    """Every dataclass reachable from ``hint`` is frozen, and no field of it or of a named
+    tuple (immutable; truth tables use them for speed) is typed Any."""
     assert hint is not typing.Any and hint is not object, hint
     for arg in typing.get_args(hint):
         _walk(arg, seen)
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint) and hint not in seen:
+    record = isinstance(hint, type) and (dataclasses.is_dataclass(hint) or _is_named_tuple(hint))
+    if record and hint not in seen:
+        assert isinstance(hint, type)
         seen.add(hint)
-        assert hint.__dataclass_params__.frozen, hint  # type: ignore[attr-defined]
+        if dataclasses.is_dataclass(hint):
+            assert hint.__dataclass_params__.frozen, hint  # type: ignore[attr-defined]
         for name, field_type in typing.get_type_hints(hint).items():
             assert field_type is not typing.Any, (hint, name)
             if (hint, name) not in SCENARIO_VALUES:
@@ -134,4 +142,4 @@ def test_json_of_a_typed_command_is_written_in_render() -> None:
         _walk(model, seen)
     with_to_data = sorted(c.__qualname__ for c in seen if hasattr(c, "to_data"))
     assert with_to_data == []
-    assert report_model.Finding in seen and Drivers in seen
+    assert report_model.Finding in seen and Drivers in seen and truth_table.Row in seen
