@@ -144,7 +144,7 @@ class QemuDaemon:
     """The temp dir's name part (``optcompare-qsd-*``)."""
     program = "qemu-storage-daemon"
 
-    def __init__(self, tools: QemuTools | None = None, *, start_timeout: float = 10.0,
+    def __init__(self, tools: QemuTools | None = None, *, start_timeout: float = 30.0,
                  env: dict[str, str] | None = None) -> None:
         self.tools = tools if tools is not None else find_qemu()
         self.env = env
@@ -214,6 +214,10 @@ class QemuDaemon:
             try:
                 self._run_bare(asyncio.wait_for(client.connect(str(sock)), remaining))
             except (TimeoutError, QMPError, OSError) as err:
+                # A half-made connection still holds the monitor, which serves one
+                # client at a time: drop it, or every later attempt queues behind it.
+                with contextlib.suppress(Exception):
+                    self._run_bare(asyncio.wait_for(client.disconnect(), 1.0))
                 self._check_alive()
                 if time.monotonic() > deadline:
                     raise BackendError(f"cannot connect to {sock}: {err!r}") from err

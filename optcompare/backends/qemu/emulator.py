@@ -40,7 +40,7 @@ class QemuEmulator(QemuDaemon):
     program = PROGRAM
 
     def __init__(self, tools: QemuTools | None = None, binary: Path | None = None,
-                 *, start_timeout: float = 10.0) -> None:
+                 *, start_timeout: float = 30.0) -> None:
         super().__init__(tools, start_timeout=start_timeout)
         self.binary = binary if binary is not None else find_emulator()
 
