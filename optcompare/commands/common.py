@@ -123,7 +123,13 @@ def terminating_signals_raise() -> Iterator[None]:
 
 
 def _drop_cut_short_finalizers() -> None:
-    """Leave out the unraisable errors of asyncio objects; the rest as before."""
+    """Leave out the unraisable errors of asyncio objects, and the warning about a
+    coroutine the signal caught between its creation and its first step (an
+    ``asyncio.wait`` in the QMP loop); the rest as before."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r"coroutine '.*' was never awaited",
+                            category=RuntimeWarning)
     previous = sys.unraisablehook
 
     def hook(unraisable: Any) -> None:
