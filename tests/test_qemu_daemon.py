@@ -370,3 +370,57 @@ def test_every_call_raises_daemon_died_after_death(qsd: QemuDaemon) -> None:
     with pytest.raises(DaemonDied):
         qsd.wait_job("x", {"concluded"})
     assert time.monotonic() - t0 < 3
+
+
+DEAF_FIRST = r"""
+import json, os, socket, sys
+path = sys.argv[1]
+server = socket.socket(socket.AF_UNIX)
+server.bind(path + ".tmp")
+server.listen(4)
+os.rename(path + ".tmp", path)  # the client sees the socket only once it listens
+greeting = {"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7},
+                                "package": ""}, "capabilities": []}}
+deaf, _ = server.accept()  # greets, then never answers qmp_capabilities
+deaf.sendall(json.dumps(greeting).encode() + b"\r\n")
+while True:
+    conn, _ = server.accept()
+    try:
+        conn.sendall(json.dumps(greeting).encode() + b"\r\n")
+        buffer = ""
+        while chunk := conn.recv(4096).decode():  # QMP needs no newline after a request
+            buffer = (buffer + chunk).lstrip()
+            try:
+                request, end = json.JSONDecoder().raw_decode(buffer)
+            except ValueError:
+                continue
+            buffer = buffer[end:]
+            reply = {"return": {"qemu": {"major": 7, "minor": 2, "micro": 0}, "package": ""}
+                     if request["execute"] == "query-version" else {}}
+            if "id" in request:
+                reply["id"] = request["id"]
+            conn.sendall(json.dumps(reply).encode() + b"\r\n")
+    except OSError as err:  # a client gone: serve the next
+        print("connection lost:", err, file=sys.stderr)
+"""
+
+
+class _DeafFirstMonitor(QemuDaemon):
+    """A stand-in monitor whose first connection greets and then says nothing."""
+
+    def command(self, sock: Path) -> list[str]:
+        import sys
+
+        return [sys.executable, "-c", DEAF_FIRST, str(sock)]
+
+
+def test_a_connection_that_greets_and_never_negotiates_is_dropped_for_a_new_one() -> None:
+    # Seen once on qemu-storage-daemon 7.2 in a full run: the greeting came, the
+    # reply to qmp_capabilities never did, and the start waited out its budget.
+    monitor = _DeafFirstMonitor(require_qemu(), start_timeout=10.0)
+    monitor._prefix = []  # the stand-in is a Python script: run it as ourselves
+    monitor.connect_attempt = 0.5
+    with monitor:
+        _track(monitor)
+        assert monitor.execute("query-version")["qemu"]["major"] == 7
+        assert 0.5 <= monitor.start_seconds < 5

@@ -143,6 +143,9 @@ class QemuDaemon:
     kind = "qsd"
     """The temp dir's name part (``optcompare-qsd-*``)."""
     program = "qemu-storage-daemon"
+    connect_attempt = 5.0
+    """Seconds one QMP connection may take to greet and negotiate before it is
+    dropped and another is made (until ``start_timeout``)."""
 
     def __init__(self, tools: QemuTools | None = None, *, start_timeout: float = 30.0,
                  env: dict[str, str] | None = None) -> None:
@@ -210,9 +213,12 @@ class QemuDaemon:
         # QMPClient.connect() reads the greeting and runs qmp_capabilities.
         while True:
             client = self._run_bare(self._make_client())
-            remaining = max(0.1, deadline - time.monotonic())
+            # One attempt gets a few seconds, not the whole budget: qemu-storage-daemon
+            # 7.2 has been seen, rarely, to send its greeting
+            # and never answer qmp_capabilities on that connection.
+            attempt = min(self.connect_attempt, max(0.1, deadline - time.monotonic()))
             try:
-                self._run_bare(asyncio.wait_for(client.connect(str(sock)), remaining))
+                self._run_bare(asyncio.wait_for(client.connect(str(sock)), attempt))
             except (TimeoutError, QMPError, OSError) as err:
                 # A half-made connection still holds the monitor, which serves one
                 # client at a time: drop it, or every later attempt queues behind it.
