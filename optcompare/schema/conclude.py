@@ -54,13 +54,6 @@ class How(StrEnum):
     RENAMED_OPTION = "renamed option"
 
 
-FEATURE = How.FEATURE
-OWN_OPTION = How.OWN_OPTION
-ENUM_VALUE = How.ENUM_VALUE
-COMMAND_MEMBER = How.COMMAND_MEMBER
-RENAMED_OPTION = How.RENAMED_OPTION
-
-
 @dataclass(frozen=True)
 class Advert:
     """One way the schema advertises a driver as dynamic."""
@@ -306,7 +299,7 @@ def read(index: SchemaIndex) -> _Reading:
         query = _holds(index, f"{BLOCKDEV_ADD}/arg-type/*{name}")
         if query is not None:
             adverts += [
-                Advert(d, RENAMED_OPTION, name, query)
+                Advert(d, How.RENAMED_OPTION, name, query)
                 for d in _claims_of_option(name)
                 if d in variants
             ]
@@ -324,7 +317,7 @@ def read(index: SchemaIndex) -> _Reading:
             per_driver[driver].add(f"{driver}: feature {feature}")
             query = _holds(index, f"{BLOCKDEV_ADD}/arg-type/+{driver}/${feature}")
             if query is not None:
-                adverts.append(Advert(driver, FEATURE, feature, query, sharing))
+                adverts.append(Advert(driver, How.FEATURE, feature, query, sharing))
         own = tuple(
             m["name"] for m in _members(struct) if is_auto_option(m["name"]) and _is_bool(index, m)
         )
@@ -336,7 +329,7 @@ def read(index: SchemaIndex) -> _Reading:
             step = f"*{name}" if optional else _step(name)
             query = _holds(index, f"{BLOCKDEV_ADD}/arg-type/+{driver}/{step}")
             if query is not None:
-                adverts.append(Advert(driver, OWN_OPTION, name, query))
+                adverts.append(Advert(driver, How.OWN_OPTION, name, query))
         for member in _members(struct):
             # An enum option of the driver whose values say "dynamic" (a choice
             # per driver, like the read-only-mode proposal): the value is the advert.
@@ -348,7 +341,7 @@ def read(index: SchemaIndex) -> _Reading:
             step = f"*{name}" if "default" in member else _step(name)
             query = _holds(index, f"{BLOCKDEV_ADD}/arg-type/+{driver}/{step}/^{DYNAMIC}")
             if query is not None:
-                adverts.append(Advert(driver, ENUM_VALUE, name, query, sharing))
+                adverts.append(Advert(driver, How.ENUM_VALUE, name, query, sharing))
 
     for name in sorted(_names()[1]):
         entry = index.get(name)
@@ -364,7 +357,7 @@ def read(index: SchemaIndex) -> _Reading:
             if query is None:
                 continue
             adverts += [
-                Advert(d, COMMAND_MEMBER, member["name"], query, needs_command=True)
+                Advert(d, How.COMMAND_MEMBER, member["name"], query, needs_command=True)
                 for d in _command_member_drivers(member["name"], drivers)
             ]
 
