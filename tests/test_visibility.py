@@ -9,6 +9,7 @@ import pytest
 from optcompare.analysis.visibility import (
     Granularity,
     PolicyVisibility,
+    Probes,
     analyse,
     visibility,
 )
@@ -144,3 +145,18 @@ def test_data_is_json_ready_and_deterministic() -> None:
     assert cdrom == {"driver": "host_cdrom", "platform": "posix", "mode": "sticky-ro",
                      "dynamic": False, "detected": True, "claimed": False,
                      "verdict": "false positive"}
+
+
+def test_probes_share_a_run_between_equal_builds_only() -> None:
+    from optcompare.model.drivers import Platform
+    from optcompare.model.modes import Behaviour
+
+    probes = Probes()
+    policy = option_3.POLICY
+    first = probes(policy.later("gluster", Behaviour.DYNAMIC).build(Platform.POSIX))
+    again = probes(policy.later("gluster", Behaviour.DYNAMIC).build(Platform.POSIX))
+    assert again is first
+    base = probes(policy.build(Platform.POSIX))
+    assert base is not first
+    assert "gluster" in first.detection.dynamic and "gluster" not in base.detection.dynamic
+    assert probes(policy.build(Platform.WINDOWS)) is not base

@@ -270,16 +270,31 @@ class Visibility:
 # -- measurements ---------------------------------------------------------------
 
 
-def _detected(build: Build) -> frozenset[str]:
-    return probe(build).detection.dynamic
+class Probes:
+    """Each build's probe, run once: it depends on the build alone (its policy, platform)."""
+
+    def __init__(self) -> None:
+        self._known: dict[Build, Probe] = {}
+
+    def __call__(self, build: Build) -> Probe:
+        known = self._known.get(build)
+        if known is None:
+            known = self._known[build] = probe(build)
+        return known
+
+    def detected(self, build: Build) -> frozenset[str]:
+        return self(build).detection.dynamic
 
 
 def _flip(behaviour: Behaviour) -> Behaviour:
     return Behaviour.FALLBACK if behaviour is Behaviour.DYNAMIC else Behaviour.DYNAMIC
 
 
-def granularity(policy: Policy) -> tuple[Granularity, dict[str, tuple[str, ...]], bool]:
+def granularity(
+    policy: Policy, probes: Probes | None = None
+) -> tuple[Granularity, dict[str, tuple[str, ...]], bool]:
     """(granularity, moves, ever detected) measured by perturbing each POSIX driver."""
+    _detected = (probes or Probes()).detected
     build = policy.build(Platform.POSIX)
     drivers = build.drivers
     base = _detected(build)
@@ -306,8 +321,11 @@ def _results(build: Build) -> dict[str, Any]:
     return {c.name: policy.command_result(c.name, platform) for c in policy.commands(platform)}
 
 
-def later_release(policy: Policy, driver: str, behaviour: Behaviour) -> Later | None:
+def later_release(
+    policy: Policy, driver: str, behaviour: Behaviour, probes: Probes | None = None
+) -> Later | None:
     """The POSIX build of ``policy`` against a later one where ``driver`` is ``behaviour``."""
+    _detected = (probes or Probes()).detected
     build = policy.build(Platform.POSIX)
     drivers = build.drivers
     if driver not in drivers:
@@ -339,7 +357,8 @@ def hard_driver(policy: Policy) -> str | None:
 def analyse(policy: Policy) -> PolicyVisibility:
     """The visibility of one policy's signal."""
     builds = [policy.build(p) for p in PLATFORMS]
-    probes = tuple(probe(b) for b in builds)
+    prober = Probes()
+    probes = tuple(prober(b) for b in builds)
     schema_probes = tuple(schema_probe(b) for b in builds)
     rows: list[DriverRow] = []
     for build, result in zip(builds, probes, strict=True):
@@ -357,7 +376,7 @@ def analyse(policy: Policy) -> PolicyVisibility:
     )
     extra = tuple(dict.fromkeys(c for p in probes for c in p.extra_commands))
     detectable = any(r.dynamic and r.detected for r in rows)
-    grain, moves, _ever = granularity(policy)
+    grain, moves, _ever = granularity(policy, prober)
     hard = hard_driver(policy)
     posix = probes[0]
     return PolicyVisibility(
@@ -376,9 +395,9 @@ def analyse(policy: Policy) -> PolicyVisibility:
         granularity=grain,
         moves=moves,
         dynamic_anywhere=any(r.dynamic for r in rows),
-        gluster=later_release(policy, GLUSTER, Behaviour.DYNAMIC),
+        gluster=later_release(policy, GLUSTER, Behaviour.DYNAMIC, prober),
         hard_to_fallback=(
-            later_release(policy, hard, Behaviour.FALLBACK) if hard is not None else None
+            later_release(policy, hard, Behaviour.FALLBACK, prober) if hard is not None else None
         ),
         shipped=tuple(shipped.conclude(b) for b in builds),
     )

@@ -274,6 +274,14 @@ class Shape:
     command_features: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """(common command, its QAPI features) where it has any."""
 
+    @functools.cached_property
+    def _hash(self) -> int:
+        return hash((self.platform, self.base_options, self.has_reopen, self.variants,
+                     self.structs, self.commands, self.command_features))
+
+    def __hash__(self) -> int:
+        return self._hash
+
     @classmethod
     def of(cls, build: Build) -> Shape:
         policy, drivers = build.policy, build.drivers

@@ -14,6 +14,7 @@ client (``Policy.detect``) runs unchanged against any of them:
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Protocol
 
 from optcompare.errors import OptcompareError
@@ -63,7 +64,7 @@ class BuildTarget(Target):
     def __init__(self, build: Build) -> None:
         self.build = build
 
-    @property
+    @functools.cached_property
     def index(self) -> SchemaIndex:
         return schema_index(self.build)
 
