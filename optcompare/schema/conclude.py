@@ -184,8 +184,10 @@ def _names() -> tuple[frozenset[str], frozenset[str]]:
     return _known_names(tuple(registry.all_policies()))
 
 
-def is_auto_option(name: str) -> bool:
-    return name != READ_ONLY and (name in _names()[0] or READ_ONLY in name)
+def is_auto_option(name: str, known: frozenset[str] | None = None) -> bool:
+    """``known``: the known builds' option names, when the caller has them at hand."""
+    options = _names()[0] if known is None else known
+    return name != READ_ONLY and (name in options or READ_ONLY in name)
 
 
 def _mentions_read_only(name: str) -> bool:
@@ -277,6 +279,7 @@ def _holds(index: SchemaIndex, query: str) -> str | None:
 
 def read(index: SchemaIndex) -> _Reading:
     """The auto-read-only facts of a schema."""
+    known, commands = _names()  # the registry is listed once, not for every member
     command = index.get(BLOCKDEV_ADD)
     union = _entry(index, command.get("arg-type")) if command else None
     variants: dict[str, Entry | None] = {}
@@ -290,7 +293,8 @@ def read(index: SchemaIndex) -> _Reading:
     adverts: list[Advert] = []
 
     base_options = tuple(
-        m["name"] for m in _members(union) if is_auto_option(m["name"]) and _is_bool(index, m)
+        m["name"] for m in _members(union)
+        if is_auto_option(m["name"], known) and _is_bool(index, m)
     )
     for name in base_options:
         general.add(f"base option {name}")
@@ -319,7 +323,8 @@ def read(index: SchemaIndex) -> _Reading:
             if query is not None:
                 adverts.append(Advert(driver, How.FEATURE, feature, query, sharing))
         own = tuple(
-            m["name"] for m in _members(struct) if is_auto_option(m["name"]) and _is_bool(index, m)
+            m["name"] for m in _members(struct)
+            if is_auto_option(m["name"], known) and _is_bool(index, m)
         )
         if own:
             own_options[driver] = own
@@ -334,7 +339,7 @@ def read(index: SchemaIndex) -> _Reading:
             # An enum option of the driver whose values say "dynamic" (a choice
             # per driver, like the read-only-mode proposal): the value is the advert.
             values = _enum_values(index, member)
-            if not is_auto_option(member["name"]) or not values:
+            if not is_auto_option(member["name"], known) or not values:
                 continue
             name = member["name"]
             per_driver[driver].add(f"{driver}: option {name} of {', '.join(values)}")
@@ -343,7 +348,7 @@ def read(index: SchemaIndex) -> _Reading:
             if query is not None:
                 adverts.append(Advert(driver, How.ENUM_VALUE, name, query, sharing))
 
-    for name in sorted(_names()[1]):
+    for name in sorted(commands):
         entry = index.get(name)
         if entry is None or entry.get("meta-type") != "command":
             continue
