@@ -88,6 +88,10 @@ def report(
     if inputs is None:  # off, or an input the analysis will report on: store nothing
         store = cache.Store(None)
     color = colored(fmt, output)
+    if store.directory is None:  # nothing to look up or keep: no keys, no codec
+        data, _ = _analyse(names, scenarios_dir, full)
+        deliver(_render(data, fmt, width, color, slide), output)
+        return
     data_key = cache.key("report data", *(inputs or ()))
     output_key = cache.key("report output", data_key, *render_inputs(fmt, width, color),
                            *([slide] if fmt is Format.SVG else []))

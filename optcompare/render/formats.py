@@ -169,12 +169,10 @@ def render_inputs(fmt: Format, width: int | None, color: bool) -> list[str]:
 
         return [fmt.value, f"jinja2 {version('jinja2')}",
                 f"templates {tree_digest([TEMPLATES], suffix='')}"]
-    if fmt is Format.MARKDOWN:
-        import tabulate
-
-        return [fmt.value, str(width), f"tabulate {tabulate.__version__}"]
     from importlib.metadata import version
 
+    if fmt is Format.MARKDOWN:
+        return [fmt.value, str(width), f"tabulate {version('tabulate')}"]
     return [fmt.value, str(width), str(color), os.environ.get("COLUMNS", ""),
             str("NO_COLOR" in os.environ), f"rich {version('rich')}"]
 
