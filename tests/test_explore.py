@@ -6,14 +6,19 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from optcompare.analysis import explore as ex
+from optcompare.analysis import questions
 from optcompare.cli import build_app
+from optcompare.model.drivers import Driver, Platform
 from optcompare.policies import registry
+from optcompare.policies.base import Policy, Resolution
 from optcompare.scenario import load
 from optcompare.scenario.properties import Property
 
@@ -303,8 +308,6 @@ class _Sticky(type(registry.get("qemu-4.0"))):  # type: ignore[misc]
 def test_a_search_is_shared_only_by_builds_that_answer_alike() -> None:
     """The same graph for a build that answers every question of the search alike (here:
     another name), a search of its own for one that answers one question otherwise."""
-    from dataclasses import asdict, replace
-
     context = ex.Context()
     base = registry.get("qemu-4.0")
     renamed = replace(base, name="qemu-4.0-again")
@@ -318,6 +321,65 @@ def test_a_search_is_shared_only_by_builds_that_answer_alike() -> None:
         alone = ex.search(ex.Context(), policy, SMALL)
         assert ex.search(context, policy, SMALL) == alone
     assert ex.search(context, kept, SMALL) != ex.search(context, base, SMALL)
+
+
+@dataclass(frozen=True)
+class _Driven(type(registry.get("qemu-4.0"))):  # type: ignore[misc]
+    """qemu-4.0, with one field of its file driver changed."""
+
+    changed: tuple[tuple[str, object], ...] = ()
+
+    def drivers(self, platform: Platform = Platform.POSIX) -> dict[str, Driver]:
+        found = super().drivers(platform)
+        found["file"] = replace(found["file"], **dict(self.changed))
+        return found
+
+
+def _driven(**changed: object) -> Policy:
+    base = registry.get("qemu-4.0")
+    fields = {f: v for f, v in asdict(base).items() if f != "wording"}
+    return _Driven(**fields, changed=tuple(changed.items()))
+
+
+class _Resolved(type(registry.get("qemu-4.0"))):  # type: ignore[misc]
+    """qemu-4.0, whose resolutions list one more effective option (nobody reads it)."""
+
+    def resolve(self, *args: Any, **kwargs: Any) -> Resolution:
+        found: Resolution = super().resolve(*args, **kwargs)
+        return found._replace(effective={**found.effective, "noted": True})
+
+
+def test_a_search_reads_into_the_objects_a_build_answers_with() -> None:
+    """A build whose driver, wording or resolution differs only in what the search never
+    reads shares the search; one that differs in what it reads has its own."""
+    context = ex.Context()
+    base = registry.get("qemu-4.0")
+    graph = context.graph(base, SMALL)
+    fields = {f: v for f, v in asdict(base).items() if f != "wording"}
+    alike = (base.with_wording("4.1"), _driven(class_source="elsewhere"),
+             _Resolved(**fields))
+    unlike = (base.with_wording("7.2"), _driven(local=False), _driven(writes=False))
+    for policy in alike:
+        assert context.graph(policy, SMALL) is graph, policy
+    for policy in unlike:
+        assert context.graph(policy, SMALL) is not graph, policy
+    for policy in unlike[1:]:  # and rightly: what a driver does changes the graph
+        assert context.graph(policy, SMALL) != graph, policy
+    for policy in (base, *alike, *unlike):
+        assert ex.search(context, policy, SMALL) == ex.search(ex.Context(), policy, SMALL)
+
+
+@pytest.mark.parametrize("name", ["qemu-3.0", "qemu-4.0", "option-3", "explicit-reopen"])
+@pytest.mark.parametrize("frontend", ["blockdev", "auto"])
+def test_a_search_through_a_witness_is_the_search_on_the_build(name: str, frontend: str
+                                                                ) -> None:
+    context = ex.Context()
+    policy = registry.get(name)
+    bounds = replace(SMALL, frontend=frontend)
+    build = context.build(policy, bounds.platform)
+    asked, _ = questions.witness(build)
+    assert ex._search(context, policy, bounds, asked) == ex._search(context, policy, bounds,
+                                                                     build)
 
 
 def test_the_hands_on_client_has_no_block_job_counterexample_up_to_depth_4() -> None:
