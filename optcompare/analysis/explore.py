@@ -405,7 +405,7 @@ def _search(context: Context, policy: Policy, bounds: Bounds, build: Build) -> G
                 except NotApplicable:
                     continue
                 graph.transitions += 1
-                after = dict(record.state)
+                after = record.state  # the record is not kept: no copy
                 for violation in violations(step.do, step.args, record.result,
                                             readonly=start.readonly, chain=chain,
                                             before=before, after=after):
