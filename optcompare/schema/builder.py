@@ -30,6 +30,7 @@ The same build always gives the same list; it is computed once per
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Callable
@@ -276,8 +277,7 @@ class Shape:
 
     @functools.cached_property
     def _hash(self) -> int:
-        return hash((self.platform, self.base_options, self.has_reopen, self.variants,
-                     self.structs, self.commands, self.command_features))
+        return hash(tuple(getattr(self, f.name) for f in dataclasses.fields(self)))
 
     def __hash__(self) -> int:
         return self._hash

@@ -184,10 +184,9 @@ def _names() -> tuple[frozenset[str], frozenset[str]]:
     return _known_names(tuple(registry.all_policies()))
 
 
-def is_auto_option(name: str, known: frozenset[str] | None = None) -> bool:
-    """``known``: the known builds' option names, when the caller has them at hand."""
-    options = _names()[0] if known is None else known
-    return name != READ_ONLY and (name in options or READ_ONLY in name)
+def is_auto_option(name: str, known: frozenset[str]) -> bool:
+    """``known``: the known builds' option names (:func:`_names`, listed once per reading)."""
+    return name != READ_ONLY and (name in known or READ_ONLY in name)
 
 
 def _mentions_read_only(name: str) -> bool:
