@@ -183,11 +183,34 @@ def _later_cell(criterion: str, later: visibility.Later | None, learnt: bool,
 
 def verdict_row(policy: Policy, vis: visibility.PolicyVisibility, index: Index,
                 report: compat.Report | None) -> m.MatrixRow:
+    return merge_row(policy.name, measured_cells(policy, index, report), signal_cells(vis))
+
+
+def merge_row(policy: str, *parts: dict[str, m.Cell]) -> m.MatrixRow:
+    cells = {criterion: cell for part in parts for criterion, cell in part.items()}
+    return m.MatrixRow(policy, tuple(cells[c.id] for c in CRITERIA))
+
+
+def measured_cells(policy: Policy, index: Index, report: compat.Report | None
+                   ) -> dict[str, m.Cell]:
+    """The cells the scenario runs, compat and the build decide (not the signal's
+    visibility)."""
     name = policy.name
+    cells: dict[str, m.Cell] = {}
+    for criterion in ("readonly-disks", "block-commit", "no-denials", "no-write-fd"):
+        cells[criterion] = _scenario_cell(criterion, index, name)
+    cells["no-break"] = _compat_cell("no-break", report, compat.Level.BREAK, name)
+    cells["no-silent"] = _compat_cell("no-silent", report, compat.Level.SILENT, name)
+    cells["no-experimental"] = _experimental_cell(policy)
+    cells["cost"], cells["facade"] = interface_cost(policy)
+    return cells
+
+
+def signal_cells(vis: visibility.PolicyVisibility) -> dict[str, m.Cell]:
+    """The cells the visibility of the policy's signal decides."""
+    name = vis.policy
     src = m.Source(m.SourceKind.VISIBILITY, name)
     cells: dict[str, m.Cell] = {}
-    for criterion in ("readonly-disks", "block-commit"):
-        cells[criterion] = _scenario_cell(criterion, index, name)
     if not vis.dynamic_anywhere:
         for key in ("schema-alone", "cacheable", "extra-command", "detectable", "granularity",
                     "later-dynamic"):
@@ -214,8 +237,6 @@ def verdict_row(policy: Policy, vis: visibility.PolicyVisibility, index: Index,
     fp, fn = vis.false_positives, vis.false_negatives
     cells["accuracy"] = m.Cell("accuracy", _mark(not fp and not fn),
                                m.Accuracy(fp, fn) if fp or fn else None, src)
-    cells["no-break"] = _compat_cell("no-break", report, compat.Level.BREAK, name)
-    cells["no-silent"] = _compat_cell("no-silent", report, compat.Level.SILENT, name)
     glu, hard = vis.gluster, vis.hard_to_fallback
     if vis.dynamic_anywhere:
         cells["later-dynamic"] = _later_cell(
@@ -225,11 +246,7 @@ def verdict_row(policy: Policy, vis: visibility.PolicyVisibility, index: Index,
         "later-fallback", hard, bool(hard and hard.visible),
         m.Source(m.SourceKind.VISIBILITY, name, (hard.driver,) if hard else ()))
     cells["shipped-libvirt"] = _shipped_cell(vis.shipped[0] if vis.shipped else None, name)
-    cells["no-experimental"] = _experimental_cell(policy)
-    for criterion in ("no-denials", "no-write-fd"):
-        cells[criterion] = _scenario_cell(criterion, index, name)
-    cells["cost"], cells["facade"] = interface_cost(policy)
-    return m.MatrixRow(name, tuple(cells[c.id] for c in CRITERIA))
+    return cells
 
 
 def _shipped_cell(found: ShippedConclusion | None, policy: str) -> m.Cell:
@@ -505,9 +522,7 @@ def _build(policies: Sequence[Policy], scenarios: Sequence[Scenario], full: bool
         if policy.name != USERS_OF and rank(policy.release) >= rank(users.release):
             reports[policy.name] = compat.compare(policy, [users], scenarios, ground=ground)
     cells = scenario_analysis.skew(scenarios, policies)
-    early = found.result()  # computed beside the analyses above
-    vis = {p.name: v for p, v in zip(policies, early.visibility, strict=True)}
-    matrix = tuple(verdict_row(p, vis[p.name], index, reports.get(p.name)) for p in policies)
+    measured = {p.name: measured_cells(p, index, reports.get(p.name)) for p in policies}
     releases = [p for p in registry.all_policies() if p.role is Role.RELEASE]
     baselines = {p.name: baseline_of(p, releases) for p in policies}
     file_diffs: list[truth_table.Table] = []
@@ -519,43 +534,52 @@ def _build(policies: Sequence[Policy], scenarios: Sequence[Scenario], full: bool
     if full:
         for policy in policies:
             full_tables += truth_table.tables(policy)
+    infos = tuple(
+        m.PolicyInfo(p.name, p.title, p.source, p.origin, p.role, p.release,
+                     b.name if (b := baselines[p.name]) is not None else None)
+        for p in policies)
+    diffs, tables = truth_tables(file_diffs), truth_tables(full_tables)
+    compared = tuple(m.CompatReport(r.policy, USERS_OF, r.findings) for r in reports.values())
+    runs = tuple(_run(r, trace=r.outcome is Outcome.FAILS) for r in results)
+    skew, notes = _skew(cells), skew_notes(cells, scenarios)
+    provenance = m.Provenance(
+        tool=f"optcompare {__version__}",
+        input_sha256=_input_hash(policies, scenarios),
+        policies=tuple(m.PolicySource(p.name, p.origin, p.source) for p in policies),
+        scenarios=scenario_analysis.scenario_infos(scenarios),
+        arguments=arguments,
+    )
+    native = [r for r in results if _native(r, scenarios)]
+    shown = shown_by_scenarios(scenarios, results)
+    early = found.result()  # computed beside everything above
+    vis = {p.name: v for p, v in zip(policies, early.visibility, strict=True)}
+    matrix = tuple(merge_row(p.name, measured[p.name], signal_cells(vis[p.name]))
+                   for p in policies)
     return m.Report(
         version=__version__,
         full=full,
         criteria=CRITERIA,
-        policies=tuple(
-            m.PolicyInfo(p.name, p.title, p.source, p.origin, p.role, p.release,
-                         b.name if (b := baselines[p.name]) is not None else None)
-            for p in policies),
+        policies=infos,
         matrix=matrix,
-        decision=decide(matrix, [r for r in results if _native(r, scenarios)]),
+        decision=decide(matrix, native),
         evidence=_evidence(matrix, results),
-        file_diffs=truth_tables(file_diffs),
-        truth_tables=truth_tables(full_tables),
+        file_diffs=diffs,
+        truth_tables=tables,
         visibility=tuple(_visibility(vis[p.name]) for p in policies),
-        compat=tuple(
-            m.CompatReport(r.policy, USERS_OF, r.findings)
-            for r in reports.values()),
-        results=tuple(_run(r, trace=r.outcome is Outcome.FAILS) for r in results),
-        skew=_skew(cells),
-        skew_notes=skew_notes(cells, scenarios),
-        provenance=m.Provenance(
-            tool=f"optcompare {__version__}",
-            input_sha256=_input_hash(policies, scenarios),
-            policies=tuple(m.PolicySource(p.name, p.origin, p.source) for p in policies),
-            scenarios=scenario_analysis.scenario_infos(scenarios),
-            arguments=arguments,
-        ),
-        search=search(early.search, scenarios, results),
+        compat=compared,
+        results=runs,
+        skew=skew,
+        skew_notes=notes,
+        provenance=provenance,
+        search=search(early.search, shown),
     )
 
 
-def search(found: Exploration, scenarios: Sequence[Scenario],
-           results: Sequence[ScenarioResult]) -> m.Search:
-    """What the search found that no built-in scenario shows."""
+def shown_by_scenarios(scenarios: Sequence[Scenario], results: Sequence[ScenarioResult]
+                       ) -> dict[str, set[str]]:
+    """Per policy, the properties some built-in scenario's native run violates."""
     from optcompare.analysis import explore
 
-    bounds = found.bounds
     by_name = {s.name: s for s in scenarios}
     shown: dict[str, set[str]] = {}
     for result in results:
@@ -563,6 +587,12 @@ def search(found: Exploration, scenarios: Sequence[Scenario],
         if scenario is not None and result.client == NATIVE:
             shown.setdefault(result.policy, set()).update(
                 p.value for p in explore.exhibited(scenario, result))
+    return shown
+
+
+def search(found: Exploration, shown: dict[str, set[str]]) -> m.Search:
+    """What the search found that no built-in scenario shows (``shown``)."""
+    bounds = found.bounds
     violations = 0
     unshown = []
     for policy in found.searches:
