@@ -128,3 +128,36 @@ def test_the_report_starts_its_search_before_the_other_analyses_are_imported() -
              "optcompare.scenario.load")
     assert [m for m in later if m in started[0]] == []
     assert "optcompare.analysis.report_beside" in started[0]
+
+
+AT_WAIT = """
+import json, sys
+from optcompare import parallel
+seen = []
+real = parallel.Beside.result
+def noting(self):
+    seen.append(sorted(m for m in sys.modules if m.startswith("optcompare.")))
+    return real(self)
+parallel.Beside.result = noting
+from optcompare.cli import main
+sys.argv = ["optcompare", "--no-plugins", "report", "--no-cache", "--format", sys.argv[1]]
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(seen), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(("fmt", "renderer"), [("markdown", "optcompare.render.markdown"),
+                                               ("text", "optcompare.render.text")])
+def test_the_report_imports_its_renderer_before_it_waits_for_the_search(
+        fmt: str, renderer: str) -> None:
+    """Whatever needs no result of the search is done while it runs, rendering's
+    imports included, so that little is left once it is in."""
+    proc = subprocess.run([sys.executable, "-c", AT_WAIT, fmt], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0 and "Decision" in proc.stdout
+    waits = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert waits, "the report never waited for the search"
+    assert renderer in waits[0] and "optcompare.render.report_views" in waits[0]

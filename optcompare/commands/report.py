@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -89,7 +91,7 @@ def report(
         store = cache.Store(None)
     color = colored(fmt, output)
     if store.directory is None:  # nothing to look up or keep: no keys, no codec
-        data, _ = _analyse(names, scenarios_dir, full)
+        data, _ = _analyse(names, scenarios_dir, full, functools.partial(_prepare, fmt, slide))
         deliver(_render(data, fmt, width, color, slide), output)
         return
     data_key = cache.key("report data", *(inputs or ()))
@@ -105,7 +107,8 @@ def report(
         if stored is not None:
             data, problems = stored, False
         else:
-            data, problems = _analyse(names, scenarios_dir, full)
+            data, problems = _analyse(names, scenarios_dir, full,
+                                      functools.partial(_prepare, fmt, slide))
             if store.directory is not None and not problems:
                 store.put(data_key, json.dumps(codec.encode(data), ensure_ascii=True))
         content = _render(data, fmt, width, color, slide)
@@ -136,9 +139,18 @@ def _render(data: Report, fmt: Format, width: int | None, color: bool, slide: st
     return render(fmt, "report", data, report_view, width=width, color=color, slide=slide)
 
 
-def _analyse(names: list[str], scenarios_dir: Path | None,
-             full: bool) -> tuple[Report, bool]:
-    """The report data, and whether a plugin was left out (then nothing is stored)."""
+def _prepare(fmt: Format, slide: str) -> None:
+    """Import what rendering the report in ``fmt`` takes."""
+    from optcompare.render import report_views  # noqa: F401
+    from optcompare.render.formats import output
+
+    output(fmt, slide).prepare()
+
+
+def _analyse(names: list[str], scenarios_dir: Path | None, full: bool,
+             meanwhile: Callable[[], None] = lambda: None) -> tuple[Report, bool]:
+    """The report data, and whether a plugin was left out (then nothing is stored);
+    ``meanwhile``: work that needs no result, done while the search runs."""
     from optcompare.analysis import report_beside
     from optcompare.policies import registry
 
@@ -152,6 +164,7 @@ def _analyse(names: list[str], scenarios_dir: Path | None,
         from optcompare.scenario import files, load
 
         scenarios = load.load_all(files.discover(scenarios_dir))
+        meanwhile()
         data = build_report(policies, scenarios, full=full, found=found, arguments=arguments)
     return data, bool(registry.plugin_problems())
 

@@ -52,11 +52,19 @@ class Output(Protocol):
     def render(self, kind: str, data: object, view: View, width: int | None,
                color: bool) -> str: ...
 
+    def prepare(self) -> None:
+        """Import what :meth:`render` needs, ahead of it (while other work runs)."""
+
 
 class JsonOutput:
     def render(self, kind: str, data: object, view: View, width: int | None,
                color: bool) -> str:
         return to_json(kind, data)
+
+    def prepare(self) -> None:
+        import json  # noqa: F401
+
+        from optcompare.render import codec  # noqa: F401
 
 
 class MarkdownOutput:
@@ -66,6 +74,9 @@ class MarkdownOutput:
 
         return markdown.render(_document(view, data), width or markdown.WIDTH)
 
+    def prepare(self) -> None:
+        from optcompare.render import escape, markdown  # noqa: F401
+
 
 class TextOutput:
     def render(self, kind: str, data: object, view: View, width: int | None,
@@ -73,6 +84,9 @@ class TextOutput:
         from optcompare.render import text
 
         return text.render(_document(view, data), width, color=color)
+
+    def prepare(self) -> None:
+        from optcompare.render import escape, text  # noqa: F401
 
 
 class PageOutput:
@@ -83,6 +97,9 @@ class PageOutput:
         from optcompare.render import html
 
         return html.render(_report(kind, data))
+
+    def prepare(self) -> None:
+        from optcompare.render import escape, html  # noqa: F401
 
 
 class SlideOutput:
@@ -96,6 +113,9 @@ class SlideOutput:
         from optcompare.render import slides
 
         return slides.render(_report(kind, data), self.slide)
+
+    def prepare(self) -> None:
+        from optcompare.render import escape, slides  # noqa: F401
 
 
 def _document(view: View, data: object) -> Document:
