@@ -390,3 +390,62 @@ def test_the_hands_on_client_has_no_block_job_counterexample_up_to_depth_4() -> 
     for prop in (Property.BLOCK_COMMIT, Property.BLOCK_STREAM, Property.NO_WRITE_FD,
                  Property.NO_DENIALS, Property.READONLY_DISKS):
         assert found.result(prop).counterexample is None, prop
+
+
+def _started(policy: str, labels: tuple[bool, ...]) -> ex.Session:
+    session = ex.Context().session(registry.get(policy), SMALL, ex.Start(labels, False))
+    session.play(ex.to_step(ex.Action("start"), 0, session.chain, session.known))
+    return session
+
+
+def test_steps_are_named_once_per_depth_chain_images_and_labels() -> None:
+    named: dict[Any, ex.Played] = {}
+    session = _started("qemu-4.1", (False, True))
+    before = {n: session.backend.observe(n) for n in session.known}
+    plays = ex._plays(named, SMALL, 1, session, before)
+    assert ex._plays(named, SMALL, 1, session, before) is plays
+    relabels = [step.args for action, step in plays if action.do == "relabel"]
+    assert relabels == [{"image": "base", "writable": True}, {"image": "top", "writable": False}]
+    flipped = {**before, "base": replace(before["base"], label=True)}
+    other = ex._plays(named, SMALL, 1, session, flipped)
+    assert next(s.args for a, s in other if a.do == "relabel") == {"image": "base",
+                                                                   "writable": False}
+    assert {s.index for _, s in ex._plays(named, SMALL, 2, session, before)} == {2}
+    session.play(ex.to_step(ex.Action("snapshot"), 1, session.chain, session.known))
+    session.play(ex.to_step(ex.Action("block-stream", 2, 0), 2, session.chain, session.known))
+    assert session.chain == ("base", "snap") and session.known != session.chain
+    now = {n: session.backend.observe(n) for n in session.known}
+    again = ex._plays(named, SMALL, 1, session, now)
+    assert [s.args for a, s in again if a.do == "snapshot"] == [{"image": "snap2"}]
+
+
+def test_an_image_a_job_dropped_but_could_not_delete_is_in_the_state() -> None:
+    held, free = _started("qemu-3.0", (False, True)), _started("qemu-3.0", (False, True))
+    held.play(ex.to_step(ex.Action("attach-writer", 0), 1, held.chain, held.known))
+    for session in (held, free):
+        session.play(ex.to_step(ex.Action("block-stream", 1), 2, session.chain,
+                                session.known))
+        assert session.chain == ("top",)
+    # 3.0 made the export of the read-only base read-only, and it holds the node
+    assert "base" in held.backend.protocol and "base" not in free.backend.protocol
+    assert ex._canonical(held) != ex._canonical(free)
+    free.play(ex.to_step(ex.Action("guest-write"), 3, free.chain, free.known))
+    assert ex._canonical(free) == ex._canonical(_streamed_and_written())
+
+
+def _streamed_and_written() -> ex.Session:
+    session = _started("qemu-3.0", (False, True))
+    for index, action in enumerate((ex.Action("block-stream", 1), ex.Action("guest-write"))):
+        session.play(ex.to_step(action, index + 1, session.chain, session.known))
+    return session
+
+
+def test_a_step_s_output_is_what_it_shows_against_the_state_before() -> None:
+    graph = ex.Context().graph(registry.get("qemu-3.1"), SMALL)
+    for state, edges in enumerate(graph.edges):
+        for action, (_, record) in edges.items():
+            result, images = graph.output(state, action)  # type: ignore[misc]
+            assert result == record.result and len(images) == len(record.chain)
+    root = graph.roots[ex.Start((False, True), True)]
+    _, images = graph.output(root, ex.Action("start"))  # type: ignore[misc]
+    assert [denied for *_, denied in images] == [1, 0]  # the base's denial, at start

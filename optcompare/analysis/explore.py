@@ -254,7 +254,11 @@ class Graph:
     roots: dict[Start, int] = field(default_factory=dict)
     parent: list[tuple[int, Action] | None] = field(default_factory=list)
     start_of: list[Start] = field(default_factory=list)
-    edges: list[dict[Action, tuple[int, Output]]] = field(default_factory=list)
+    edges: list[dict[Action, tuple[int, StepRecord]]] = field(default_factory=list)
+    """From each state: every step played, the state it leads to and its record."""
+    seen: list[dict[str, Observation]] = field(default_factory=list)
+    """Each state's images as the step that first reached it left them (its steps'
+    before)."""
     found: dict[Property, tuple[int, Action, str | None]] = field(default_factory=dict)
     transitions: int = 0
     not_applicable: str | None = None
@@ -272,31 +276,41 @@ class Graph:
             link = self.parent[state]
         return steps[::-1]
 
+    def output(self, state: int, action: Action) -> Output:
+        """What ``action`` from ``state`` shows a client (made when asked: only
+        differences compare them)."""
+        return _output(self.edges[state][action][1], self.seen[state])
+
 
 def _canonical(session: Session) -> Hashable:
     backend = session.backend
-    chain = session.chain
-    place = {name: i for i, name in enumerate(chain)}
+    chain, known = session.chain, session.known
     key = backend.key
-
-    def image(name: str) -> Hashable:
+    place = {name: i for i, name in enumerate(chain)}
+    images = []
+    for name in chain:
         nodes, backing = key(name)
-        return nodes, place.get(backing, backing) if backing is not None else None
+        images.append((nodes, place.get(backing, backing) if backing is not None else None))
+    off: tuple[str, ...] = ()
+    if known != chain:  # else every image is in the chain
+        off = tuple(sorted(repr(_placed(key(n), place)) for n in known if n not in place
+                           and (n in backend.protocol or n in backend.format)))
+    return (session.frontend, tuple(images), off)
 
-    off = tuple(sorted(repr(image(n)) for n in session.known if n not in place
-                       and (n in backend.protocol or n in backend.format)))
-    return (session.frontend, tuple(image(n) for n in chain), off)
+
+def _placed(key: tuple[Hashable, str | None], place: dict[str, int]) -> Hashable:
+    nodes, backing = key
+    return nodes, place.get(backing, backing) if backing is not None else None
 
 
-def _output(record: StepRecord, chain: Sequence[str], before: dict[str, Observation]
-            ) -> Output:
+def _output(record: StepRecord, before: dict[str, Observation]) -> Output:
     def image(name: str) -> Hashable:
         seen = record.state[name]
         old = before.get(name)
         denied = (seen.denials or 0) - ((old.denials or 0) if old else 0)
         return (seen.label, seen.fd, seen.ro, seen.format_ro, denied)
 
-    return (record.result, tuple(image(n) for n in chain))
+    return (record.result, tuple(image(n) for n in record.chain))
 
 
 def scenario_of(bounds: Bounds, start: Start, steps: tuple[Step, ...] = ()) -> Scenario:
@@ -367,10 +381,14 @@ class Context:
         return self._replays[key]
 
 
+Played = list[tuple[Action, Step]]
+"""The steps from a state, each as an action and as the step it names there."""
+
+
 def _search(context: Context, policy: Policy, bounds: Bounds, build: Build) -> Graph:
     graph = Graph()
     seen: dict[Hashable, int] = {}
-    frontier: list[tuple[int, Session, dict[str, Observation]]] = []
+    frontier: list[tuple[int, Session]] = []
     for start in starts(bounds.images):
         try:
             session = context.session(policy, bounds, start, build)
@@ -382,30 +400,26 @@ def _search(context: Context, policy: Policy, bounds: Bounds, build: Build) -> G
         graph.parent.append(None)
         graph.start_of.append(start)
         graph.edges.append({})
-        before = {n: session.backend.observe(n) for n in session.known}
-        frontier.append((state, session, before))
-    named: dict[tuple[Action, int, tuple[str, ...], tuple[str, ...]], Step] = {}
+        graph.seen.append({n: session.backend.observe(n) for n in session.known})
+        frontier.append((state, session))
+    named: dict[Hashable, Played] = {}
     for depth in range(bounds.depth):
-        following: list[tuple[int, Session, dict[str, Observation]]] = []
-        for state, session, before in frontier:
-            chain, known = session.chain, session.known
-            if session.frontend is None:
-                choices = [Action("start")]
-            else:
-                choices = actions([before[n].label for n in chain], bounds.guest)
+        following: list[tuple[int, Session]] = []
+        for state, session in frontier:
+            before = graph.seen[state]
+            chain = session.chain
             start = graph.start_of[state]
-            for action in choices:
-                child = session.fork()
-                step = named.get((action, depth, chain, known))
-                if step is None:  # one Step (and its description) for every state alike
-                    step = named[(action, depth, chain, known)] = to_step(action, depth, chain,
-                                                                          known)
+            plays = _plays(named, bounds, depth, session, before)
+            last = len(plays) - 1
+            for index, (action, step) in enumerate(plays):
+                # The last step is played on the session itself: nothing needs it after.
+                child = session.fork() if index < last else session
                 try:
                     record = child.play(step)
                 except NotApplicable:
                     continue
                 graph.transitions += 1
-                after = record.state  # the record is not kept: no copy
+                after = record.state  # kept as the record: no copy
                 for violation in violations(step.do, step.args, record.result,
                                             readonly=start.readonly, chain=chain,
                                             before=before, after=after):
@@ -419,12 +433,26 @@ def _search(context: Context, policy: Policy, bounds: Bounds, build: Build) -> G
                     graph.parent.append((state, action))
                     graph.start_of.append(start)
                     graph.edges.append({})
+                    graph.seen.append(after)
                     failed_start = action.do == "start" and record.result == "error"
                     if depth + 1 < bounds.depth and not failed_start:
-                        following.append((target, child, after))
-                graph.edges[state][action] = (target, _output(record, child.chain, before))
+                        following.append((target, child))
+                graph.edges[state][action] = (target, record)
         frontier = following
     return graph
+
+
+def _plays(named: dict[Hashable, Played], bounds: Bounds, depth: int, session: Session,
+           before: dict[str, Observation]) -> Played:
+    """The steps from a state, named once for every state with the same images."""
+    chain, known = session.chain, session.known
+    labels = None if session.frontend is None else tuple(before[n].label for n in chain)
+    key = (depth, chain, known, labels)
+    found = named.get(key)
+    if found is None:
+        choices = [Action("start")] if labels is None else actions(labels, bounds.guest)
+        found = named[key] = [(a, to_step(a, depth, chain, known)) for a in choices]
+    return found
 
 
 def play_path(context: Context, policy: Policy, bounds: Bounds, start: Start,
@@ -474,12 +502,12 @@ def difference(context: Context, first: Policy, second: Policy, bounds: Bounds) 
         following = []
         for pair in frontier:
             edges_b = b.edges[pair[1]]
-            for action, (na, out_a) in a.edges[pair[0]].items():
+            for action, (na, _) in a.edges[pair[0]].items():
                 other = edges_b.get(action)
                 if other is None:
                     continue
-                nb, out_b = other
-                if out_a != out_b:
+                nb = other[0]
+                if a.output(pair[0], action) != b.output(pair[1], action):
                     hit = (pair, action)
                     break
                 if (na, nb) not in parent:
