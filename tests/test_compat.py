@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from typer.testing import CliRunner
 
-from optcompare.analysis import compat
+from optcompare.analysis import compat, truth_table
+from optcompare.analysis.scenarios import probe
 from optcompare.cli import app
+from optcompare.model.drivers import Driver
+from optcompare.model.modes import Mode
+from optcompare.model.options import Written
 from optcompare.policies import registry
+from optcompare.policies.base import Frontend, Policy
 from optcompare.render.compat_views import notes
 from optcompare.scenario import files, load
 
@@ -130,3 +136,85 @@ def test_output_groups_by_level_with_counts_first() -> None:
     result = runner.invoke(app, ["compat", "qemu-4.0", "--against", "qemu-3.1", "-f", "markdown"])
     text = result.stdout
     assert text.index("| break") < text.index("## silent") < text.index("## info")
+
+
+# -- what compat computes once and shares ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class _OneCellDiffers(Policy):
+    """qemu-3.1, except that nbd given read-only=off alone opens read-only."""
+
+    def mode(self, effective: Written, driver: Driver) -> Mode:
+        if driver.name == "nbd" and effective == {"read-only": False, "auto-read-only": False}:
+            return Mode.HARD_RO
+        return super().mode(effective, driver)
+
+
+def test_a_single_combination_that_changes_is_found() -> None:
+    base = registry.get("qemu-3.1")
+    changed = replace_policy(_OneCellDiffers, base, name="one-cell")
+    found = compat.compare(changed, [base], ())  # not registered: no workflows
+    cmdline = {f.id for f in found.findings if f.kind == "cmdline"}
+    # what leaves both off: -drive defaults auto-read-only on, -blockdev off
+    written = {"blockdev": ("read-only=off,auto-read-only=off", "read-only=off",
+                            "auto-read-only=off", "(none)"),
+               "drive": ("read-only=off,auto-read-only=off", "auto-read-only=off")}
+    assert cmdline == {f"qemu-3.1/silent/cmdline/{platform}/{frontend}/{options}/nbd"
+                       for platform in ("posix", "windows")
+                       for frontend, combinations in written.items()
+                       for options in combinations}
+
+
+def replace_policy(kind: type[Policy], policy: Policy, **changes: object) -> Policy:
+    values = {f.name: getattr(policy, f.name) for f in fields(policy)}
+    return kind(**{**values, **changes})  # type: ignore[arg-type]
+
+
+def test_the_truth_table_outcomes_are_its_rows_outcomes() -> None:
+    for policy in registry.all_policies():
+        for platform in compat.Platform:
+            build = policy.build(platform)
+            for frontend in Frontend:
+                for driver in build.drivers:
+                    rows = truth_table.driver_rows(build, driver, frontend)
+                    assert truth_table.driver_outcomes(build, driver, frontend) == tuple(
+                        (r.cell.mode, r.cell.writable, r.cell.unwritable) for r in rows)
+
+
+def test_combinations_are_kept_per_build_and_options_written() -> None:
+    old, new = registry.get("qemu-3.1").build(), registry.get("option-1").build()
+    on_old = compat._cells(new, "file", Frontend.BLOCKDEV, old)
+    on_own = compat._cells(new, "file", Frontend.BLOCKDEV, new)
+    assert on_old is not on_own
+    assert "auto-read-only" in on_old.cells[0].resolution.written
+    assert "auto-read-only-v2" in on_own.cells[0].resolution.written
+    assert compat._cells(old, "file", Frontend.BLOCKDEV, old).outcomes != on_old.outcomes
+
+
+def test_texts_follow_the_domains() -> None:
+    boolean = (("read-only", (True, False)),)
+    enum = (("read-only", ("on", "auto")),)
+    assert compat._texts(boolean) == ("read-only=on", "read-only=off", "(none)")
+    assert compat._texts(enum) == ("read-only=on", "read-only=auto", "(none)")
+
+
+def test_schema_names_are_kept_per_build() -> None:
+    old, new = registry.get("qemu-3.1").build(), registry.get("option-2").build()
+    assert "query-qemu-features" in compat._names(new)[compat.SchemaPart.COMMAND]
+    assert "query-qemu-features" not in compat._names(old)[compat.SchemaPart.COMMAND]
+
+
+def test_the_probing_copy_is_the_scenario_s_own() -> None:
+    first, second = [s for s in SCENARIOS if any(step.do == "start" for step in s.steps)][:2]
+    for scenario in (first, second, first):
+        probing = compat._probing(scenario)
+        assert probing.setup.frontend == "auto"
+        assert probing.steps == scenario.steps and probing.name == scenario.name
+
+
+def test_a_probe_is_kept_per_client_and_build() -> None:
+    option_2, option_3 = registry.get("option-2"), registry.get("option-3")
+    assert probe(option_2, option_2.build()).evidence != probe(option_3, option_2.build()).evidence
+    assert probe(option_2, option_2.build()).dynamic != probe(
+        option_2, registry.get("qemu-3.1").build()).dynamic

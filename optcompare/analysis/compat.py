@@ -31,11 +31,17 @@ from optcompare.analysis.findings import (
     SchemaPart,
     summary,
 )
-from optcompare.analysis.truth_table import Cell, driver_rows, evaluate
+from optcompare.analysis.truth_table import (
+    Cell,
+    Domains,
+    driver_outcomes,
+    driver_rows,
+    evaluate,
+)
 from optcompare.errors import InputError
 from optcompare.model.drivers import RELEASES, Platform, catalogue
 from optcompare.model.modes import Mode
-from optcompare.model.options import Domain, Value, combinations, format_options
+from optcompare.model.options import combinations, format_options
 from optcompare.policies.base import Build, Frontend, Policy
 from optcompare.scenario.runner import Outcome
 from optcompare.scenario.spec import NATIVE, Scenario
@@ -104,25 +110,51 @@ def _dynamic(cell: Cell | None) -> bool:
     return cell is not None and not cell.resolution.error and cell.mode is Mode.DYNAMIC_RO
 
 
-@functools.lru_cache(maxsize=4096)
-def _cells(build: Build, driver: str, frontend: Frontend,
-           domains: tuple[tuple[str, Domain], ...]
-           ) -> tuple[tuple[dict[str, Value], str, Cell], ...]:
-    """Every combination of the options ``domains`` names, each not given or one of
-    its values, written on ``driver``, as text, and its cell.
+class _Combinations:
+    """What ``build`` makes of every combination of the options ``written_for`` has on
+    ``driver``, each not given or one of its values (in :func:`_texts`' order).
 
-    A baseline is compared with every newer policy: its cells are evaluated once.
+    The cells are made only when asked for: most drivers' outcomes are the baseline's.
     """
+
+    def __init__(self, build: Build, driver: str, frontend: Frontend, written_for: Build):
+        self.build, self.driver, self.frontend = build, driver, frontend
+        self.domains = _domains(written_for, driver)
+        self.own = written_for is build or self.domains == _domains(build, driver)
+        """The build's own options on the driver: the truth table's rows, verdicts shared."""
+
+    @functools.cached_property
+    def cells(self) -> tuple[Cell, ...]:
+        if self.own:
+            return tuple(row.cell for row in driver_rows(self.build, self.driver,
+                                                         self.frontend))
+        options = tuple(name for name, _ in self.domains)
+        return tuple(evaluate(self.build, self.driver, written, self.frontend)
+                     for written in combinations(options, dict(self.domains)))
+
+    @functools.cached_property
+    def outcomes(self) -> tuple[tuple[object, ...], ...]:
+        """Each cell's :func:`_outcome_key`."""
+        if self.own:
+            return driver_outcomes(self.build, self.driver, self.frontend)
+        return tuple(_outcome_key(cell) for cell in self.cells)
+
+
+# A baseline is compared with every newer policy: its combinations are evaluated once.
+_cells = functools.lru_cache(maxsize=4096)(_Combinations)
+
+
+@functools.lru_cache(maxsize=256)
+def _texts(domains: Domains) -> tuple[str, ...]:
+    """Each combination :class:`_Combinations` evaluates for ``domains``, as written: the
+    text depends on the options and their values only, not on the build."""
     options = tuple(name for name, _ in domains)
-    if domains == _domains(build, driver):  # the truth table's rows, verdicts shared
-        return tuple((row.written, format_options(row.written, options), row.cell)
-                     for row in driver_rows(build, driver, frontend))
-    return tuple((written, format_options(written, options),
-                  evaluate(build, driver, written, frontend))
+    return tuple(format_options(written, options)
                  for written in combinations(options, dict(domains)))
 
 
-def _domains(build: Build, driver: str) -> tuple[tuple[str, Domain], ...]:
+@functools.lru_cache(maxsize=1024)
+def _domains(build: Build, driver: str) -> Domains:
     return tuple(build.domains(driver).items())
 
 
@@ -145,6 +177,24 @@ _Group = tuple[Level, Change, str, str, str, tuple[object, ...] | None, tuple[ob
 """Level, change, platform, frontend, written options, the cells' shapes, the release's."""
 
 
+def _changed(before: Cell, after: Cell, driver: str, advertised: bool
+             ) -> tuple[Level, Change, tuple[object, ...] | None, tuple[object, ...]] | None:
+    """What the baseline's combination does on the new build, when it is a finding:
+    its level, change, the before cell's shape (None for a rejection: one finding
+    per combination, whatever it did before) and the after cell's."""
+    if before.mode is Mode.ERROR:
+        return None
+    if after.mode is Mode.ERROR:
+        return Level.BREAK, Change.REJECTED, None, _shape(after, driver)
+    if _stops_opening(before, after):
+        level, change = Level.BREAK, Change.FAILS_TO_OPEN
+    elif _outcome_key(after) != _outcome_key(before):
+        level, change = Level.INFO if advertised else Level.SILENT, Change.CHANGED
+    else:
+        return None
+    return level, change, _shape(before), _shape(after, driver)
+
+
 def _cmdline(policy: Policy, base: Policy, ground: Policy | None = None) -> list[Finding]:
     from optcompare.analysis.visibility import truth
     from optcompare.schema.conclude import build_advertised
@@ -165,40 +215,33 @@ def _cmdline(policy: Policy, base: Policy, ground: Policy | None = None) -> list
             for driver in old.drivers:
                 if driver not in new.drivers:
                     continue
-                old_options = old.options(driver)
                 old_domains = _domains(old, driver)
-                before_cells = _cells(old, driver, frontend, old_domains)
-                after_cells = _cells(new, driver, frontend, old_domains)
-                seen: set[str] = set()
-                for (_, text, before), (_, _, after) in zip(before_cells, after_cells,
-                                                            strict=True):
-                    seen.add(text)
-                    if before.mode is Mode.ERROR:
-                        continue
-                    if after.mode is Mode.ERROR:
-                        level, change = Level.BREAK, Change.REJECTED
-                    elif _stops_opening(before, after):
-                        level, change = Level.BREAK, Change.FAILS_TO_OPEN
-                    elif _outcome_key(after) != _outcome_key(before):
-                        level = Level.INFO if driver in newly else Level.SILENT
-                        change = Change.CHANGED
-                    else:
-                        continue
-                    # A rejection is one finding per combination, whatever it did before.
-                    kept = None if change is Change.REJECTED else before
-                    key: _Group = (level, change, platform.value, frontend.value, text,
-                           None if kept is None else _shape(kept), _shape(after, driver),
-                           driver in release)
-                    groups.setdefault(key, []).append(driver)
-                    cells.setdefault(key, (after, kept))
-                for written, text, cell in _cells(new, driver, frontend, _domains(new, driver)):
+                before = _cells(old, driver, frontend, old)
+                after = _cells(new, driver, frontend, old)
+                if before.outcomes != after.outcomes:
+                    for text, was, now in zip(_texts(old_domains), before.cells, after.cells,
+                                              strict=True):
+                        found = _changed(was, now, driver, driver in newly)
+                        if found is not None:
+                            level, change, kept, shape = found
+                            group: _Group = (level, change, platform.value, frontend.value,
+                                             text, kept, shape, driver in release)
+                            groups.setdefault(group, []).append(driver)
+                            cells.setdefault(group, (now, None if kept is None else was))
+                new_domains = _domains(new, driver)
+                if new_domains == old_domains:
+                    continue  # no combination the baseline does not have
+                seen = set(_texts(old_domains))
+                old_options = old.options(driver)
+                accepted = _cells(new, driver, frontend, new).cells
+                for text, cell in zip(_texts(new_domains), accepted, strict=True):
                     if text in seen or cell.mode is Mode.ERROR:
                         continue
-                    if any(k not in old_options for k in written):
-                        key = (Level.INFO, Change.ACCEPTED, platform.value, frontend.value,
-                               text, None, _shape(cell), driver in release)
-                        groups.setdefault(key, []).append(driver)
-                        cells.setdefault(key, (cell, None))
+                    if any(k not in old_options for k in cell.resolution.written):
+                        group = (Level.INFO, Change.ACCEPTED, platform.value, frontend.value,
+                                 text, None, _shape(cell), driver in release)
+                        groups.setdefault(group, []).append(driver)
+                        cells.setdefault(group, (cell, None))
     findings = []
     for key, drivers in groups.items():
         level, change, platform_name, frontend_name, options, *_, own = key
@@ -253,7 +296,7 @@ def _workflows(policy: Policy, base: Policy, scenarios: Sequence[Scenario]) -> l
         if not any(step.do == "start" for step in scenario.steps):
             continue  # literal command lines: no client decides anything
         # The new libvirt on the old build probes first (frontend auto).
-        probing = replace(scenario, setup=replace(scenario.setup, frontend="auto"))
+        probing = _probing(scenario)
         on_new = replay(probing, policy, client=policy.name)
         on_old = replay(probing, base, client=policy.name)
         if on_new.outcome is Outcome.MEETS and on_old.outcome is Outcome.FAILS:
@@ -267,28 +310,39 @@ def _workflows(policy: Policy, base: Policy, scenarios: Sequence[Scenario]) -> l
     return findings
 
 
-def _detection(policy: Policy, base: Policy) -> tuple[Finding, Probe]:
-    from optcompare.analysis.scenarios import truth
-    from optcompare.schema.target import BuildTarget
+def _probing(scenario: Scenario) -> Scenario:
+    """``scenario`` with the client picking the frontend: made once, kept on the
+    (frozen) scenario, for every policy compared on it."""
+    found: Scenario | None = scenario.__dict__.get("_probing")
+    if found is None:
+        found = scenario.__dict__["_probing"] = replace(
+            scenario, setup=replace(scenario.setup, frontend="auto"))
+    return found
 
-    old = base.build()
-    found = policy.detect(BuildTarget(old), old.drivers)
-    probe = Probe(base.name, found.evidence)
+
+def _detection(policy: Policy, base: Policy) -> tuple[Finding, Probe]:
+    from optcompare.analysis.scenarios import probe, truth
+
+    found = probe(policy, base.build())
+    probed = Probe(base.name, found.evidence)
     wrong = sorted(found.dynamic - truth(base))
     if wrong:
         return Finding(
             id=f"{base.name}/break/detection/{'+'.join(wrong)}",
             level=Level.BREAK, kind=FindingKind.DETECTION, change=Change.BELIEVES,
             direction=Direction.NEW_ON_OLD, against=base.name, names=tuple(wrong),
-        ), probe
+        ), probed
     return Finding(
         id=f"{base.name}/info/detection/safe",
         level=Level.INFO, kind=FindingKind.DETECTION, change=Change.SAFE,
         direction=Direction.NEW_ON_OLD, against=base.name,
-    ), probe
+    ), probed
 
 
-def _names(build: Build) -> dict[SchemaPart, set[str]]:
+@functools.lru_cache(maxsize=64)
+def _names(build: Build) -> dict[SchemaPart, frozenset[str]]:
+    """The build's commands and events, blockdev-add's members and features (a
+    baseline's are read once for every policy compared with it)."""
     from optcompare.schema.builder import build_schema
 
     entries = build_schema(build)
@@ -301,8 +355,8 @@ def _names(build: Build) -> dict[SchemaPart, set[str]]:
         struct = by_name[variant["type"]]
         members |= {f"{variant['case']}.{m['name']}" for m in struct.get("members", [])}
         features |= {f"{variant['case']}: {f}" for f in struct.get("features", [])}
-    return {SchemaPart.COMMAND: commands, SchemaPart.OPTION: members,
-            SchemaPart.FEATURE: features}
+    return {SchemaPart.COMMAND: frozenset(commands), SchemaPart.OPTION: frozenset(members),
+            SchemaPart.FEATURE: frozenset(features)}
 
 
 def _schema(policy: Policy, base: Policy) -> list[Finding]:

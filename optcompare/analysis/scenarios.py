@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from optcompare.analysis.report_model import ScenarioInfo
 from optcompare.model.modes import Behaviour
-from optcompare.policies.base import Detection, Policy, SignalKind
+from optcompare.policies.base import Build, Detection, Policy, SignalKind
 from optcompare.scenario.runner import Outcome, ScenarioResult, run
 from optcompare.scenario.spec import LEGACY, NATIVE, Scenario
 
@@ -29,8 +30,17 @@ def replay(scenario: Scenario, policy: Policy, client: str | None = None) -> Sce
     key = (scenario.path, scenario.digest, scenario.setup, policy, client)
     found = _REPLAYS.get(key)  # hashed once: a policy's hash goes through all its fields
     if found is None:
-        found = _REPLAYS[key] = run(scenario, policy, client=client)
+        found = _REPLAYS[key] = run(scenario, policy, client=client, detect=probe)
     return found
+
+
+@functools.lru_cache(maxsize=1024)
+def probe(client: Policy, build: Build) -> Detection:
+    """What ``client``'s libvirt concludes on a model build: a pure function of the
+    two, shared by the replays, the skew and compat's detection findings."""
+    from optcompare.schema.target import BuildTarget
+
+    return client.detect(BuildTarget(build), build.drivers)
 
 
 def matrix(scenarios: Sequence[Scenario], policies: Sequence[Policy]) -> list[ScenarioResult]:
@@ -91,7 +101,6 @@ def skew(scenarios: Sequence[Scenario], policies: Sequence[Policy]) -> list[Skew
     with the client of the row instead.
     """
     from optcompare.policies import libvirt
-    from optcompare.schema.target import BuildTarget
 
     native = [s for s in scenarios if s.setup.client == NATIVE]
     cells = []
@@ -102,7 +111,7 @@ def skew(scenarios: Sequence[Scenario], policies: Sequence[Policy]) -> list[Skew
             if client is None:
                 found = Detection(frozenset(), SignalKind.NONE, "never probes (always -drive)")
             else:
-                found = client.detect(BuildTarget(build), build.drivers)
+                found = probe(client, build)
             results = tuple(replay(s, policy, client=name) for s in native)
             cells.append(SkewCell(name, policy.name, found.dynamic, truth(policy),
                                   found.evidence, found.fragile, results, found.blockdev,

@@ -144,6 +144,18 @@ def driver_rows(build: Build, driver: str, frontend: Frontend) -> list[Row]:
     return _rows(build.policy, domains, frontend, verdicts)
 
 
+Outcome = tuple[Mode, OpenOutcome | None, OpenOutcome | None]
+"""A cell's mode and what opening a writable and an unwritable image gives."""
+
+
+def driver_outcomes(build: Build, driver: str, frontend: Frontend) -> tuple[Outcome, ...]:
+    """Each of :func:`driver_rows`' cells' mode and outcomes, without making the rows."""
+    domains, verdicts = _verdicts(build, driver, frontend)
+    by_values = {values: (v[1], v[3], v[4]) for values, v in verdicts.items()}
+    return tuple(by_values[values] for _, values in _combinations(build.policy, domains,
+                                                                  frontend))
+
+
 def check_driver(build: Build, driver: str) -> None:
     if driver not in build.drivers:
         raise UnknownNameError(
