@@ -9,6 +9,7 @@ their own mode, which is where dynamic, fallback and hard part ways.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -18,7 +19,7 @@ from optcompare.model.drivers import Driver
 from optcompare.model.modes import Fd, Mode, OpenOutcome
 from optcompare.model.opening import open_node, upgrade
 from optcompare.model.options import AUTO_READ_ONLY, READ_ONLY, Written
-from optcompare.policies.base import Build, Frontend
+from optcompare.policies.base import Build, Frontend, Resolution
 from optcompare.scenario.backend import NotApplicable, Observation, StepError
 
 FORMAT_WRITER = "format"
@@ -78,6 +79,25 @@ def _observation(label: bool, fd: Fd, ro: bool | None, mode: str | None, denials
     if found is None:
         found = _OBSERVATIONS[key] = Observation(label, fd, ro, mode, denials, format_ro,
                                                  writers)
+    return found
+
+
+_RESOLUTIONS: weakref.WeakKeyDictionary[Build, dict[Hashable, Resolution]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _resolution(build: Build, options: Written, driver: str, frontend: Frontend
+                ) -> Resolution:
+    """``build.resolve``, once per build, driver, frontend and options (their types
+    too): a build's hooks are pure, and a search's witness of the build (a build of
+    its own) is asked the first time, which is all it notes."""
+    known = _RESOLUTIONS.get(build)
+    if known is None:
+        known = _RESOLUTIONS[build] = {}
+    key = (driver, frontend, *[(name, type(value), value) for name, value in options.items()])
+    found = known.get(key)
+    if found is None:
+        found = known[key] = build.resolve(options, driver, frontend)
     return found
 
 
@@ -165,7 +185,7 @@ class ModelBackend:
               implicit: bool) -> None:
         if image in self.protocol:
             raise StepError(f"Duplicate nodes with node-name='{image}-storage'")
-        resolution = self.build.resolve(options, self.driver.name, frontend)
+        resolution = _resolution(self.build, options, self.driver.name, frontend)
         state = self.images[image]
         outcome = open_node(resolution.mode, self.driver, state.label, state.path,
                             resolution.error)
@@ -303,7 +323,7 @@ class ModelBackend:
             raise StepError(messages.reopen_unsupported(self.driver.name, f"{image}-storage"))
         node = self._own_node(image)
         state = self.images[image]
-        resolution = self.build.resolve(options, self.driver.name, Frontend.BLOCKDEV)
+        resolution = _resolution(self.build, options, self.driver.name, Frontend.BLOCKDEV)
         opened = resolution.mode
         if opened is Mode.STICKY_RO and node.writers:
             # host_cdrom has no permission hook but a reopen hook that takes the

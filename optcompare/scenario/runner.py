@@ -27,7 +27,7 @@ class Outcome(StrEnum):
     NOT_APPLICABLE = "not-applicable"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class StepRecord:
     index: int
     step: str
@@ -42,6 +42,20 @@ class StepRecord:
     """What the client did around the step (relabels, reopens, deletions)."""
     chain: tuple[str, ...] = ()
     """The disk's backing chain after the step, base first."""
+
+    def __init__(self, index: int, step: str, line: int | None, result: str,
+                 message: str | None, met: bool, why: str | None,
+                 state: dict[str, Observation], actions: tuple[str, ...] = (),
+                 chain: tuple[str, ...] = ()) -> None:
+        # Written, not generated: a frozen dataclass's own __init__ sets each field
+        # through object.__setattr__, three times the cost, and every step played
+        # (~11,000 a report) makes a record.
+        fields = self.__dict__
+        fields["index"], fields["step"], fields["line"], fields["result"] = (
+            index, step, line, result)
+        fields["message"], fields["met"], fields["why"], fields["state"] = (
+            message, met, why, state)
+        fields["actions"], fields["chain"] = actions, chain
 
 
 @dataclass(frozen=True)
@@ -229,20 +243,21 @@ class Session:
 
 def _play(state: _Run, step: Step) -> StepRecord:
     state.actions = []
-    handler = _HANDLERS[step.do]
+    do = step.do
     value: Any = None
     message: str | None = None
     try:
-        value = handler(state, step.args)
+        value = _HANDLERS[do](state, step.args)
         result = "ok"
     except StepError as error:
         result, message = "error", error.message
     met, why = _judge(state, step, result, message, value)
-    if step.do == "probe":
+    if do == "probe":
         result = "true" if value else "false"
-    if step.do == "assert" and value:
+    elif do == "assert" and value:
         message = value
-    snapshot = {name: state.backend.observe(name) for name in state.known}
+    observe = state.backend.observe
+    snapshot = {name: observe(name) for name in state.known}
     return StepRecord(step.index, step.describe(), step.line, result, message, met, why,
                       snapshot, tuple(state.actions), tuple(state.chain))
 

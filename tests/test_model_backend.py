@@ -1,0 +1,48 @@
+"""The model backend's own mechanisms: what it keeps of a build, and what it shares."""
+
+from __future__ import annotations
+
+from optcompare.analysis import questions
+from optcompare.backends.model import ModelBackend, _resolution
+from optcompare.model.drivers import Platform
+from optcompare.model.modes import Mode
+from optcompare.model.options import AUTO_READ_ONLY, READ_ONLY
+from optcompare.policies import registry
+from optcompare.policies.base import Build, Frontend
+
+
+def _build(name: str) -> Build:
+    return registry.get(name).build(Platform.POSIX)
+
+
+def test_a_resolution_is_kept_per_build() -> None:
+    options = {READ_ONLY: False, AUTO_READ_ONLY: True}
+    fallback = _resolution(_build("qemu-3.1"), options, "file", Frontend.BLOCKDEV)
+    dynamic = _resolution(_build("qemu-4.0"), options, "file", Frontend.BLOCKDEV)
+    assert (fallback.mode, dynamic.mode) == (Mode.FALLBACK_RO, Mode.DYNAMIC_RO)
+
+
+def test_a_resolution_is_kept_per_driver_frontend_and_typed_option() -> None:
+    build = _build("qemu-4.0")
+    cases = [({AUTO_READ_ONLY: True}, "file", Frontend.BLOCKDEV),
+             ({AUTO_READ_ONLY: True}, "nbd", Frontend.BLOCKDEV),
+             ({}, "file", Frontend.BLOCKDEV),
+             ({}, "file", Frontend.DRIVE),
+             ({AUTO_READ_ONLY: "true"}, "file", Frontend.BLOCKDEV),
+             ({READ_ONLY: True}, "file", Frontend.BLOCKDEV)]
+    for options, driver, frontend in cases * 2:
+        assert _resolution(build, options, driver, frontend) == build.resolve(
+            options, driver, frontend)
+    assert len({repr(build.resolve(*case)) for case in cases}) == len(cases)  # all differ
+
+
+def test_each_witness_of_a_build_is_asked_its_resolutions() -> None:
+    build = _build("qemu-4.0")
+    for _ in range(2):
+        asked, record = questions.witness(build)
+        backend = ModelBackend(asked)
+        backend.create([("top", True)])
+        backend.add_protocol("top", {AUTO_READ_ONLY: True})
+        assert any(question[0] == "resolve" for question, _ in record.answers.values())
+        assert questions.answers_alike(build, record)
+        assert not questions.answers_alike(_build("qemu-3.1"), record)
