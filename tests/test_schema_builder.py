@@ -82,10 +82,10 @@ def test_masked_names_are_numbered_in_generation_order_and_stable(b: Build) -> N
     assert numbers == sorted(numbers)  # listed in the order they were handed out
     empty = next(e for e in entries if e["name"] == builder.EMPTY_OBJECT)
     assert empty == {"name": "0", "meta-type": "object", "members": []}
-    builder._generated.cache_clear()
+    builder._reply.cache_clear()
     builder._text.cache_clear()
-    assert build_schema(b) == entries  # regenerated from scratch: identical
-    assert json.dumps(build_schema(b)) == json.dumps(entries)
+    assert build_schema(b) == entries  # made again: identical
+    assert json.dumps(builder._Generator(builder._shape(b)).run()) == json.dumps(entries)
 
 
 def test_each_call_returns_a_fresh_copy() -> None:
@@ -97,13 +97,13 @@ def test_each_call_returns_a_fresh_copy() -> None:
 
 def test_each_shape_is_generated_once() -> None:
     """Builds of one shape share one generated schema (its speed is scripts/bench.py's)."""
-    builder._generated.cache_clear()
+    builder._reply.cache_clear()
     builder._text.cache_clear()
     for _ in range(2):
         for b in BUILDS:
             build_schema(b)
     shapes = {builder._shape(b) for b in BUILDS}
-    assert builder._generated.cache_info().misses == len(shapes) < len(BUILDS)
+    assert builder._reply.cache_info().misses == len(shapes) < len(BUILDS)
 
 
 @pytest.mark.parametrize("b", BUILDS, ids=IDS)
@@ -241,3 +241,95 @@ def test_reopen_from_4_0_on() -> None:
     assert not holds(build("qemu-3.1"), "x-blockdev-reopen")
     for name in ("qemu-4.0", "option-1", "option-2", "option-3", "qemu-4.1"):
         assert holds(build(name), "x-blockdev-reopen")
+
+
+# -- a later release's reply made from its base's ------------------------------------
+
+
+def _later_builds() -> list[Build]:
+    builds = []
+    for policy in registry.BUILTIN:
+        for name, driver in policy.drivers(Platform.POSIX).items():
+            flipped = Behaviour.FALLBACK if driver.behaviour is Behaviour.DYNAMIC else (
+                Behaviour.DYNAMIC)
+            builds.append(policy.later(name, flipped).build(Platform.POSIX))
+    return builds
+
+
+def _fresh() -> None:
+    builder._reply.cache_clear()
+    builder._index.cache_clear()
+    builder._text.cache_clear()
+    builder._FIRST_OF_SKELETON.clear()
+
+
+def test_a_revised_reply_is_the_reply_generated_in_full() -> None:
+    _fresh()
+    bases = [p.build(Platform.POSIX) for p in registry.BUILTIN]
+    for b in bases:
+        schema_index(b)
+    revised = 0
+    for b in _later_builds():
+        shape = builder._shape(b)
+        reply = builder._reply(shape)
+        revised += reply.revised is not None
+        assert json.dumps(reply.entries) == json.dumps(builder._Generator(shape).run())
+    assert revised > 20  # the mechanism is in use
+
+
+def _with_struct(shape: builder.Shape, name: str, options: tuple[builder.Option, ...]
+                 ) -> builder.Shape:
+    structs = tuple(builder._Struct(s.name, options, s.features) if s.name == name else s
+                    for s in shape.structs)
+    return builder.Shape(shape.platform, shape.base_options, shape.has_reopen, shape.variants,
+                         structs, shape.commands, shape.command_features)
+
+
+@pytest.mark.parametrize("first_has_enum", [False, True])
+def test_a_struct_that_names_a_type_first_moves_the_numbering_and_is_generated_in_full(
+    first_has_enum: bool,
+) -> None:
+    """One struct's option of a new enum type in one of two shapes of one skeleton:
+    every later masked number differs, so the reply is not made from the other's."""
+    _fresh()
+    shape = builder._shape(build("qemu-4.0"))
+    struct = shape.structs[0].name
+    plain = _with_struct(shape, struct, (("x-plain", (True, False)),))
+    enum = _with_struct(shape, struct, (("x-mode", ("alpha", "beta")),))
+    first, second = (enum, plain) if first_has_enum else (plain, enum)
+    builder._reply(first)
+    assert builder._revise(second, first) is None
+    reply = builder._reply(second)
+    assert reply.revised is None
+    assert reply.entries == builder._Generator(second).run()
+    assert reply.entries != builder._reply(first).entries
+
+
+def test_a_struct_of_known_types_only_is_revised_alone() -> None:
+    _fresh()
+    shape = builder._shape(build("qemu-4.0"))
+    struct = shape.structs[0].name
+    first = _with_struct(shape, struct, (("x-one", (True, False)),))
+    second = _with_struct(shape, struct, (("x-two", (True, False)),))
+    builder._reply(first)
+    reply = builder._reply(second)
+    assert reply.revised == first
+    assert reply.entries == builder._Generator(second).run()
+    changed = [a for a, b in zip(reply.entries, builder._reply(first).entries, strict=True)
+               if a is not b]
+    assert len(changed) == 1 and changed[0]["members"][-1]["name"] == "x-two"
+    query = f"blockdev-add/arg-type/+{shape.variants[0][0]}/*x-two"
+    assert path_exists(builder._index(second), query)
+    assert not path_exists(builder._index(first), query)
+
+
+def test_option_2_return_members_are_revised() -> None:
+    _fresh()
+    before = registry.get("option-2").build(Platform.POSIX)
+    after = registry.get("option-2").later("gluster", Behaviour.DYNAMIC).build(Platform.POSIX)
+    schema_index(before)
+    assert builder._reply(builder._shape(after)).revised == builder._shape(before)
+    member = "blockdev-add"  # read by both, the same entry
+    assert holds(after, member) and holds(before, member)
+    returned = "query-qemu-features/ret-type/*gluster-dynamic-auto-read-only"
+    assert holds(after, returned) and not holds(before, returned)

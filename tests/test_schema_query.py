@@ -482,3 +482,48 @@ def test_answers_are_kept_per_index_and_malformed_queries_still_raise() -> None:
         with pytest.raises(QueryError):
             path_exists(index, "blockdev-add//read-only")
     assert len(index.answers) == 2
+
+
+# -- an index revised from another's entries ------------------------------------------
+
+
+def _revision_pair() -> tuple[SchemaIndex, SchemaIndex]:
+    entries: list[dict[str, Any]] = [
+        {"name": "cmd", "meta-type": "command", "arg-type": "1", "ret-type": "2"},
+        {"name": "other", "meta-type": "command", "arg-type": "2", "ret-type": "2"},
+        {"name": "1", "meta-type": "object", "members": [{"name": "a", "type": "str"}]},
+        {"name": "2", "meta-type": "object", "members": []},
+        {"name": "str", "meta-type": "builtin", "json-type": "string"},
+    ]
+    base = SchemaIndex(entries)
+    changed = list(entries)
+    changed[2] = {"name": "1", "meta-type": "object", "members": [{"name": "b", "type": "str"}]}
+    return base, SchemaIndex.revised(base, changed)
+
+
+def test_a_revised_index_answers_from_its_own_entries_where_they_changed() -> None:
+    base, revised = _revision_pair()
+    assert path_exists(base, "cmd/arg-type/a")  # asked of the base first
+    assert not path_exists(revised, "cmd/arg-type/a")
+    assert path_exists(revised, "cmd/arg-type/b")
+    assert not path_exists(base, "cmd/arg-type/b")
+    assert revised.get("1") is not base.get("1") and revised.get("2") is base.get("2")
+
+
+def test_a_revised_index_inherits_what_reads_no_changed_entry() -> None:
+    base, revised = _revision_pair()
+    assert not path_exists(revised, "other/arg-type/a")
+    assert "other/arg-type/a" in base.answers  # answered once, on the base
+    assert revised.reads["other/arg-type/a"] == frozenset({"other", "2"})
+    assert path_exists(revised, "cmd/ret-type/$x") is False
+    assert path_exists(revised, "nothing/arg-type") is False
+
+
+def test_a_revision_that_renames_an_entry_is_indexed_in_full() -> None:
+    base, _ = _revision_pair()
+    renamed = list(base.entries)
+    renamed[3] = {"name": "3", "meta-type": "object", "members": []}
+    index = SchemaIndex.revised(base, renamed)
+    assert "3" in index and "2" not in index
+    with pytest.raises(QueryError):
+        path_exists(index, "other/arg-type/x")

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -256,12 +257,19 @@ class _Struct:
     features: tuple[str, ...]
 
 
+Source = _Struct | tuple[_Field, ...]
+"""What a type that may vary alone is made from: a driver struct, or a command's returns."""
+
+
 @dataclass(frozen=True)
 class Shape:
     """Everything a build's reply is made of; builds of one shape share one reply.
 
     A policy's later releases (a driver's behaviour changed) mostly keep the
-    shape of their base build: their reply is generated once.
+    shape of their base build: their reply is generated once. Most of the
+    others differ from an earlier shape only in one struct's members or
+    features or in a command's returns: their reply is that one's with those
+    entries made again (:func:`_revise`).
     """
 
     platform: Platform
@@ -326,6 +334,11 @@ class _Generator:
         self.names: dict[str, str] = {}
         self.types: list[Entry] = []
         self.next_number = 0
+        self.spans: dict[str, tuple[int, int, int, int]] = {}
+        """Each defined type: (its slot in ``types``, names known before and after its body,
+        the next number when its body was made)."""
+        self.sources: dict[str, Source] = {}
+        """The types made from a part of the shape that may vary alone: that part."""
 
     # -- naming ------------------------------------------------------------
     def ref(self, key: str, define: Callable[[], Entry] | None = None) -> str:
@@ -347,8 +360,10 @@ class _Generator:
         self.names[key] = name
         slot = len(self.types)
         self.types.append({})
+        before, numbered = len(self.names), self.next_number
         body = define() if define is not None else self.define_named(key)
         self.types[slot] = {"name": name, **body}
+        self.spans[key] = (slot, before, len(self.names), numbered)
         return name
 
     def define_named(self, key: str) -> Entry:
@@ -389,7 +404,7 @@ class _Generator:
         structs = {struct.name: struct for struct in self.shape.structs}
         variants = []
         for name, struct in self.shape.variants:
-            masked = self.ref(f"struct:{struct}", functools.partial(self.struct, structs[struct]))
+            masked = self.ref(_struct_key(struct), functools.partial(self.struct, structs[struct]))
             variants.append({"case": name, "type": masked})
         return {"meta-type": "object", "tag": "driver", "members": base, "variants": variants}
 
@@ -405,6 +420,7 @@ class _Generator:
                         lambda: {"meta-type": "enum", "values": values})
 
     def struct(self, struct: _Struct) -> Entry:
+        self.sources[_struct_key(struct.name)] = struct
         options = [_member(option, self.option_type(domain), True)
                    for option, domain in struct.options]
         body = self.object_body(_struct_fields(struct.name), options)
@@ -449,8 +465,8 @@ class _Generator:
     def extra_command(self, command: Command) -> Entry:
         arguments = _policy_fields(command.arguments)
         returns = _policy_fields(command.returns)
-        ret_key = f"ret:{command.ret_struct or command.name}"
-        ret = self.ref(ret_key, lambda: self.object_body(returns))
+        ret_key = _returns_key(command)
+        ret = self.ref(ret_key, lambda: self.returned(ret_key, returns))
         return {
             "name": command.name,
             "meta-type": "command",
@@ -458,12 +474,31 @@ class _Generator:
             "ret-type": ret,
         }
 
+    def returned(self, key: str, returns: tuple[_Field, ...]) -> Entry:
+        self.sources[key] = returns
+        return self.object_body(returns)
+
+    def body(self, key: str, source: Source) -> Entry:
+        """The body of type ``key`` made from ``source`` (a struct or a command's returns)."""
+        if isinstance(source, _Struct):
+            return self.struct(source)
+        return self.returned(key, source)
+
     def event(self, name: str, fields: tuple[_Field, ...]) -> Entry:
         return {
             "name": name,
             "meta-type": "event",
             "arg-type": self.ref(f"event:{name}", lambda: self.object_body(fields)),
         }
+
+    def reply(self) -> _Reply:
+        entries = self.run()
+        first_type = len(entries) - len(self.types) - len(BUILTINS)
+        bodies = {}
+        for key, source in self.sources.items():
+            slot, known, after, numbered = self.spans[key]
+            bodies[key] = _Body(first_type + slot, known, after - known, numbered, source)
+        return _Reply(entries, self.names, bodies)
 
     def run(self) -> list[Entry]:
         self.ref("q_empty", _empty)  # "0", as in QEMU
@@ -498,9 +533,104 @@ def _policy_fields(members: tuple[Member, ...]) -> tuple[_Field, ...]:
     return tuple(_Field(m.name, m.type, m.optional, False) for m in members)
 
 
+def _struct_key(struct: str) -> str:
+    return f"struct:{struct}"
+
+
+def _returns_key(command: Command) -> str:
+    return f"ret:{command.ret_struct or command.name}"
+
+
+@dataclass(frozen=True)
+class _Body:
+    """Where a type made from one varying part of the shape sits in the reply."""
+
+    position: int
+    known: int
+    """How many names were known when its body was made (its own included)."""
+    defined: int
+    """How many types its body named first (their entries follow its own)."""
+    numbered: int
+    """The generator's next number when its body was made."""
+    source: Source
+
+
+@dataclass(frozen=True)
+class _Reply:
+    entries: list[Entry]
+    names: dict[str, str]
+    """Type key -> its name in the reply, in the order the names were handed out."""
+    bodies: dict[str, _Body]
+    """Of a reply generated in full (a revised one is never revised in turn)."""
+    revised: Shape | None = None
+    """The shape whose reply this one was made from."""
+
+
+def _skeleton(shape: Shape) -> Shape:
+    """``shape`` without what may vary alone: its structs' members and features, its
+    commands' returns."""
+    return dataclasses.replace(
+        shape,
+        structs=tuple(_Struct(s.name, (), ()) for s in shape.structs),
+        commands=tuple(dataclasses.replace(c, returns=()) for c in shape.commands),
+    )
+
+
+def _sources(shape: Shape) -> dict[str, Source]:
+    """What each varying type of ``shape``'s reply is to be made from."""
+    sources: dict[str, Source] = {_struct_key(s.name): s for s in shape.structs}
+    for command in shape.commands:  # a shared return type is made from its first command
+        sources.setdefault(_returns_key(command), _policy_fields(command.returns))
+    return sources
+
+
+def _revise(shape: Shape, first: Shape) -> _Reply | None:
+    """``shape``'s reply made from the reply of ``first``, of the same skeleton.
+
+    Only the types whose source differs are made again, each from the names
+    known when ``first``'s was made. When each one's new body names first the
+    same types, with the same entries, as its old body, the generator is left
+    as it was for ``first``, so every other entry is ``first``'s; otherwise
+    None (the numbering would move).
+    """
+    base = _reply(first)
+    sources = _sources(shape)
+    entries = list(base.entries)
+    for key, body in base.bodies.items():
+        source = sources[key]
+        if source == body.source:
+            continue
+        generator = _Generator(shape)
+        generator.names = dict(itertools.islice(base.names.items(), body.known))
+        generator.next_number = body.numbered
+        made = generator.body(key, source)
+        named = body.position + 1
+        if (
+            list(generator.names)[body.known:]
+            != list(itertools.islice(base.names, body.known, body.known + body.defined))
+            or generator.types != base.entries[named:named + body.defined]
+        ):
+            return None
+        entries[body.position] = {"name": base.names[key], **made}
+    return _Reply(entries, base.names, {}, first)
+
+
+_FIRST_OF_SKELETON: dict[Shape, Shape] = {}
+"""Each skeleton's first shape: its reply is generated in full, the others revise it."""
+
+
 @functools.lru_cache(maxsize=512)
+def _reply(shape: Shape) -> _Reply:
+    first = _FIRST_OF_SKELETON.setdefault(_skeleton(shape), shape)
+    if first != shape:
+        revised = _revise(shape, first)
+        if revised is not None:
+            return revised
+    return _Generator(shape).reply()
+
+
 def _generated(shape: Shape) -> list[Entry]:
-    return _Generator(shape).run()
+    return _reply(shape).entries
 
 
 @functools.lru_cache(maxsize=512)
@@ -526,4 +656,7 @@ def schema_index(build: Build) -> SchemaIndex:
 
 @functools.lru_cache(maxsize=512)
 def _index(shape: Shape) -> SchemaIndex:
-    return SchemaIndex(_generated(shape))
+    reply = _reply(shape)
+    if reply.revised is None:
+        return SchemaIndex(reply.entries)
+    return SchemaIndex.revised(_index(reply.revised), reply.entries)

@@ -52,11 +52,36 @@ class SchemaIndex:
         self._by_name: dict[str, Entry] = {}
         self.answers: dict[str, bool] = {}
         """Queries asked of this index and whether they held (the entries do not change)."""
+        self.reads: dict[str, frozenset[str]] = {}
+        """The names each answered query looked up: its answer depends on their entries alone."""
+        self._base: SchemaIndex | None = None
+        self._replaced: frozenset[str] = frozenset()
         for position, entry in enumerate(entries):
             name = _checked_name(entry, position)
             if name in self._by_name:
                 raise InputError(f"schema entry {position}: duplicate name {name!r}")
             self._by_name[name] = entry
+
+    @classmethod
+    def revised(cls, base: SchemaIndex, entries: list[dict[str, Any]]) -> SchemaIndex:
+        """The index of ``entries``, mostly ``base``'s very objects: a query that reads
+        none of the others holds as on ``base``."""
+        if len(entries) != len(base.entries):
+            return cls(entries)
+        index = cls([])
+        index.entries = entries
+        index._by_name = dict(base._by_name)
+        replaced = set()
+        for position, (entry, old) in enumerate(zip(entries, base.entries, strict=True)):
+            if entry is not old:
+                name = _checked_name(entry, position)
+                if name != old["name"]:
+                    return cls(entries)
+                index._by_name[name] = entry
+                replaced.add(name)
+        index._base = base
+        index._replaced = frozenset(replaced)
+        return index
 
     def get(self, name: str) -> Entry | None:
         return self._by_name.get(name)
@@ -66,6 +91,21 @@ class SchemaIndex:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    def inherited(self, query: str) -> bool | None:
+        """Whether ``query`` holds, from the base index when it reads no replaced entry."""
+        base = self._base
+        if base is None:
+            return None
+        try:
+            held = path_exists(base, query)
+        except QueryError:
+            return None
+        reads = base.reads[query]
+        if not self._replaced.isdisjoint(reads):
+            return None
+        self.reads[query] = reads
+        return held
 
 
 def _checked_name(entry: object, position: int) -> str:
@@ -85,17 +125,20 @@ def path_get(index: SchemaIndex, query: str) -> Entry | None:
     A type query gives the entry it ends on. A boolean query that holds gives
     the entry it was tested on (the object, command, event, enum or builtin).
     """
-    steps = split_query(query)
-    if steps[0] not in index:
-        return None
-    return _Traversal(index, query, steps).run()
+    return _Traversal(index, query, split_query(query)).run()
 
 
 def path_exists(index: SchemaIndex, query: str) -> bool:
     """Whether ``query`` holds in the schema (libvirt's ``virQEMUQAPISchemaPathExists``)."""
     held = index.answers.get(query)
+    if held is not None:
+        return held
+    held = index.inherited(query)
     if held is None:
-        held = index.answers[query] = path_get(index, query) is not None
+        traversal = _Traversal(index, query, split_query(query))
+        held = traversal.run() is not None
+        index.reads[query] = frozenset(traversal.reads)
+    index.answers[query] = held
     return held
 
 
@@ -208,8 +251,13 @@ class _Traversal:
         }
         self.known: dict[_Key, _Result] = {}
         self.active: set[_Key] = set()
+        self.reads: set[str] = set()
+        """The names looked up in the index."""
 
     def run(self) -> Entry | None:
+        self.reads.add(self.steps[0])
+        if self.steps[0] not in self.index:
+            return None
         result = self.solve((self.steps[0], 1))
         if result.height > MAX_DEPTH:
             raise self.malformed("possible loop in QMP schema")
@@ -265,6 +313,7 @@ class _Traversal:
 
     def visit(self, key: _Key) -> _Outcome:
         type_name, position = key
+        self.reads.add(type_name)
         entry = self.index.get(type_name)
         if entry is None:
             raise self.malformed(f"type {type_name!r} does not exist")
