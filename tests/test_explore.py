@@ -404,6 +404,8 @@ def test_steps_are_named_once_per_depth_chain_images_and_labels() -> None:
     before = {n: session.backend.observe(n) for n in session.known}
     plays = ex._plays(named, SMALL, 1, session, before)
     assert ex._plays(named, SMALL, 1, session, before) is plays
+    quiet = ex._plays(named, replace(SMALL, guest=False), 1, session, before)
+    assert {a.do for a, _ in plays} - {a.do for a, _ in quiet} == {"guest-write"}
     relabels = [step.args for action, step in plays if action.do == "relabel"]
     assert relabels == [{"image": "base", "writable": True}, {"image": "top", "writable": False}]
     flipped = {**before, "base": replace(before["base"], label=True)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import replace
+from typing import Any, cast
 
 import pytest
 
@@ -91,3 +92,31 @@ def test_a_question_whose_arguments_cannot_be_kept_is_never_answered_alike() -> 
     detection = asked.policy.detect(BuildTarget(asked), asked.drivers)
     assert asked.policy.pick_frontend(detection, "file") == "blockdev"  # 4.0 sniffs its version
     assert not questions.answers_alike(build, record)
+
+
+class _Hooks:
+    """Pure hooks that count how often they are called."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def busy(self, node: str) -> str:
+        self.calls += 1
+        return f"Node {node} is in use"
+
+    def options(self, backing: bool) -> dict[str, bool]:
+        self.calls += 1
+        return {"read-only": backing}
+
+
+def test_a_call_answered_with_an_unchangeable_value_is_answered_again_from_the_record() -> None:
+    hooks = _Hooks()
+    asked, _ = questions.witness(cast(Build, hooks))
+    witnessed = cast(Any, asked)
+    assert witnessed.busy("top") == witnessed.busy("top") == "Node top is in use"
+    assert hooks.calls == 1
+    assert witnessed.busy("base") == "Node base is in use"  # other arguments: asked anew
+    first = witnessed.options(True)
+    first["read-only"] = False  # a caller may change a dict it was given
+    assert witnessed.options(True) == {"read-only": True}  # so a dict is made anew
+    assert hooks.calls == 4

@@ -331,6 +331,9 @@ class Context:
         self._replays: dict[tuple[Policy, Bounds, Start, tuple[str, ...]], ScenarioResult] = {}
         self._records: dict[tuple[Policy, Bounds], questions.Record] = {}
         """What each search asked of its build (see :mod:`optcompare.analysis.questions`)."""
+        self.named: dict[Hashable, Played] = {}
+        """The steps from a state, by what names them (see :func:`_plays`), for every
+        search: no build has a say in them."""
 
     def detect(self, client: Policy, build: Build) -> Detection:
         key = (client, build)
@@ -402,14 +405,16 @@ def _search(context: Context, policy: Policy, bounds: Bounds, build: Build) -> G
         graph.edges.append({})
         graph.seen.append({n: session.backend.observe(n) for n in session.known})
         frontier.append((state, session))
-    named: dict[Hashable, Played] = {}
+    found, edges_of = graph.found, graph.edges
     for depth in range(bounds.depth):
         following: list[tuple[int, Session]] = []
         for state, session in frontier:
             before = graph.seen[state]
             chain = session.chain
             start = graph.start_of[state]
-            plays = _plays(named, bounds, depth, session, before)
+            readonly = start.readonly
+            edges = edges_of[state]
+            plays = _plays(context.named, bounds, depth, session, before)
             last = len(plays) - 1
             for index, (action, step) in enumerate(plays):
                 # The last step is played on the session itself: nothing needs it after.
@@ -421,23 +426,23 @@ def _search(context: Context, policy: Policy, bounds: Bounds, build: Build) -> G
                 graph.transitions += 1
                 after = record.state  # kept as the record: no copy
                 for violation in violations(step.do, step.args, record.result,
-                                            readonly=start.readonly, chain=chain,
+                                            readonly=readonly, chain=chain,
                                             before=before, after=after):
-                    if violation.property not in graph.found:
-                        graph.found[violation.property] = (state, action, violation.image)
-                key = (start.readonly, _canonical(child))
+                    if violation.property not in found:
+                        found[violation.property] = (state, action, violation.image)
+                key = (readonly, _canonical(child))
                 target = seen.get(key)
                 if target is None:
                     target = len(graph.parent)
                     seen[key] = target
                     graph.parent.append((state, action))
                     graph.start_of.append(start)
-                    graph.edges.append({})
+                    edges_of.append({})
                     graph.seen.append(after)
                     failed_start = action.do == "start" and record.result == "error"
                     if depth + 1 < bounds.depth and not failed_start:
                         following.append((target, child))
-                graph.edges[state][action] = (target, record)
+                edges[action] = (target, record)
         frontier = following
     return graph
 
@@ -447,7 +452,7 @@ def _plays(named: dict[Hashable, Played], bounds: Bounds, depth: int, session: S
     """The steps from a state, named once for every state with the same images."""
     chain, known = session.chain, session.known
     labels = None if session.frontend is None else tuple(before[n].label for n in chain)
-    key = (depth, chain, known, labels)
+    key = (bounds.guest, depth, chain, known, labels)
     found = named.get(key)
     if found is None:
         choices = [Action("start")] if labels is None else actions(labels, bounds.guest)

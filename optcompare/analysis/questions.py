@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from enum import Enum
 from typing import Any, cast
 
 from optcompare.policies.base import Build
@@ -41,6 +42,10 @@ a last None asks for the object whole."""
 
 _VALUE, _OBJECT, _RAISED = "value", "object", "raised"
 _NEVER = ("never",)
+_UNSEEN = object()
+_IMMUTABLE = (str, int, float, bytes, type(None), Enum)
+"""What a value a call answers with may be to be kept for the next same call (a bool is
+an int); a call answered otherwise (a dict: the caller may change it) is made anew."""
 """The answer to a question that cannot be asked again."""
 
 
@@ -74,6 +79,9 @@ class Record:
         self.answers: dict[tuple[Any, ...], tuple[Question, tuple[Any, ...]]] = {}
         """By a key of the question (calls by the ``repr`` of their arguments)."""
         self._witnessed: dict[tuple[Any, ...], _Value] = {}
+        self._values: dict[tuple[Any, ...], Any] = {}
+        """The calls answered with a value nobody can change (a string, a number, an
+        enum member...): asked again, they are answered from here."""
 
     def answer(self, key: tuple[Any, ...], question: Question, value: Any) -> Any:
         """Note ``value`` as the answer; what the asker gets (an object, witnessed)."""
@@ -160,7 +168,7 @@ def _whole(value: Any) -> Any:
 
 def _method(method: Callable[..., Any], record: Record, question: Question,
             key: tuple[Any, ...]) -> Callable[..., Any]:
-    answers, witnessed = record.answers, record._witnessed
+    answers, witnessed, values = record.answers, record._witnessed, record._values
 
     def asked(*args: Any, **kwargs: Any) -> Any:
         if any(isinstance(a, _Value) for a in (*args, *kwargs.values())):
@@ -170,6 +178,9 @@ def _method(method: Callable[..., Any], record: Record, question: Question,
         found = witnessed.get(called)
         if found is not None:
             return found
+        value = values.get(called, _UNSEEN)
+        if value is not _UNSEEN:
+            return value
         if called in answers:
             return method(*args, **kwargs)
         try:
@@ -183,6 +194,8 @@ def _method(method: Callable[..., Any], record: Record, question: Question,
         except Exception as error:
             record.raised(called, full, error)
             raise
+        if isinstance(result, _IMMUTABLE):
+            values[called] = result
         return record.answer(called, full, result)
 
     return asked
