@@ -383,8 +383,18 @@ class Build:
     def resolve(
         self, written: Written, driver: str, frontend: Frontend = Frontend.BLOCKDEV
     ) -> Resolution:
-        drivers = self.drivers
-        return self.policy.resolve(written, drivers[driver], drivers, frontend)
+        """The policy's resolution, once per written options, driver and frontend: a
+        build is frozen and its hooks pure (shared: do not change it)."""
+        # The values' types too: True and 1 are equal keys, but 1 is no boolean.
+        key = (driver, frontend, *written.items(), *map(type, written.values()))
+        resolved: dict[tuple[object, ...], Resolution] = self.__dict__.setdefault(
+            "_resolved", {})
+        found = resolved.get(key)
+        if found is None:
+            drivers = self.drivers
+            found = resolved[key] = self.policy.resolve(written, drivers[driver], drivers,
+                                                        frontend)
+        return found
 
     def describe_options(self, options: Written, driver: str) -> str:
         return format_options(options, self.options(driver))
