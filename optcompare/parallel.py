@@ -7,6 +7,10 @@ sends it back pickled. Whatever goes wrong with the child (no fork on this
 platform, one core, a value that does not pickle, an exception, a signal),
 the caller computes the value itself when it asks for it, so the answer never
 depends on whether the work ran beside the caller or not.
+
+Work that can go to either side (:class:`Shared`: a list of small tasks) is
+taken one task at a time by whichever side is free first, so that neither
+waits long for the other.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ import contextlib
 import os
 import pickle
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 _T = TypeVar("_T")
+_S = TypeVar("_S")
 
 _MISSING = object()
 
@@ -107,3 +112,61 @@ class Beside(Generic[_T]):
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class Shared(Generic[_S]):
+    """Tasks that both sides of a fork take, one at a time, until none is left.
+
+    The task numbers wait in a pipe made before the fork; a read takes one, so
+    each task runs once, on the side that took it. :meth:`complete` puts the
+    results of both sides together in order, and computes in line any task
+    whose result did not come back (a child that failed), so the results never
+    depend on who computed them.
+    """
+
+    _TOKEN = 2
+    """Bytes per task number: every write is done before the first read, so a read
+    of this many bytes takes exactly one number."""
+    LIMIT = 2048
+    """Past this many tasks nothing is shared (the numbers must fit in the pipe)."""
+
+    def __init__(self, tasks: Sequence[Callable[[], _S]], *, parallel: bool) -> None:
+        self._tasks = tuple(tasks)
+        self._read: int | None = None
+        if parallel and 0 < len(self._tasks) <= self.LIMIT:
+            read, write = os.pipe()
+            try:
+                os.write(write, b"".join(index.to_bytes(self._TOKEN, "little")
+                                         for index in range(len(self._tasks))))
+            finally:
+                os.close(write)
+            self._read = read
+
+    def take(self) -> dict[int, _S]:
+        """Run tasks until none is left to take; their results by task number (none when
+        nothing is shared: :meth:`complete` computes them all)."""
+        done: dict[int, _S] = {}
+        while self._read is not None:
+            token = os.read(self._read, self._TOKEN)
+            if len(token) < self._TOKEN:
+                break
+            index = int.from_bytes(token, "little")
+            done[index] = self._tasks[index]()
+        return done
+
+    def complete(self, *parts: dict[int, _S]) -> tuple[_S, ...]:
+        """Every task's result, in the tasks' order: from ``parts``, else computed now."""
+        found = {index: value for part in parts for index, value in part.items()}
+        return tuple(found[index] if index in found else task()
+                     for index, task in enumerate(self._tasks))
+
+    def close(self) -> None:
+        if self._read is not None:
+            os.close(self._read)
+            self._read = None
+
+    def __enter__(self) -> Shared[_S]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

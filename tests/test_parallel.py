@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
+from pathlib import Path
 
 import pytest
 
-from optcompare.parallel import Beside, available
+from optcompare.parallel import Beside, Shared, available
 
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="the platform has no fork")
 
@@ -78,3 +80,63 @@ def test_available_needs_fork_and_a_second_core(monkeypatch: pytest.MonkeyPatch)
     assert not available()
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
     assert available() == hasattr(os, "fork")
+
+
+def _noting(path: str, index: int) -> tuple[int, int]:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    try:
+        os.write(fd, f"{index}\n".encode())
+    finally:
+        os.close(fd)
+    time.sleep(0.01)  # long enough for both sides to take some
+    return index, os.getpid()
+
+
+@needs_fork
+def test_shared_tasks_run_once_each_on_either_side(tmp_path: Path) -> None:
+    log = str(tmp_path / "ran")
+    tasks = [functools.partial(_noting, log, i) for i in range(40)]
+    with Shared(tasks, parallel=True) as shared, \
+            Beside(shared.take, parallel=True) as child:
+        mine = shared.take()
+        theirs = child.result()
+        results = shared.complete(theirs, mine)
+    assert [index for index, _ in results] == list(range(40))
+    ran = sorted(int(line) for line in Path(log).read_text().split())
+    assert ran == list(range(40))  # none twice, none left out
+    sides = {pid for _, pid in results}
+    assert os.getpid() in sides and len(sides) == 2
+
+
+@needs_fork
+def test_what_a_failed_child_took_is_computed_in_line(tmp_path: Path) -> None:
+    parent = os.getpid()
+
+    def task(index: int) -> int:
+        if os.getpid() != parent:
+            os._exit(3)  # the child dies holding the task it took
+        return index * index
+
+    with Shared([functools.partial(task, i) for i in range(6)], parallel=True) as shared, \
+            Beside(shared.take, parallel=True) as child:
+        time.sleep(0.2)  # the child takes one task and dies
+        mine = shared.take()
+        assert len(mine) == 5
+        theirs = child.result()  # the child failed: its work in line finds nothing left
+        assert theirs == {}
+        assert shared.complete(theirs, mine) == (0, 1, 4, 9, 16, 25)
+
+
+def test_nothing_is_shared_in_line_or_past_the_limit() -> None:
+    calls: list[int] = []
+
+    def task(index: int) -> int:
+        calls.append(index)
+        return -index
+
+    with Shared([functools.partial(task, i) for i in range(3)], parallel=False) as shared:
+        assert shared.take() == {} and calls == []
+        assert shared.complete() == (0, -1, -2) and calls == [0, 1, 2]
+    many = [functools.partial(task, i) for i in range(Shared.LIMIT + 1)]
+    with Shared(many, parallel=True) as shared:
+        assert shared.take() == {}

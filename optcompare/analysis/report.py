@@ -30,12 +30,11 @@ from optcompare.analysis import scenarios as scenario_analysis
 from optcompare.analysis.explore import Exploration
 from optcompare.analysis.findings import FindingKind, outcome, summary
 from optcompare.analysis.report_beside import SEARCH_DEPTH as SEARCH_DEPTH
-from optcompare.analysis.report_beside import FromPolicies
+from optcompare.analysis.report_beside import Started
 from optcompare.analysis.shipped import ShippedConclusion
 from optcompare.model.drivers import RELEASES
 from optcompare.model.modes import Mode
 from optcompare.model.options import READ_ONLY
-from optcompare.parallel import Beside
 from optcompare.policies.base import Frontend, Policy, Role
 from optcompare.scenario.backend import Observation
 from optcompare.scenario.runner import Outcome, ScenarioResult
@@ -496,7 +495,7 @@ def _input_hash(policies: Sequence[Policy], scenarios: Sequence[Scenario]) -> st
 
 def build_report(policies: Sequence[Policy], scenarios: Sequence[Scenario], *,
                  full: bool = False, parallel: bool | None = None,
-                 found: Beside[FromPolicies] | None = None,
+                 found: Started | None = None,
                  arguments: Sequence[str] = ()) -> m.Report:
     """The report on ``policies``; the search runs beside the other analyses when the
     machine allows (``parallel``: force it on or off), with the same result either way.
@@ -509,7 +508,7 @@ def build_report(policies: Sequence[Policy], scenarios: Sequence[Scenario], *,
 
 
 def _build(policies: Sequence[Policy], scenarios: Sequence[Scenario], full: bool,
-           found: Beside[FromPolicies], arguments: tuple[str, ...]) -> m.Report:
+           found: Started, arguments: tuple[str, ...]) -> m.Report:
     from optcompare.policies import registry
 
     results = scenario_analysis.matrix(scenarios, policies)
