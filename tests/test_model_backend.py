@@ -9,6 +9,7 @@ from optcompare.model.modes import Mode
 from optcompare.model.options import AUTO_READ_ONLY, READ_ONLY
 from optcompare.policies import registry
 from optcompare.policies.base import Build, Frontend
+from optcompare.scenario.backend import StepError
 
 
 def _build(name: str) -> Build:
@@ -46,3 +47,22 @@ def test_each_witness_of_a_build_is_asked_its_resolutions() -> None:
         assert any(question[0] == "resolve" for question, _ in record.answers.values())
         assert questions.answers_alike(build, record)
         assert not questions.answers_alike(_build("qemu-3.1"), record)
+
+
+def _reopened(backend: ModelBackend) -> str:
+    try:
+        backend.reopen("top", {READ_ONLY: True})
+    except StepError as error:
+        return error.message
+    return "ok"
+
+
+def test_whether_a_driver_reopens_is_the_build_s_release_s_answer() -> None:
+    older, newer = registry.get("qemu-4.0"), registry.get("qemu-4.0").with_wording("7.2")
+    for policy, wanted in ((older, "does not support reopening"), (newer, "ok"),
+                           (older, "does not support reopening")):
+        backend = ModelBackend(Build(policy), "nbd")
+        backend.create([("top", True)])
+        backend.add_protocol("top", {READ_ONLY: True})
+        for each in (backend, backend.copy(), backend):
+            assert wanted in _reopened(each)

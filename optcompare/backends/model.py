@@ -9,6 +9,7 @@ their own mode, which is where dynamic, fallback and hard part ways.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -67,18 +68,20 @@ def _copied(item: _T) -> _T:
     return copied
 
 
-_OBSERVATIONS: dict[tuple[object, ...], Observation] = {}
+_Seen = tuple[bool, Fd, bool | None, Mode | None, int, bool | None, int]
+"""An image's looks: label, descriptor, read-only flag, mode, denials, the format node's
+read-only flag and the protocol node's writers (an Observation's fields)."""
+_OBSERVATIONS: dict[_Seen, Observation] = {}
 
 
-def _observation(label: bool, fd: Fd, ro: bool | None, mode: str | None, denials: int,
-                 format_ro: bool | None, writers: int) -> Observation:
-    """The one Observation of these values: explore takes hundreds of thousands, of a
+def _observation(seen: _Seen) -> Observation:
+    """The one Observation of these looks: explore takes hundreds of thousands, of a
     few hundred kinds, and an Observation is immutable, so one of each kind serves."""
-    key = (label, fd, ro, mode, denials, format_ro, writers)
-    found = _OBSERVATIONS.get(key)
+    found = _OBSERVATIONS.get(seen)
     if found is None:
-        found = _OBSERVATIONS[key] = Observation(label, fd, ro, mode, denials, format_ro,
-                                                 writers)
+        label, fd, ro, mode, denials, format_ro, writers = seen
+        found = _OBSERVATIONS[seen] = Observation(
+            label, fd, ro, None if mode is None else mode.value, denials, format_ro, writers)
     return found
 
 
@@ -295,10 +298,10 @@ class ModelBackend:
         if fmt.read_only == read_only:
             return
         fmt = self._own_format(image)
-        node = self._own_node(image)
-        state = self.images[image]
         if fmt.implicit:
             # The implicit protocol child is reopened with its parent.
+            node = self._own_node(image)
+            state = self.images[image]
             if read_only:
                 node.mode, node.fd, node.ro = Mode.HARD_RO, Fd.RO, True
                 node.writers.discard(FORMAT_WRITER)
@@ -315,11 +318,17 @@ class ModelBackend:
             self._attach(image, FORMAT_WRITER)
         fmt.read_only = read_only
 
+    @functools.cached_property
+    def _reopens(self) -> bool:
+        """Whether the driver's nodes can be reopened in the build's release (asked once:
+        a copy keeps the build and the driver)."""
+        return self.driver.reopens_in(self.build.policy.wording.era)
+
     def reopen(self, image: str, options: Written) -> None:
         if not self.build.policy.has_reopen:
             raise NotApplicable(f"{self.build.name} has no blockdev-reopen")
         self._need_protocol(image)
-        if not self.driver.reopens_in(self.build.policy.wording.era):
+        if not self._reopens:
             raise StepError(messages.reopen_unsupported(self.driver.name, f"{image}-storage"))
         node = self._own_node(image)
         state = self.images[image]
@@ -341,7 +350,10 @@ class ModelBackend:
 
     # -- jobs ---------------------------------------------------------------
     def _overlay_of(self, image: str) -> str | None:
-        return next((f.image for f in self.format.values() if f.backing == image), None)
+        for fmt in self.format.values():
+            if fmt.backing == image:
+                return fmt.image
+        return None
 
     def _with_reopened(self, images: Sequence[str]) -> list[tuple[str, bool]]:
         """Reopen format nodes read/write, all or none; return what to restore."""
@@ -436,17 +448,13 @@ class ModelBackend:
         state = self.images[image]
         proto = self.protocol.get(image)
         fmt = self.format.get(image)
-        ro = (fmt.read_only if fmt else None) if node == "format" else (
-            proto.ro if proto else None)
-        return _observation(
-            state.label,
-            proto.fd if proto else Fd.CLOSED,
-            ro,
-            proto.mode.value if proto else None,
-            state.denials,
-            fmt.read_only if fmt else None,
-            len(proto.writers) if proto else 0,
-        )
+        format_ro = None if fmt is None else fmt.read_only
+        if proto is None:
+            return _observation((state.label, Fd.CLOSED, format_ro if node == "format" else None,
+                                 None, state.denials, format_ro, 0))
+        return _observation((state.label, proto.fd,
+                             format_ro if node == "format" else proto.ro, proto.mode,
+                             state.denials, format_ro, len(proto.writers)))
 
     def key(self, image: str) -> tuple[Hashable, str | None]:
         """The image and its nodes as a value (explore's states), and the image its

@@ -236,7 +236,8 @@ class Session:
         state = self._state
         forked: _Run = object.__new__(_Run)
         forked.__dict__.update(state.__dict__)
-        forked.backend = self.backend.copy()
+        backend: Any = state.backend
+        forked.backend = backend.copy()
         forked.chain, forked.actions, forked.known = list(state.chain), [], list(state.known)
         return Session(forked)
 
