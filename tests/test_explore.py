@@ -451,3 +451,12 @@ def test_a_step_s_output_is_what_it_shows_against_the_state_before() -> None:
     root = graph.roots[ex.Start((False, True), True)]
     _, images = graph.output(root, ex.Action("start"))  # type: ignore[misc]
     assert [denied for *_, denied in images] == [1, 0]  # the base's denial, at start
+
+
+@pytest.mark.parametrize("backing", ["base", "top", "gone", None])
+def test_a_chain_image_is_backed_by_a_place_or_else_a_name(backing: str | None) -> None:
+    session = _started("qemu-4.1", (True, True, True))
+    nodes = session.backend.format
+    nodes["mid"] = replace(nodes["mid"], backing=backing)
+    placed = ex._canonical(session)[1][1][1]  # type: ignore[index]
+    assert placed == {"base": 0, "top": 2, "gone": "gone", None: None}[backing]

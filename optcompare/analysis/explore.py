@@ -286,14 +286,22 @@ def _canonical(session: Session) -> Hashable:
     backend = session.backend
     chain, known = session.chain, session.known
     key = backend.key
-    place = {name: i for i, name in enumerate(chain)}
-    images = []
-    for name in chain:
+    images: list[tuple[Hashable, int | str | None]] = []
+    below: str | None = None
+    for place, name in enumerate(chain):
         nodes, backing = key(name)
-        images.append((nodes, place.get(backing, backing) if backing is not None else None))
+        if backing is None:
+            images.append((nodes, None))
+        elif backing == below:  # the usual chain: each image backed by the one below it
+            images.append((nodes, place - 1))
+        else:
+            images.append((nodes, chain.index(backing) if backing in chain else backing))
+        below = name
     off: tuple[str, ...] = ()
     if known != chain:  # else every image is in the chain
-        off = tuple(sorted(repr(_placed(key(n), place)) for n in known if n not in place
+        place_of = {name: i for i, name in enumerate(chain)}
+        off = tuple(sorted(repr(_placed(key(n), place_of)) for n in known
+                           if n not in place_of
                            and (n in backend.protocol or n in backend.format)))
     return (session.frontend, tuple(images), off)
 
