@@ -12,7 +12,7 @@ from optcompare.analysis import compat, truth_table
 from optcompare.analysis.scenarios import probe
 from optcompare.cli import app
 from optcompare.model.drivers import Driver
-from optcompare.model.modes import Mode
+from optcompare.model.modes import Behaviour, Mode
 from optcompare.model.options import Written
 from optcompare.policies import registry
 from optcompare.policies.base import Frontend, Policy
@@ -218,3 +218,15 @@ def test_a_probe_is_kept_per_client_and_build() -> None:
     assert probe(option_2, option_2.build()).evidence != probe(option_3, option_2.build()).evidence
     assert probe(option_2, option_2.build()).dynamic != probe(
         option_2, registry.get("qemu-3.1").build()).dynamic
+
+
+def test_verdicts_are_kept_per_build_driver_and_frontend() -> None:
+    policy = registry.get("qemu-4.0")
+    build, later = policy.build(), policy.later("file", Behaviour.FALLBACK).build()
+    dynamic = truth_table.driver_outcomes(build, "file", Frontend.BLOCKDEV)
+    assert Mode.DYNAMIC_RO in {mode for mode, *_ in dynamic}
+    assert Mode.DYNAMIC_RO not in {mode for mode, *_ in truth_table.driver_outcomes(
+        later, "file", Frontend.BLOCKDEV)}
+    assert truth_table.driver_outcomes(build, "file", Frontend.DRIVE) != dynamic
+    assert truth_table.driver_outcomes(build, "nbd", Frontend.BLOCKDEV) != dynamic
+    assert truth_table.driver_outcomes(build, "file", Frontend.BLOCKDEV) == dynamic

@@ -103,16 +103,27 @@ def _domains(build: Build, driver: str) -> Domains:
     return tuple(build.domains(driver).items())
 
 
-def _verdicts(build: Build, driver: str, frontend: Frontend
-              ) -> tuple[Domains, dict[Values, Verdict]]:
-    """The driver's options with their domains, and the verdict for each distinct
-    set of effective values, in the order the combinations first reach them."""
+class _Verdicts(NamedTuple):
+    domains: Domains
+    """The driver's options with their domains."""
+    combinations: tuple[tuple[dict[str, Value], Values], ...]
+    """Every written combination with its effective values (see :func:`_combinations`)."""
+    by_values: dict[Values, Verdict]
+    """The verdict for each distinct set of effective values, in the order the
+    combinations first reach them (shared: do not change it)."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _verdicts(build: Build, driver: str, frontend: Frontend) -> _Verdicts:
+    """A build's verdicts on a driver: a build is frozen and its hooks pure, so the
+    truth tables, compat's comparisons and its findings share them."""
     policy, drivers = build.policy, build.drivers
     drv = drivers[driver]
     domains = _domains(build, driver)
     accepted = tuple(name for name, _ in domains)
+    combined = _combinations(policy, domains, frontend)
     verdicts: dict[Values, Verdict] = {}
-    for _written, values in _combinations(policy, domains, frontend):
+    for _written, values in combined:
         if values in verdicts:
             continue
         effective = {n: v for n, v in zip(accepted, values, strict=True) if v is not None}
@@ -125,14 +136,14 @@ def _verdicts(build: Build, driver: str, frontend: Frontend
             mode = policy.mode(effective, drv)
             verdicts[values] = (effective, mode, None, open_node(mode, drv, True, PATH),
                                 open_node(mode, drv, False, PATH))
-    return domains, verdicts
+    return _Verdicts(domains, combined, verdicts)
 
 
-def _rows(policy: Policy, domains: Domains, frontend: Frontend,
-          verdicts: dict[Values, Verdict]) -> list[Row]:
+def _rows(verdicts: _Verdicts) -> list[Row]:
+    by_values = verdicts.by_values
     rows = []
-    for written, values in _combinations(policy, domains, frontend):
-        effective, mode, error, writable, unwritable = verdicts[values]
+    for written, values in verdicts.combinations:
+        effective, mode, error, writable, unwritable = by_values[values]
         rows.append(Row(Cell(Resolution(written, effective, mode, error), writable, unwritable)))
     return rows
 
@@ -140,8 +151,7 @@ def _rows(policy: Policy, domains: Domains, frontend: Frontend,
 def driver_rows(build: Build, driver: str, frontend: Frontend) -> list[Row]:
     """What :func:`evaluate` gives for every combination, each verdict computed once
     per distinct set of effective values (27 written rows share 8 of them)."""
-    domains, verdicts = _verdicts(build, driver, frontend)
-    return _rows(build.policy, domains, frontend, verdicts)
+    return _rows(_verdicts(build, driver, frontend))
 
 
 Outcome = tuple[Mode, OpenOutcome | None, OpenOutcome | None]
@@ -150,10 +160,9 @@ Outcome = tuple[Mode, OpenOutcome | None, OpenOutcome | None]
 
 def driver_outcomes(build: Build, driver: str, frontend: Frontend) -> tuple[Outcome, ...]:
     """Each of :func:`driver_rows`' cells' mode and outcomes, without making the rows."""
-    domains, verdicts = _verdicts(build, driver, frontend)
-    by_values = {values: (v[1], v[3], v[4]) for values, v in verdicts.items()}
-    return tuple(by_values[values] for _, values in _combinations(build.policy, domains,
-                                                                  frontend))
+    verdicts = _verdicts(build, driver, frontend)
+    outcomes = {values: (v[1], v[3], v[4]) for values, v in verdicts.by_values.items()}
+    return tuple(outcomes[values] for _, values in verdicts.combinations)
 
 
 def check_driver(build: Build, driver: str) -> None:
@@ -184,17 +193,17 @@ def tables(
     groups: dict[tuple[object, ...], list[str]] = {}
     contents: dict[tuple[object, ...], list[Row]] = {}
     for name in names:
-        domains, verdicts = _verdicts(build, name, frontend)
+        verdicts = _verdicts(build, name, frontend)
+        domains = verdicts.domains
         if base is None:
             # Same options and same verdicts make the same rows: group first,
             # and lay out the rows once per group.
             key: tuple[object, ...] = (domains, tuple(
-                (values, v[1:]) for values, v in verdicts.items()))
+                (values, v[1:]) for values, v in verdicts.by_values.items()))
             if key not in groups:
-                contents[key] = _rows(policy, domains, frontend, verdicts)
+                contents[key] = _rows(verdicts)
         else:
-            rows = list(_differing(_rows(policy, domains, frontend, verdicts), base, name,
-                                   frontend))
+            rows = list(_differing(_rows(verdicts), base, name, frontend))
             key = (domains, tuple(r.cell.key() for r in rows),
                    tuple(r.against.key() if r.against else None for r in rows))
             contents[key] = rows
