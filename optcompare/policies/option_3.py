@@ -81,11 +81,17 @@ class DynamicParameter(Policy):
         return None
 
     def struct_of(self, driver: Driver, drivers: Mapping[str, Driver]) -> str:
-        sharing = [d for d in drivers.values() if d.struct == driver.struct]
-        with_option = {self._has_option(d, drivers) for d in sharing}
-        if len(with_option) > 1:
-            suffix = "Dynamic" if self._has_option(driver, drivers) else "Static"
-            return driver.struct + suffix
+        """Drivers of one struct split it when some have the option and others not."""
+        first: bool | None = None
+        for other in drivers.values():
+            if other.struct != driver.struct:
+                continue
+            has = self._has_option(other, drivers)
+            if first is None:
+                first = has
+            elif has != first:
+                suffix = "Dynamic" if self._has_option(driver, drivers) else "Static"
+                return driver.struct + suffix
         return driver.struct
 
     def detect(self, target: Target, drivers: Mapping[str, Driver]) -> Detection:

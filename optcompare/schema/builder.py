@@ -36,7 +36,7 @@ import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from optcompare.model.drivers import Driver, Platform
 from optcompare.model.options import Domain, is_boolean, value_text
@@ -250,8 +250,9 @@ Option = tuple[str, Domain]
 """An option and its values (on/off, or an enum's)."""
 
 
-@dataclass(frozen=True)
-class _Struct:
+class _Struct(NamedTuple):
+    """A named tuple: every build's shape makes one per options struct."""
+
     name: str
     options: tuple[Option, ...]
     features: tuple[str, ...]
@@ -299,11 +300,14 @@ class Shape:
             # gluster, ... although the build cannot open them.
             drivers = {**policy.build(Platform.POSIX).drivers, **drivers}
         # iser is reachable only through -drive: no BlockdevDriver value, no variant.
-        variants = tuple((name, policy.struct_of(drivers[name], drivers))
-                         for name in sorted(drivers) if drivers[name].blockdev)
+        struct_of = policy.struct_of
         members: dict[str, list[Driver]] = {}
-        for name, struct in variants:
-            members.setdefault(struct, []).append(drivers[name])
+        variants = []
+        for name, driver in sorted(drivers.items()):
+            if driver.blockdev:
+                struct = struct_of(driver, drivers)
+                variants.append((name, struct))
+                members.setdefault(struct, []).append(driver)
         structs = []
         for struct, group in members.items():
             options: dict[str, Domain] = {}
@@ -321,7 +325,7 @@ class Shape:
         first = next(iter(drivers.values()))
         base = tuple((option, policy.domain(option, first, drivers))
                      for option in policy.base_options())
-        return cls(build.platform, base, policy.has_reopen, variants,
+        return cls(build.platform, base, policy.has_reopen, tuple(variants),
                    tuple(structs), tuple(policy.commands(build.platform)), command_features)
 
 
@@ -522,6 +526,7 @@ def _empty() -> Entry:
     return {"meta-type": "object", "members": []}
 
 
+@functools.cache
 def _struct_fields(struct: str) -> tuple[_Field, ...]:
     known = [name for name in _DRIVER_STRUCTS if struct.startswith(name)]
     if not known:
@@ -562,18 +567,49 @@ class _Reply:
     """Type key -> its name in the reply, in the order the names were handed out."""
     bodies: dict[str, _Body]
     """Of a reply generated in full (a revised one is never revised in turn)."""
-    revised: Shape | None = None
-    """The shape whose reply this one was made from."""
+    revised: tuple[Shape, dict[int, Entry]] | None = None
+    """The shape whose reply this one was made from, and the entries it replaced (by
+    position)."""
 
 
-def _skeleton(shape: Shape) -> Shape:
-    """``shape`` without what may vary alone: its structs' members and features, its
-    commands' returns."""
-    return dataclasses.replace(
-        shape,
-        structs=tuple(_Struct(s.name, (), ()) for s in shape.structs),
-        commands=tuple(dataclasses.replace(c, returns=()) for c in shape.commands),
+def _posix_only(fields: tuple[_Field, ...]) -> bool:
+    return any(f.posix_only for f in fields)
+
+
+_PLATFORM_IN_STRUCTS_ONLY = not any(
+    _posix_only(fields)
+    for fields in (
+        *_OBJECTS.values(),
+        *(args for _, args, _ in COMMON_COMMANDS if isinstance(args, tuple)),
+        *(fields for _, fields in EVENTS),
     )
+)
+"""Whether only driver structs have POSIX-only members (a command's own never do): then
+the replies of two platforms differ only where their sources do or in those structs."""
+
+_VARYING = ("structs", "commands", *(("platform",) if _PLATFORM_IN_STRUCTS_ONLY else ()))
+_SHAPE_PARTS = tuple(f.name for f in dataclasses.fields(Shape) if f.name not in _VARYING)
+_COMMAND_PARTS = tuple(f.name for f in dataclasses.fields(Command) if f.name != "returns")
+
+Skeleton = tuple[Any, ...]
+
+
+def _skeleton(shape: Shape) -> Skeleton:
+    """``shape`` without what may vary alone: its structs' members and features, its
+    commands' returns, and its platform (where only structs depend on it)."""
+    return (
+        *(getattr(shape, part) for part in _SHAPE_PARTS),
+        tuple(s.name for s in shape.structs),
+        tuple(tuple(getattr(c, part) for part in _COMMAND_PARTS) for c in shape.commands),
+    )
+
+
+def _made_again(source: Source, body: _Body, platform_changed: bool) -> bool:
+    """Whether a type's body made from ``source`` may differ from ``body``'s."""
+    if source != body.source:
+        return True
+    return platform_changed and isinstance(source, _Struct) and _posix_only(
+        _struct_fields(source.name))
 
 
 def _sources(shape: Shape) -> dict[str, Source]:
@@ -595,10 +631,11 @@ def _revise(shape: Shape, first: Shape) -> _Reply | None:
     """
     base = _reply(first)
     sources = _sources(shape)
-    entries = list(base.entries)
+    replaced: dict[int, Entry] = {}
+    platform_changed = shape.platform is not first.platform
     for key, body in base.bodies.items():
         source = sources[key]
-        if source == body.source:
+        if not _made_again(source, body, platform_changed):
             continue
         generator = _Generator(shape)
         generator.names = dict(itertools.islice(base.names.items(), body.known))
@@ -611,11 +648,14 @@ def _revise(shape: Shape, first: Shape) -> _Reply | None:
             or generator.types != base.entries[named:named + body.defined]
         ):
             return None
-        entries[body.position] = {"name": base.names[key], **made}
-    return _Reply(entries, base.names, {}, first)
+        replaced[body.position] = {"name": base.names[key], **made}
+    entries = list(base.entries)
+    for position, entry in replaced.items():
+        entries[position] = entry
+    return _Reply(entries, base.names, {}, (first, replaced))
 
 
-_FIRST_OF_SKELETON: dict[Shape, Shape] = {}
+_FIRST_OF_SKELETON: dict[Skeleton, Shape] = {}
 """Each skeleton's first shape: its reply is generated in full, the others revise it."""
 
 
@@ -659,4 +699,5 @@ def _index(shape: Shape) -> SchemaIndex:
     reply = _reply(shape)
     if reply.revised is None:
         return SchemaIndex(reply.entries)
-    return SchemaIndex.revised(_index(reply.revised), reply.entries)
+    first, replaced = reply.revised
+    return SchemaIndex.revised(_index(first), replaced)

@@ -63,24 +63,19 @@ class SchemaIndex:
             self._by_name[name] = entry
 
     @classmethod
-    def revised(cls, base: SchemaIndex, entries: list[dict[str, Any]]) -> SchemaIndex:
-        """The index of ``entries``, mostly ``base``'s very objects: a query that reads
-        none of the others holds as on ``base``."""
-        if len(entries) != len(base.entries):
-            return cls(entries)
+    def revised(cls, base: SchemaIndex, replaced: dict[int, Entry]) -> SchemaIndex:
+        """``base``'s entries with those at the ``replaced`` positions replaced, each by
+        one of the same name: a query that reads none of them holds as on ``base``."""
         index = cls([])
-        index.entries = entries
+        index.entries = entries = list(base.entries)
         index._by_name = dict(base._by_name)
-        replaced = set()
-        for position, (entry, old) in enumerate(zip(entries, base.entries, strict=True)):
-            if entry is not old:
-                name = _checked_name(entry, position)
-                if name != old["name"]:
-                    return cls(entries)
-                index._by_name[name] = entry
-                replaced.add(name)
+        for position, entry in replaced.items():
+            name = _checked_name(entry, position)
+            if name != entries[position]["name"]:
+                raise InputError(f"schema entry {position} ({name!r}) replaces another name")
+            entries[position] = index._by_name[name] = entry
         index._base = base
-        index._replaced = frozenset(replaced)
+        index._replaced = frozenset(e["name"] for e in replaced.values())
         return index
 
     def get(self, name: str) -> Entry | None:
@@ -258,12 +253,27 @@ class _Traversal:
         self.reads.add(self.steps[0])
         if self.steps[0] not in self.index:
             return None
-        result = self.solve((self.steps[0], 1))
-        if result.height > MAX_DEPTH:
+        key = (self.steps[0], 1)
+        walked = 0
+        if len(self.steps) <= MAX_DEPTH:  # a walk of single steps cannot reach the loop guard
+            while self.single_step(key):
+                outcome = self.visit(key)
+                if not isinstance(outcome, list):
+                    return outcome
+                (key,) = outcome
+                walked += 1
+        result = self.solve(key)
+        if result.height + walked > MAX_DEPTH:
             raise self.malformed("possible loop in QMP schema")
         if result.error is not None:
             raise result.error
         return result.answer
+
+    def single_step(self, key: _Key) -> bool:
+        """Visiting ``key`` leads to one next type at the next step, or ends the walk:
+        no candidates to try in turn (an alternate's members, an array's element)."""
+        entry = self.index.get(key[0])
+        return entry is not None and entry["meta-type"] not in ("alternate", "array")
 
     def solve(self, root: _Key) -> _Result:
         stack: list[_Frame] = []
