@@ -58,7 +58,7 @@ class StepRecord:
         fields["actions"], fields["chain"] = actions, chain
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ScenarioResult:
     scenario: str
     policy: str
@@ -71,6 +71,19 @@ class ScenarioResult:
     reason: str | None = None
     detection: Detection | None = None
     trace: tuple[StepRecord, ...] = ()
+
+    def __init__(self, scenario: str, policy: str, client: str, backend: str,
+                 outcome: Outcome, frontend: str | None = None, step: int | None = None,
+                 step_text: str | None = None, reason: str | None = None,
+                 detection: Detection | None = None, trace: tuple[StepRecord, ...] = ()
+                 ) -> None:
+        # Written, not generated, as StepRecord's: ~1,400 runs a report.
+        fields = self.__dict__
+        fields["scenario"], fields["policy"], fields["client"], fields["backend"] = (
+            scenario, policy, client, backend)
+        fields["outcome"], fields["frontend"], fields["step"], fields["step_text"] = (
+            outcome, frontend, step, step_text)
+        fields["reason"], fields["detection"], fields["trace"] = reason, detection, trace
 
 
 @dataclass
@@ -112,12 +125,12 @@ def model_backend(build: Build, driver: str) -> Backend:
 
 
 def client_for(name: str, build: Build) -> Policy | None:
-    from optcompare.policies import libvirt, registry
-
     if name == NATIVE:
         return build.policy
     if name == LEGACY:
         return None
+    from optcompare.policies import libvirt, registry
+
     if name == libvirt.NAME:
         return libvirt.CLIENT
     return registry.get(name)

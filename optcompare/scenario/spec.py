@@ -62,7 +62,7 @@ class Setup:
     images: tuple[Image, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Step:
     index: int
     do: str
@@ -70,6 +70,15 @@ class Step:
     expect: str | bool | None = None
     error: str | None = None
     line: int | None = None
+
+    def __init__(self, index: int, do: str, args: dict[str, Any],
+                 expect: str | bool | None = None, error: str | None = None,
+                 line: int | None = None) -> None:
+        # Written, not generated: a frozen dataclass's own __init__ sets each field
+        # through object.__setattr__, and the search names thousands of steps.
+        fields = self.__dict__
+        fields["index"], fields["do"], fields["args"] = index, do, args
+        fields["expect"], fields["error"], fields["line"] = expect, error, line
 
     def describe(self) -> str:
         # Kept on the (frozen) step: every record of a replay names its step.
