@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from optcompare.analysis import questions
 from optcompare.backends.model import ModelBackend, _resolution
 from optcompare.model.drivers import Platform
@@ -66,3 +68,53 @@ def test_whether_a_driver_reopens_is_the_build_s_release_s_answer() -> None:
         backend.add_protocol("top", {READ_ONLY: True})
         for each in (backend, backend.copy(), backend):
             assert wanted in _reopened(each)
+
+
+def test_a_commit_after_a_start_that_failed_part_way_is_an_error_not_a_crash(
+        tmp_path: Path) -> None:
+    """The layers above ``mid`` were never added: QEMU finds no overlay for it."""
+    from optcompare.scenario import load
+    from optcompare.scenario.runner import Outcome, run
+
+    path = tmp_path / "start-fails-then-commit.toml"
+    path.write_text(START_FAILS_THEN_COMMIT)
+    scenario = load.load(path)
+    for name in ("qemu-3.1", "qemu-4.0", "option-1"):
+        result = run(scenario, registry.get(name))
+        start, commit = result.trace
+        assert start.result == "error"
+        assert (commit.result, commit.message) == (
+            "error", "Could not find overlay image for mid.qcow2:"), name
+        assert result.outcome is Outcome.FAILS
+
+
+START_FAILS_THEN_COMMIT = """
+[scenario]
+name = "start-fails-then-commit"
+summary = "a start that fails part way, then a commit below the missing layers"
+source = "the model's own test"
+
+[setup]
+frontend = "blockdev"
+
+[[setup.images]]
+name = "base"
+writable = true
+
+[[setup.images]]
+name = "mid"
+writable = false
+
+[[setup.images]]
+name = "top"
+writable = false
+
+[[steps]]
+do = "start"
+expect = "error"
+
+[[steps]]
+do = "block-commit"
+top = "mid"
+base = "base"
+"""

@@ -377,6 +377,8 @@ class ModelBackend:
     def commit(self, top: str, base: str, active: bool) -> None:
         self._need_format(top, base)
         overlay = self._overlay_of(top)
+        if overlay is None and not active:
+            raise StepError(messages.no_overlay(self.images[top].path))
         targets = [base] if active or overlay is None else [base, overlay]
         restore = self._with_reopened(targets)
         if active:
@@ -386,7 +388,7 @@ class ModelBackend:
             if self.format[top].read_only:
                 self._reopen_format(base, True)
             return
-        assert overlay is not None
+        assert overlay is not None  # not active: found above
         self._own_format(overlay).backing = base
         for image, before in restore:
             self._reopen_format(image, before)

@@ -40,6 +40,12 @@ def reopen_unsupported(driver: str, node: str) -> str:
             "files")
 
 
+def no_overlay(path: str) -> str:
+    """A commit whose top has no overlay in the device's chain (block/commit.c,
+    commit_start): after a start that failed part way, the layers above it are missing."""
+    return f"Could not find overlay image for {path}:"
+
+
 def command_not_found(name: str) -> str:
     return f"The command {name} has not been found"
 
