@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from optcompare.analysis.report_model import ScenarioInfo
 from optcompare.model.modes import Behaviour
 from optcompare.policies.base import Build, Detection, Policy, SignalKind
-from optcompare.scenario.runner import Outcome, ScenarioResult, run
+from optcompare.scenario.runner import Outcome, ScenarioResult, platform_of, run
 from optcompare.scenario.spec import LEGACY, NATIVE, Scenario
 
 if TYPE_CHECKING:
@@ -25,12 +25,16 @@ def replay(scenario: Scenario, policy: Policy, client: str | None = None) -> Sce
     A policy's own client on a scenario written for the native client is that
     native run: one replay serves the matrix, the skew and compat.
     """
-    if client == policy.name and scenario.setup.client == NATIVE:
+    setup = scenario.setup
+    if client == policy.name and setup.client == NATIVE:
         client = None
-    key = (scenario.path, scenario.digest, scenario.setup, policy, client)
-    found = _REPLAYS.get(key)  # hashed once: a policy's hash goes through all its fields
+    # The build stands for the policy (equal builds are of equal policies on one
+    # platform, the setup's) and keeps its hash: a policy's goes through all its fields.
+    build = policy.build(platform_of(setup))
+    key = (scenario.path, scenario.digest, setup, build, client)
+    found = _REPLAYS.get(key)
     if found is None:
-        found = _REPLAYS[key] = run(scenario, policy, client=client, detect=probe)
+        found = _REPLAYS[key] = run(scenario, policy, client=client, build=build, detect=probe)
     return found
 
 

@@ -18,7 +18,7 @@ from optcompare.model.drivers import Platform
 from optcompare.model.options import READ_ONLY, Value
 from optcompare.policies.base import Build, Detection, Policy
 from optcompare.scenario.backend import Backend, NotApplicable, Observation, StepError
-from optcompare.scenario.spec import LEGACY, NATIVE, Scenario, Step
+from optcompare.scenario.spec import LEGACY, NATIVE, Scenario, Setup, Step
 
 
 class Outcome(StrEnum):
@@ -117,6 +117,14 @@ class _Run:
 
 BackendFactory = Callable[[Build, str], Backend]
 
+_PLATFORMS: dict[str, Platform] = {platform.value: platform for platform in Platform}
+
+
+def platform_of(setup: Setup) -> Platform:
+    """The setup's platform (its file names one: the loader checks it), without the
+    enum's call, which costs as much as a replay's memo look-up."""
+    return _PLATFORMS[setup.platform]
+
 
 def model_backend(build: Build, driver: str) -> Backend:
     from optcompare.backends.model import ModelBackend
@@ -151,7 +159,7 @@ def run(
     (the client's probe) let a caller pass its own memoised ones.
     """
     setup = scenario.setup
-    build = build if build is not None else policy.build(Platform(setup.platform))
+    build = build if build is not None else policy.build(platform_of(setup))
     client_name = client or setup.client
     chosen = client_for(client_name, build)
     label = build.name if client_name == NATIVE else f"{client_name} on {build.name}"
@@ -211,7 +219,7 @@ class Session:
         from optcompare.backends.model import ModelBackend
 
         setup = scenario.setup
-        build = build if build is not None else policy.build(Platform(setup.platform))
+        build = build if build is not None else policy.build(platform_of(setup))
         client_name = client or setup.client
         engine = ModelBackend(build, setup.driver)
         state = _Run(scenario, build, client_for(client_name, build), client_name, engine,
