@@ -118,3 +118,19 @@ do = "block-commit"
 top = "mid"
 base = "base"
 """
+
+
+def test_an_image_s_looks_are_forgotten_on_a_change_by_the_side_that_changed_it() -> None:
+    backend = ModelBackend(_build("qemu-4.0"))
+    backend.create([("top", False)])
+    backend.add_protocol("top", {READ_ONLY: True})
+    seen, key = backend.observe("top"), backend.key("top")
+    assert backend.observe("top") is seen  # the key kept the observation, and back
+    assert backend.key("top") is key
+    other = backend.copy()
+    other.relabel("top", True)
+    assert other.observe("top").label and other.key("top") != key
+    assert backend.observe("top") is seen and backend.key("top") is key
+    backend.relabel("top", True)
+    assert backend.observe("top") == other.observe("top")
+    assert backend.key("top") == other.key("top")

@@ -85,8 +85,29 @@ def _observation(seen: _Seen) -> Observation:
     return found
 
 
+_Key = tuple[Hashable, str | None]
+_Looks = tuple[Observation | None, _Key | None]
+"""An image's protocol-node observation and its key, each None until asked."""
+
 _RESOLUTIONS: weakref.WeakKeyDictionary[Build, dict[Hashable, Resolution]] = (
     weakref.WeakKeyDictionary())
+
+
+def _resolutions(build: Build) -> dict[Hashable, Resolution]:
+    """What is known of ``build.resolve`` (see :func:`_resolution`)."""
+    known = _RESOLUTIONS.get(build)
+    if known is None:
+        known = _RESOLUTIONS[build] = {}
+    return known
+
+
+def _resolved(known: dict[Hashable, Resolution], build: Build, options: Written,
+              driver: str, frontend: Frontend) -> Resolution:
+    key = (driver, frontend, tuple(options.items()), tuple(map(type, options.values())))
+    found = known.get(key)
+    if found is None:
+        found = known[key] = build.resolve(options, driver, frontend)
+    return found
 
 
 def _resolution(build: Build, options: Written, driver: str, frontend: Frontend
@@ -94,14 +115,7 @@ def _resolution(build: Build, options: Written, driver: str, frontend: Frontend
     """``build.resolve``, once per build, driver, frontend and options (their types
     too): a build's hooks are pure, and a search's witness of the build (a build of
     its own) is asked the first time, which is all it notes."""
-    known = _RESOLUTIONS.get(build)
-    if known is None:
-        known = _RESOLUTIONS[build] = {}
-    key = (driver, frontend, *[(name, type(value), value) for name, value in options.items()])
-    found = known.get(key)
-    if found is None:
-        found = known[key] = build.resolve(options, driver, frontend)
-    return found
+    return _resolved(_resolutions(build), build, options, driver, frontend)
 
 
 class ModelBackend:
@@ -122,21 +136,22 @@ class ModelBackend:
             self.driver: Driver = build.driver(driver)
         except KeyError:
             raise NotApplicable(f"{build.name} has no driver {driver!r}") from None
+        self._resolved = _resolutions(build)
+        """The build's resolutions (:func:`_resolution`), looked up once: a copy keeps
+        the build."""
         self.images: dict[str, ImageState] = {}
         self.protocol: dict[str, ProtocolNode] = {}
         self.format: dict[str, FormatNode] = {}
         self._owned: dict[int, object] = {}
         """The images and nodes no copy shares (free to change in place), by id; held
         here, so that no id is reused while it is listed."""
-        self._seen: dict[str, Observation] = {}
-        """The protocol-node observation of each unchanged image (see :meth:`observe`)."""
-        self._keys: dict[str, tuple[Hashable, str | None]] = {}
-        """The same for :meth:`key`."""
+        self._looks: dict[str, _Looks] = {}
+        """What :meth:`observe` (of the protocol node) and :meth:`key` said of each
+        unchanged image, in one entry: a change forgets both with one look-up."""
 
     # -- copy on write -------------------------------------------------------
     def _forget(self, name: str) -> None:
-        self._seen.pop(name, None)
-        self._keys.pop(name, None)
+        self._looks.pop(name, None)
 
     def _own_image(self, name: str) -> ImageState:
         self._forget(name)
@@ -188,7 +203,7 @@ class ModelBackend:
               implicit: bool) -> None:
         if image in self.protocol:
             raise StepError(f"Duplicate nodes with node-name='{image}-storage'")
-        resolution = _resolution(self.build, options, self.driver.name, frontend)
+        resolution = _resolved(self._resolved, self.build, options, self.driver.name, frontend)
         state = self.images[image]
         outcome = open_node(resolution.mode, self.driver, state.label, state.path,
                             resolution.error)
@@ -332,7 +347,8 @@ class ModelBackend:
             raise StepError(messages.reopen_unsupported(self.driver.name, f"{image}-storage"))
         node = self._own_node(image)
         state = self.images[image]
-        resolution = _resolution(self.build, options, self.driver.name, Frontend.BLOCKDEV)
+        resolution = _resolved(self._resolved, self.build, options, self.driver.name,
+                               Frontend.BLOCKDEV)
         opened = resolution.mode
         if opened is Mode.STICKY_RO and node.writers:
             # host_cdrom has no permission hook but a reopen hook that takes the
@@ -440,9 +456,11 @@ class ModelBackend:
     # -- looking --------------------------------------------------------------
     def observe(self, image: str, node: str = "protocol") -> Observation:
         if node == "protocol":
-            seen = self._seen.get(image)
-            if seen is None:
-                seen = self._seen[image] = self._observe(image, node)
+            looks = self._looks.get(image)
+            if looks is not None and (known := looks[0]) is not None:
+                return known
+            seen = self._observe(image, node)
+            self._looks[image] = (seen, None if looks is None else looks[1])
             return seen
         return self._observe(image, node)
 
@@ -458,22 +476,24 @@ class ModelBackend:
                              format_ro if node == "format" else proto.ro, proto.mode,
                              state.denials, format_ro, len(proto.writers)))
 
-    def key(self, image: str) -> tuple[Hashable, str | None]:
+    def key(self, image: str) -> _Key:
         """The image and its nodes as a value (explore's states), and the image its
         format node is backed by: label; mode, descriptor, flags and writers of the
         protocol node; the format node's flags."""
-        found = self._keys.get(image)
-        if found is None:
-            proto = self.protocol.get(image)
-            fmt = self.format.get(image)
-            found = self._keys[image] = (
-                (self.images[image].label,
-                 None if proto is None else (proto.mode, proto.fd, proto.ro, proto.implicit,
-                                             tuple(sorted(proto.writers)),
-                                             proto.read_only_export),
-                 None if fmt is None else (fmt.read_only, fmt.implicit)),
-                None if fmt is None else fmt.backing,
-            )
+        looks = self._looks.get(image)
+        if looks is not None and (found := looks[1]) is not None:
+            return found
+        proto = self.protocol.get(image)
+        fmt = self.format.get(image)
+        found = (
+            (self.images[image].label,
+             None if proto is None else (proto.mode, proto.fd, proto.ro, proto.implicit,
+                                         tuple(sorted(proto.writers)),
+                                         proto.read_only_export),
+             None if fmt is None else (fmt.read_only, fmt.implicit)),
+            None if fmt is None else fmt.backing,
+        )
+        self._looks[image] = (None if looks is None else looks[0], found)
         return found
 
     def writers(self, image: str) -> int:
@@ -488,7 +508,7 @@ class ModelBackend:
         other.__dict__.update(self.__dict__)
         other.images, other.protocol, other.format = (
             dict(self.images), dict(self.protocol), dict(self.format))
-        other._seen, other._keys = dict(self._seen), dict(self._keys)
+        other._looks = dict(self._looks)
         other._owned = {}
         self._owned = {}
         return other
