@@ -162,7 +162,6 @@ def run(
     build = build if build is not None else policy.build(platform_of(setup))
     client_name = client or setup.client
     chosen = client_for(client_name, build)
-    label = build.name if client_name == NATIVE else f"{client_name} on {build.name}"
     try:
         engine = backend(build, setup.driver)
     except NotApplicable as error:
@@ -182,6 +181,7 @@ def run(
                     state.frontend, step.index, step.describe(), record.why, state.detection,
                     tuple(trace))
     except NotApplicable as error:
+        label = build.name if client_name == NATIVE else f"{client_name} on {build.name}"
         return ScenarioResult(
             scenario.name, build.name, client_name, engine.name, Outcome.NOT_APPLICABLE,
             state.frontend, reason=f"{label}: {error.reason}", detection=state.detection,
