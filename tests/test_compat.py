@@ -230,3 +230,14 @@ def test_verdicts_are_kept_per_build_driver_and_frontend() -> None:
     assert truth_table.driver_outcomes(build, "file", Frontend.DRIVE) != dynamic
     assert truth_table.driver_outcomes(build, "nbd", Frontend.BLOCKDEV) != dynamic
     assert truth_table.driver_outcomes(build, "file", Frontend.BLOCKDEV) == dynamic
+
+
+def test_only_the_findings_named_accepted_are_accepted() -> None:
+    base = registry.get("qemu-3.1")
+    found = report("option-1", "qemu-3.1").findings
+    named = frozenset({found[0].id, found[-1].id})
+    marked = compat.compare(registry.get("option-1"), [base], SCENARIOS,
+                            accepted=named).findings
+    assert [f.id for f in marked] == [f.id for f in found]
+    assert {f.id for f in marked if f.accepted} == named
+    assert not any(f.accepted for f in found)

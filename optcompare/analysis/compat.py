@@ -392,7 +392,8 @@ def compare(policy: Policy, baselines: Sequence[Policy], scenarios: Sequence[Sce
         findings += _cmdline(policy, base, ground) + _workflows(policy, base, scenarios)
         findings += [detected, *_schema(policy, base)]
         probes.append(probe)
-    findings = [replace(f, accepted=f.id in accepted) for f in findings]
+    # Made unaccepted (each finding's default): only an accepted one is remade.
+    findings = [replace(f, accepted=True) if f.id in accepted else f for f in findings]
     findings.sort(key=lambda f: (-f.level.rank, f.id))
     return Report(policy.name, tuple(b.name for b in baselines), tuple(findings),
                   tuple(probes))
