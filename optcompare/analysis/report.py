@@ -180,12 +180,9 @@ def _later_cell(criterion: str, later: visibility.Later | None, learnt: bool,
     return m.Cell(criterion, _mark(learnt), reason, source)
 
 
-def verdict_row(policy: Policy, vis: visibility.PolicyVisibility, index: Index,
-                report: compat.Report | None) -> m.MatrixRow:
-    return merge_row(policy.name, measured_cells(policy, index, report), signal_cells(vis))
-
-
 def merge_row(policy: str, *parts: dict[str, m.Cell]) -> m.MatrixRow:
+    """A policy's row of the verdict matrix, from :func:`measured_cells` and
+    :func:`signal_cells`, in the criteria's order."""
     cells = {criterion: cell for part in parts for criterion, cell in part.items()}
     return m.MatrixRow(policy, tuple(cells[c.id] for c in CRITERIA))
 

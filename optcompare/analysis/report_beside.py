@@ -43,11 +43,6 @@ def explore_all(policies: Sequence[Policy]) -> Exploration:
                            pairs=False)
 
 
-def analyse(policies: Sequence[Policy]) -> FromPolicies:
-    """Both, in line."""
-    return FromPolicies(explore_all(policies), tuple(_visibility(p) for p in policies))
-
-
 def _visibility(policy: Policy) -> PolicyVisibility:
     from optcompare.analysis import visibility
 

@@ -90,8 +90,9 @@ def report(
     if inputs is None:  # off, or an input the analysis will report on: store nothing
         store = cache.Store(None)
     color = colored(fmt, output)
+    prepare = functools.partial(_prepare, fmt, slide)  # while the search runs
     if store.directory is None:  # nothing to look up or keep: no keys, no codec
-        data, _ = _analyse(names, scenarios_dir, full, functools.partial(_prepare, fmt, slide))
+        data, _ = _analyse(names, scenarios_dir, full, prepare)
         deliver(_render(data, fmt, width, color, slide), output)
         return
     data_key = cache.key("report data", *(inputs or ()))
@@ -107,8 +108,7 @@ def report(
         if stored is not None:
             data, problems = stored, False
         else:
-            data, problems = _analyse(names, scenarios_dir, full,
-                                      functools.partial(_prepare, fmt, slide))
+            data, problems = _analyse(names, scenarios_dir, full, prepare)
             if store.directory is not None and not problems:
                 store.put(data_key, json.dumps(codec.encode(data), ensure_ascii=True))
         content = _render(data, fmt, width, color, slide)
