@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import hashlib
 
 ENV_DIR = "OPTCOMPARE_CACHE_DIR"
 ENV_NO_CACHE = "OPTCOMPARE_NO_CACHE"
@@ -51,9 +54,16 @@ def default_directory() -> Path | None:
     return Path(base) / "optcompare"
 
 
+def _sha256(data: bytes = b"") -> hashlib._Hash:
+    # Imported here: loading OpenSSL is a cost a command that keeps nothing need not pay.
+    import hashlib
+
+    return hashlib.sha256(data)
+
+
 def key(*parts: str) -> str:
     """One sha256 over the parts, each length-prefixed so that no two lists collide."""
-    digest = hashlib.sha256()
+    digest = _sha256()
     for part in parts:
         data = part.encode("utf-8", "surrogateescape")
         digest.update(f"{len(data)}:".encode())
@@ -65,12 +75,12 @@ def file_digest(path: Path, limit: int) -> str:
     """The sha256 of a regular file of at most ``limit`` bytes (else an InputError)."""
     from optcompare.inputs import read_bytes
 
-    return hashlib.sha256(read_bytes(path, limit)).hexdigest()
+    return _sha256(read_bytes(path, limit)).hexdigest()
 
 
 def tree_digest(roots: Iterable[Path], suffix: str = ".py") -> str:
     """The sha256 of every file ending in ``suffix`` below ``roots``, with its path."""
-    digest = hashlib.sha256()
+    digest = _sha256()
 
     def add(name: str, path: str) -> None:
         with open(path, "rb") as handle:
@@ -154,7 +164,7 @@ class Store:
         if raw is None:
             return None
         header, _, body = raw.partition(b"\n")
-        if header != f"{FORMAT} {hashlib.sha256(body).hexdigest()}".encode():
+        if header != f"{FORMAT} {_sha256(body).hexdigest()}".encode():
             path.unlink(missing_ok=True)
             return None
         try:
@@ -171,7 +181,7 @@ class Store:
             return
         from optcompare.render.formats import replace_atomic
 
-        header = f"{FORMAT} {hashlib.sha256(text.encode('utf-8')).hexdigest()}\n"
+        header = f"{FORMAT} {_sha256(text.encode('utf-8')).hexdigest()}\n"
         try:
             if not _regular_or_missing(path):
                 return  # someone else's file (a FIFO, a link): leave it alone

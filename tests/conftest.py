@@ -64,3 +64,20 @@ def entry_point_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     monkeypatch.setattr(importlib.metadata, "entry_points", counting)
     return calls
+
+
+@pytest.fixture
+def listings(monkeypatch: pytest.MonkeyPatch) -> list[None]:
+    """Every listing of the plugins' entry points from now on, however it is answered
+    (with importlib.metadata, or without it when nothing declares the group)."""
+    from optcompare.policies import discovery
+
+    calls: list[None] = []
+    real = discovery.entry_points
+
+    def counting() -> Any:
+        calls.append(None)
+        return real()
+
+    monkeypatch.setattr(discovery, "entry_points", counting)
+    return calls

@@ -6,7 +6,6 @@ import importlib
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -210,7 +209,7 @@ def test_the_store_can_be_turned_off(cache_dir: Path, scenarios: Path,
 # -- the installed entry points -------------------------------------------------
 
 def test_the_entry_point_listing_is_stored_until_sys_path_changes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, entry_point_calls: list[dict[str, Any]]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listings: list[None]
 ) -> None:
     site = tmp_path / "site"
     site.mkdir()
@@ -220,7 +219,7 @@ def test_the_entry_point_listing_is_stored_until_sys_path_changes(
     listing = discovery._listing(store)
     discovery.reset()
     assert discovery._listing(store) == listing
-    assert len(entry_point_calls) == 1
+    assert len(listings) == 1
 
     info = site / "optcompare_cached-1.0.dist-info"
     info.mkdir()
@@ -231,7 +230,7 @@ def test_the_entry_point_listing_is_stored_until_sys_path_changes(
     discovery.reset()
     relisted = discovery._listing(store)
     assert ("cached", "cached_mod:POLICY", "optcompare-cached 1.0", str(info)) in relisted
-    assert len(entry_point_calls) == 2
+    assert len(listings) == 2
     discovery.reset()
 
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -141,7 +142,7 @@ def data_entry(directory: Path) -> tuple[Path, Any]:
 def forge(path: Path, body: str) -> None:
     """Replace an entry's body, with a checksum that matches it."""
     raw = body.encode()
-    path.write_bytes(f"{cache.FORMAT} {cache.hashlib.sha256(raw).hexdigest()}\n".encode() + raw)
+    path.write_bytes(f"{cache.FORMAT} {hashlib.sha256(raw).hexdigest()}\n".encode() + raw)
 
 
 def first_string_list(data: Any) -> list[Any]:

@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from optcompare.cli import app
-from optcompare.policies import registry
+from optcompare.policies import discovery, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "optcompare-read-only-mode"
@@ -742,3 +742,82 @@ def test_a_report_next_to_a_broken_plugin_is_never_stored(
         outputs.append(out)
     assert outputs[0] == outputs[1]
     assert len(report_analyses) == 2
+
+
+# -- listing without importlib.metadata ----------------------------------------
+
+
+def _declare(info: Path, group: str) -> None:
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: elsewhere\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[{group}]\nthing = elsewhere_module:POLICY\n")
+
+
+@pytest.mark.usefixtures("plugins_on")
+def test_no_declaration_of_the_group_is_an_empty_listing_without_metadata(
+        site: Path, monkeypatch: pytest.MonkeyPatch,
+        entry_point_calls: list[dict[str, Any]]) -> None:
+    _declare(site / "other-1.0.dist-info", "console_scripts")
+    monkeypatch.setattr(sys, "path", [str(site), str(site / "missing")])
+    assert discovery.entry_points() == []
+    assert entry_point_calls == []
+
+
+@pytest.mark.usefixtures("plugins_on")
+def test_a_declaration_in_a_dist_info_is_listed_by_metadata(
+        site: Path, monkeypatch: pytest.MonkeyPatch,
+        entry_point_calls: list[dict[str, Any]]) -> None:
+    _declare(site / "Elsewhere-1.0.DIST-INFO", registry.GROUP)
+    monkeypatch.setattr(sys, "path", [str(site)])
+    assert [ep.name for ep in discovery.entry_points()] == ["thing"]
+    assert entry_point_calls == [{"group": registry.GROUP}]
+
+
+def _zipped(tmp_path: Path, group: str) -> Path:
+    import zipfile
+
+    archive = tmp_path / "plugins.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("elsewhere-1.0.dist-info/METADATA",
+                        "Metadata-Version: 2.1\nName: elsewhere\nVersion: 1.0\n")
+        zipped.writestr("elsewhere-1.0.dist-info/entry_points.txt",
+                        f"[{group}]\nthing = elsewhere_module:POLICY\n")
+    return archive
+
+
+@pytest.mark.usefixtures("plugins_on")
+@pytest.mark.parametrize("layout", ["zip", "egg", "finder"])
+def test_what_is_not_a_plain_directory_is_left_to_metadata(
+        layout: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A zip, an egg or another finder declaring the group: listed as importlib.metadata
+    lists it, never taken for no declaration at all."""
+    if layout == "zip":
+        monkeypatch.setattr(sys, "path", [str(_zipped(tmp_path, registry.GROUP))])
+    elif layout == "egg":
+        egg = tmp_path / "elsewhere-1.0-py3.11.egg"
+        _declare(egg / "EGG-INFO", registry.GROUP)
+        monkeypatch.setattr(sys, "path", [str(egg)])
+    else:
+        info = tmp_path / "hidden" / "elsewhere-1.0.dist-info"
+        _declare(info, registry.GROUP)
+
+        class Finder:
+            @staticmethod
+            def find_distributions(*args: Any, **kwargs: Any) -> list[Any]:
+                return [importlib.metadata.PathDistribution(info)]
+
+        monkeypatch.setattr(sys, "path", [])
+        monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Finder()])
+    assert [ep.name for ep in discovery.entry_points()] == ["thing"]
+
+
+@pytest.mark.usefixtures("plugins_on")
+def test_an_entry_points_file_that_is_not_utf8_is_reported_as_metadata_would(
+        site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    info = site / "mangled-1.0.dist-info"
+    info.mkdir()
+    (info / "entry_points.txt").write_bytes(b"[console_scripts]\nx = caf\xe9:main\n")
+    monkeypatch.setattr(sys, "path", [str(site)])
+    assert registry.plugins() == ()
+    problem, = registry.plugin_problems()
+    assert "cannot list entry points: UnicodeDecodeError" in problem.line()

@@ -61,12 +61,75 @@ def entry_points() -> list[metadata.EntryPoint]:
     the exception reaches the caller, which decides what that means.
     """
     if _switch.found is None:
+        if _declared_nowhere():
+            _switch.found = []
+            return _switch.found
         from importlib import metadata
 
         found = list(metadata.entry_points(group=GROUP))
         found.sort(key=lambda ep: (distribution(ep), ep.name))
         _switch.found = found
     return _switch.found
+
+
+_UNREADABLE = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
+"""What ``importlib.metadata`` takes for a distribution without the file."""
+
+
+def _declared_nowhere() -> bool:
+    """Whether no distribution that ``importlib.metadata`` would list can declare the group.
+
+    True only when the distributions are found the plain way (every ``sys.path``
+    entry a directory or missing, no other finder listing distributions) and
+    no ``entry_points.txt`` among them names the group; then listing the group
+    is empty, and neither ``importlib.metadata`` (``email`` and more) nor any
+    distribution's metadata is loaded. Anything else (a zip or egg on the path,
+    a file that is not UTF-8) is left to ``importlib.metadata``.
+    """
+    import sys
+    from importlib.machinery import PathFinder
+
+    if any(finder is not PathFinder and hasattr(finder, "find_distributions")
+           for finder in sys.meta_path):
+        return False
+    group = GROUP.encode()
+    for entry in sys.path:
+        directories = _metadata_directories(entry)
+        if directories is None:
+            return False
+        for directory in directories:
+            try:
+                with open(os.path.join(directory, "entry_points.txt"), "rb") as handle:
+                    data = handle.read()
+            except _UNREADABLE:
+                continue
+            except OSError:
+                return False
+            if group in data:
+                return False
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                return False
+    return True
+
+
+def _metadata_directories(entry: str) -> list[str] | None:
+    """The ``*.dist-info`` and ``*.egg-info`` paths directly in a ``sys.path`` entry, sorted
+    (none when it is missing); None when it is not a plain directory (a zip, an egg)."""
+    if not isinstance(entry, str):
+        return None
+    root = entry or "."
+    if root.lower().endswith(".egg"):
+        return None
+    try:
+        with os.scandir(root) as found:
+            return sorted(e.path for e in found
+                          if e.name.lower().endswith((".dist-info", ".egg-info")))
+    except (FileNotFoundError, PermissionError):
+        return []
+    except OSError:
+        return None
 
 
 def distribution(entry_point: metadata.EntryPoint) -> str:
@@ -155,14 +218,8 @@ def _metadata_stamps(entry: str) -> list[str]:
     An edit in place changes no directory's time, but it changes the
     file's: a distribution that gains (or loses) an entry point is seen.
     """
-    try:
-        with os.scandir(entry or ".") as found:
-            directories = sorted(e.path for e in found
-                                 if e.name.endswith((".dist-info", ".egg-info")))
-    except OSError:
-        return []
     stamps = []
-    for directory in directories:
+    for directory in _metadata_directories(entry) or ():
         for name in METADATA_FILES:
             try:
                 info = os.stat(os.path.join(directory, name))
