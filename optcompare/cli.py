@@ -137,6 +137,13 @@ def _named_command(args: Sequence[str]) -> str | None:
 
 def main() -> None:
     """The console script: like ``app()``, but a usage error is one line on stderr."""
+    from optcompare import garbage
+
+    with garbage.deferred():
+        _run()
+
+
+def _run() -> None:
     command = _named_command(sys.argv[1:])
     application = build_app([command]) if command else build_app()
     try:
