@@ -216,6 +216,37 @@ def test_jobs_and_writes_on_a_drive_name_its_implicit_nodes(
     assert comparison.status == "agree", [s.differences for s in comparison.disagreements]
 
 
+@pytest.mark.parametrize("frontend", differential.FRONTENDS)
+@pytest.mark.parametrize(("top", "base"), [("mid", "base"), ("top", "mid")])
+def test_a_commit_after_a_start_that_failed_part_way_names_the_missing_disk(
+        frontend: str, top: str, base: str, no_leftovers: Path) -> None:  # noqa: F811
+    """The top image is unwritable: the start fails before the disk's active layer is in
+    QEMU. libvirt's block-commit names the disk (``device``: its active layer's node, or
+    the drive's id) and QEMU answers DeviceNotFound. The real backend used to name
+    ``mid`` itself, the root of what was added: QEMU started an active commit (a mirror
+    job, ready) that the backend awaited as a plain one until it timed out."""
+    tools = require_qemu()
+    from optcompare.analysis.conformance import compare_scenario
+    from optcompare.analysis.explore import Bounds, Start, scenario_of
+    from optcompare.backends.qemu.backend import QemuFactory, run_one
+    from optcompare.scenario import runner
+    from optcompare.scenario.runner import ScenarioResult
+    from optcompare.scenario.spec import Step
+
+    played = (Step(0, "start", {}, expect="error"),
+              Step(1, "block-commit", {"top": top, "base": base}))
+    scenario = scenario_of(Bounds(frontend=frontend), Start((True, False, False),
+                                                            readonly=False), played)
+    model = runner.run(scenario, RELEASED)
+    qemu = run_one(scenario, RELEASED, factory=QemuFactory(tools))
+    assert isinstance(qemu, ScenarioResult), qemu.reason
+    assert [(r.result, r.message) for r in qemu.trace] == [
+        ("error", "Could not open 'top.qcow2': Permission denied"),
+        ("error", "Device 'top' not found")]
+    comparison = compare_scenario(scenario, model, qemu)
+    assert comparison.status == "agree", [s.differences for s in comparison.disagreements]
+
+
 def test_a_write_after_a_relabel_is_a_known_departure() -> None:
     """SELinux refuses it, file modes (checked at open only) do not."""
     from optcompare.analysis.conformance import Aspect, Difference, StepComparison, StepSide

@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -35,6 +36,7 @@ from optcompare.backends.qemu.backend import (
     run_scenarios,
 )
 from optcompare.backends.qemu.daemon import QemuDaemon, QemuTools
+from optcompare.errors import BackendError
 from optcompare.model.drivers import Platform
 from optcompare.model.modes import Behaviour, Fd
 from optcompare.policies import qemu_4_1, registry
@@ -191,6 +193,27 @@ def test_commit_fails_without_the_relabel_and_succeeds_after_it(no_leftovers: Pa
         engine.delete("mid")
         assert engine.observe("mid").fd is Fd.CLOSED
         assert daemon.named_nodes()["top"]["ro"] is False
+
+
+def test_a_commit_that_qemu_runs_active_is_not_awaited_as_a_plain_one(
+        no_leftovers: Path) -> None:
+    """A commit asked for as not active, whose top QEMU finds to be the device: QEMU's
+    mirror job gets ready and would wait for a pivot. The backend cancels it and fails
+    at once, not after its job timeout."""
+    tools = require_qemu()
+    with QemuDaemon(tools) as daemon:
+        engine = QemuBackend(daemon, RELEASED.build(), job_timeout=30.0)
+        engine.create([("base", True), ("top", True)])
+        engine.add_protocol("base", {"auto-read-only": True})
+        engine.add_format("base", True, None)
+        engine.add_protocol("top", {"auto-read-only": True})
+        engine.add_format("top", False, "base")
+        started = time.monotonic()
+        with pytest.raises(BackendError, match="active commit, ready"):
+            engine.commit("top", "base", active=False)
+        assert time.monotonic() - started < 10
+        assert daemon.execute("query-jobs") == []
+        assert engine.failed_during == "block-commit top into base"
 
 
 def test_commit_without_relabel_scenario_gives_qemus_text(no_leftovers: Path) -> None:

@@ -148,6 +148,9 @@ class ModelBackend:
         self._looks: dict[str, _Looks] = {}
         """What :meth:`observe` (of the protocol node) and :meth:`key` said of each
         unchanged image, in one entry: a change forgets both with one look-up."""
+        self.active: str | None = None
+        """The disk's active layer as the client knows it, the ``device`` a job names
+        (libvirt's disk source), even when its node was never added."""
 
     # -- copy on write -------------------------------------------------------
     def _forget(self, name: str) -> None:
@@ -184,12 +187,17 @@ class ModelBackend:
 
     # -- images and labels -------------------------------------------------
     def create(self, images: Sequence[tuple[str, bool]], backing: str | None = None) -> None:
+        """A chain backed by nothing is the disk's (the setup's images): its top is the
+        active layer. A snapshot's image becomes it only when the snapshot is taken."""
+        disk = backing is None
         for name, writable in images:
             if name in self.images:
                 raise StepError(f"Image '{name}' already exists")
             self.images[name] = state = ImageState(name, writable, backing)
             self._new(name, state)
             backing = name
+        if disk and images:
+            self.active = images[-1][0]
 
     def relabel(self, image: str, writable: bool) -> None:
         self._own_image(image).label = writable
@@ -390,21 +398,46 @@ class ModelBackend:
             if image not in self.format:
                 raise StepError(f"Cannot find device='' nor node-name='{image}'")
 
+    def _chain_of(self, image: str) -> list[str]:
+        """``image`` and the format nodes below it, top down."""
+        chain = [image]
+        below = self.format[image].backing
+        while below is not None and below in self.format:
+            chain.append(below)
+            below = self.format[below].backing
+        return chain
+
+    def _commit_chain(self, top: str, base: str) -> list[str]:
+        """The device's chain, checked as qmp_block_commit checks its arguments: the
+        device (the disk's active layer) first, then ``top`` in its chain, then ``base``
+        in ``top``'s (blockdev.c @v4.1.0, the same texts in 7.2)."""
+        device = self.active if self.active is not None else top
+        if device not in self.format:
+            raise StepError(messages.device_not_found(device))
+        self._need_format(top)
+        chain = self._chain_of(device)
+        if top not in chain:
+            raise StepError(messages.not_in_chain(top))
+        self._need_format(base)
+        if base not in chain[chain.index(top):]:
+            raise StepError(messages.not_in_chain(base))
+        return chain
+
     def commit(self, top: str, base: str, active: bool) -> None:
-        self._need_format(top, base)
-        overlay = self._overlay_of(top)
-        if overlay is None and not active:
-            raise StepError(messages.no_overlay(self.images[top].path))
+        chain = self._commit_chain(top, base)
+        at = chain.index(top)
+        overlay = chain[at - 1] if at > 0 else None
+        # QEMU commits actively (a mirror job) when top is the device itself.
         targets = [base] if active or overlay is None else [base, overlay]
         restore = self._with_reopened(targets)
-        if active:
+        if active or overlay is None:
             # The mirror job is ready; the client pivots: base is the active layer,
             # reopened with the read-only flag of the node it replaces (QEMU's
             # mirror_exit_common), so a read-only disk stays read-only.
             if self.format[top].read_only:
                 self._reopen_format(base, True)
+            self.active = base
             return
-        assert overlay is not None  # not active: found above
         self._own_format(overlay).backing = base
         for image, before in restore:
             self._reopen_format(image, before)
@@ -420,6 +453,7 @@ class ModelBackend:
         self._need_format(new, old)
         self._own_format(new).backing = old
         self._reopen_format(old, True)
+        self.active = new
 
     def guest_write(self, image: str) -> None:
         fmt = self.format.get(image)

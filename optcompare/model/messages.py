@@ -40,10 +40,17 @@ def reopen_unsupported(driver: str, node: str) -> str:
             "files")
 
 
-def no_overlay(path: str) -> str:
-    """A commit whose top has no overlay in the device's chain (block/commit.c,
-    commit_start): after a start that failed part way, the layers above it are missing."""
-    return f"Could not find overlay image for {path}:"
+def device_not_found(device: str) -> str:
+    """A job's ``device`` that names no drive nor node, class DeviceNotFound (blockdev.c
+    qmp_block_commit @v4.1.0; the same in 7.2): after a start that failed part way, the
+    disk's active layer was never added."""
+    return f"Device '{device}' not found"
+
+
+def not_in_chain(node: str) -> str:
+    """A commit's top (or base) node that is not below the device (or the top)
+    (blockdev.c qmp_block_commit @v4.1.0; the same in 7.2)."""
+    return f"'{node}' is not in this backing file chain"
 
 
 def command_not_found(name: str) -> str:

@@ -12,7 +12,10 @@ that the two can be compared step by step (``optcompare conformance``).
 - Writers come from ``block-export-add`` (nbd, writable) on the protocol
   node; jobs are ``block-commit`` / ``block-stream`` awaited through job
   events, with ``block-job-complete`` for an active commit and
-  ``job-dismiss`` at the end.
+  ``job-dismiss`` at the end. A commit names the disk as libvirt does
+  (``device``: the drive's id, or the active layer's node), whether or not
+  QEMU has it: after a start that failed part way, QEMU answers
+  ``Device 'top' not found``.
 - QEMU's errors become :class:`StepError` with QEMU's exact text, except
   that the temp dir prefix of paths is dropped (``'base.qcow2'``), so that
   messages compare with the model's.
@@ -191,6 +194,9 @@ class QemuBackend:
         """The drive's id (its top image at start), once ``-drive`` opened it."""
         self._overlays: set[str] = set()
         """Snapshot overlays of a drive, opened by ``blockdev-snapshot-sync`` itself."""
+        self._active: str | None = None
+        """The disk's active layer as the client knows it (libvirt's disk source), even
+        when QEMU never added its node."""
         self._denials: Counter[str] = Counter()
         self._jobs = 0
         self._nbd_started = False
@@ -246,6 +252,9 @@ class QemuBackend:
     # -- images and labels ------------------------------------------------------
     @_operation("qemu-img create")
     def create(self, images: Sequence[tuple[str, bool]], backing: str | None = None) -> None:
+        """A chain backed by nothing is the disk's (the setup's images): its top is the
+        active layer. A snapshot's image becomes it only when the snapshot is taken."""
+        disk = backing is None
         for name, writable in images:
             if name in self._paths:
                 raise StepError(f"Image '{name}' already exists")
@@ -254,6 +263,8 @@ class QemuBackend:
             self.daemon.set_label(path, writable)
             self._paths[name] = path
             backing = name
+        if disk and images:
+            self._active = images[-1][0]
 
     def relabel(self, image: str, writable: bool) -> None:
         self.daemon.set_label(self.path(image), writable)
@@ -389,13 +400,14 @@ class QemuBackend:
                 return str(data["error"])
         return None
 
-    def _await(self, job: str, status: str) -> tuple[str, str | None]:
-        """Wait until ``job`` is in ``status`` or concluded (or gone): its status, error.
+    def _await(self, job: str, *statuses: str) -> tuple[str, str | None]:
+        """Wait until ``job`` is in one of ``statuses`` or concluded (or gone): its
+        status, error.
 
         ``wait_job`` may answer from the events while its ``query-jobs``
         snapshot is older, so the settled status is read here again.
         """
-        self.daemon.wait_job(job, {status}, timeout=self.job_timeout)
+        self.daemon.wait_job(job, set(statuses), timeout=self.job_timeout)
         deadline = time.monotonic() + self.job_timeout
         while True:
             jobs = self.daemon.execute("query-jobs")
@@ -403,14 +415,19 @@ class QemuBackend:
             if entry is None:
                 return "null", self._job_error(job)
             current = str(entry["status"])
-            if current in (status, "concluded"):
+            if current in statuses or current == "concluded":
                 return current, entry.get("error") or self._job_error(job)
             if time.monotonic() > deadline:
                 raise QmpTimeout(f"job {job!r} still {current!r} after {self.job_timeout} s")
             time.sleep(0.002)
 
     def _run_job(self, job: str, image: str, *, active: bool = False) -> None:
-        """Await ``job`` to its end, pivot an active commit, dismiss it."""
+        """Await ``job`` to its end, pivot an active commit, dismiss it.
+
+        A job that gets ready when no active commit was asked for is QEMU's active
+        commit of a device the backend named wrongly: it is cancelled and the backend
+        fails at once, instead of waiting for an end that needs a pivot.
+        """
         hook = self.job_hook
         status, error = "", None
         if active:
@@ -420,7 +437,12 @@ class QemuBackend:
                     hook(self, job, "ready")
                 self._qmp("block-job-complete", {"device": job}, image)
         if status not in ("concluded", "null"):
-            status, error = self._await(job, "pending" if hook is not None else "concluded")
+            end = "pending" if hook is not None else "concluded"
+            status, error = self._await(job, end) if active else self._await(job, end, "ready")
+            if status == "ready":
+                self._abandon(job)
+                raise BackendError(f"job {job!r} is an active commit, ready for a pivot, "
+                                   "but the step's commit is not active")
         if status == "pending":
             assert hook is not None
             hook(self, job, "pending")
@@ -431,13 +453,27 @@ class QemuBackend:
         if error:
             raise self._failed(error, image)
 
+    def _abandon(self, job: str) -> None:
+        """Cancel a job that should not run (a ready mirror ends without a pivot), dismiss it."""
+        self.daemon.execute("job-cancel", {"id": job})
+        status, _ = self._await(job, "concluded")
+        if status == "concluded":
+            self.daemon.execute("job-dismiss", {"id": job})
+
+    def _device(self, top: str) -> str:
+        """The disk, as libvirt names it to a job: the drive's id under ``-drive``, else the
+        active layer's node (``top``'s root when no disk was created)."""
+        if self._drive is not None:
+            return self._drive
+        return self._node(self._active if self._active is not None else self._root_of(top))
+
     @_operation("block-commit {0} into {1}")
     def commit(self, top: str, base: str, active: bool) -> None:
         job = self._job_id("commit")
         overlay = None if active else self._overlay_of(top)
         arguments = {
             **self._job_arguments(job),
-            "device": self._node(self._root_of(top)),
+            "device": self._device(top),
             "top-node": self._node(top),
             "base-node": self._node(base),
         }
@@ -445,6 +481,8 @@ class QemuBackend:
         self._run_job(job, base, active=active)
         if overlay is not None:
             self._format[overlay] = base
+        if active:
+            self._active = base
 
     def _overlay_of(self, image: str) -> str | None:
         return next((f for f, below in self._format.items() if below == image), None)
@@ -471,6 +509,7 @@ class QemuBackend:
         else:
             self._qmp("blockdev-snapshot", {"node": old, "overlay": new}, new)
         self._format[new] = old
+        self._active = new
 
     @_operation("qemu-io {0} write")
     def guest_write(self, image: str) -> None:
