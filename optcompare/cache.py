@@ -179,7 +179,7 @@ class Store:
         path = self._path(entry)
         if path is None:
             return
-        from optcompare.render.formats import replace_atomic
+        from optcompare.atomic import replace_atomic
 
         header = f"{FORMAT} {_sha256(text.encode('utf-8')).hexdigest()}\n"
         try:

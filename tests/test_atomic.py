@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from optcompare.atomic import write_atomic
 from optcompare.cli import app
-from optcompare.render.formats import write_atomic
 
 OLD = "previous content\n" * 100
 NEW = "new content\n" * 100_000
@@ -59,7 +59,7 @@ def test_a_failing_rename_keeps_the_previous_file(
     def refuse(src: Any, dst: Any) -> None:
         raise OSError(errno.EXDEV, "Invalid cross-device link")
 
-    monkeypatch.setattr("optcompare.render.formats.os.replace", refuse)
+    monkeypatch.setattr("optcompare.atomic.os.replace", refuse)
     with pytest.raises(OSError):
         write_atomic(target, NEW)
     assert_untouched(target)
@@ -95,7 +95,7 @@ def test_a_disk_full_midway_keeps_the_previous_file(
     def fdopen(fd: int, *args: Any, **kwargs: Any) -> _HalfWriter:
         return _HalfWriter(real_fdopen(fd, *args, **kwargs))
 
-    monkeypatch.setattr("optcompare.render.formats.os.fdopen", fdopen)
+    monkeypatch.setattr("optcompare.atomic.os.fdopen", fdopen)
     with pytest.raises(OSError) as info:
         write_atomic(target, NEW)
     assert info.value.errno == errno.ENOSPC
@@ -110,7 +110,7 @@ def test_ctrl_c_during_the_write_keeps_the_previous_file(
     def interrupted(fd: int) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("optcompare.render.formats.os.fsync", interrupted)
+    monkeypatch.setattr("optcompare.atomic.os.fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_atomic(target, NEW)
     assert_untouched(target)
@@ -125,7 +125,7 @@ def test_the_cli_reports_a_failed_write_in_one_line_and_keeps_the_file(
     def refuse(src: Any, dst: Any) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("optcompare.render.formats.os.replace", refuse)
+    monkeypatch.setattr("optcompare.atomic.os.replace", refuse)
     result = runner.invoke(app, ["table", "option-3", "-d", "file", "-f", "json",
                                  "-o", str(target)])
     assert result.exit_code == 2

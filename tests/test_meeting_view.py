@@ -295,11 +295,11 @@ def test_a_template_change_is_a_new_cache_key(tmp_path: Path,
     """The templates are not Python: the source digest does not see them, the key must."""
     import shutil
 
-    from optcompare.render import formats
+    from optcompare.render import formats, jinja
 
     copy = tmp_path / "templates"
-    shutil.copytree(formats.TEMPLATES, copy)
-    monkeypatch.setattr(formats, "TEMPLATES", copy)
+    shutil.copytree(jinja.TEMPLATES, copy)
+    monkeypatch.setattr(jinja, "TEMPLATES", copy)
     before = formats.render_inputs(formats.Format.HTML, None, False)
     assert before == formats.render_inputs(formats.Format.HTML, 100, True)
     (copy / "report.css").write_text((copy / "report.css").read_text() + "/* x */\n")

@@ -237,7 +237,7 @@ def deliver(content: str, output: Path | None) -> None:
         except OSError as error:
             raise OptcompareError(f"stdout: cannot write: {error.strerror or error}") from None
         return
-    from optcompare.render.formats import write_atomic
+    from optcompare.atomic import write_atomic
 
     directory = output.parent
     if not directory.is_dir():

@@ -114,8 +114,8 @@ def _with_emitted(encode: Callable[[T], dict[str, object]],
 
 
 def _write_all(directory: Path, files: list[tuple[str, str]]) -> None:
+    from optcompare.atomic import write_atomic
     from optcompare.errors import OptcompareError
-    from optcompare.render.formats import write_atomic
 
     try:
         directory.mkdir(parents=True, exist_ok=True)

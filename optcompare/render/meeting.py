@@ -17,7 +17,7 @@ from optcompare.analysis import report_model as m
 from optcompare.render import report_words as w
 from optcompare.render.document import Block, Item, Paragraph, Preformatted, Table
 from optcompare.render.report_full import level_lines, truth_rows
-from optcompare.render.report_views import TITLE, report_view, trace_lines
+from optcompare.render.report_views import TITLE, report_view
 from optcompare.render.views import Footnotes
 
 Mark = m.Mark
@@ -346,7 +346,7 @@ def _scenario_group(report: m.Report) -> Group:
         if r.outcome == "fails":
             summary = f"{r.scenario} on {who}: fails at step {r.step}, {r.step_text}"
             blocks = (Paragraph(f"Step {r.step} ({r.step_text}) broke: {r.reason}"),
-                      Preformatted(tuple(trace_lines(r))))
+                      Preformatted(tuple(w.trace_lines(r))))
         elif r.outcome == "not-applicable":
             summary = f"{r.scenario} on {who}: not applicable"
             blocks = (Paragraph(f"Not applicable: {r.reason}"),)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from optcompare.analysis import report_model as m
 from optcompare.render import report_words as w
 from optcompare.render.document import Document, Item, Paragraph, Preformatted, Table
-from optcompare.render.report_views import trace_lines
 from optcompare.render.views import UNSET_LEGEND, Footnotes, option_cell
 
 OUTCOME_MARK = {"meets": "yes", "fails": "no", "not-applicable": "n/a",
@@ -183,7 +182,7 @@ def _results(doc: Document, report: m.Report, labels: dict[str, str]) -> None:
         failures.add(Paragraph(f"{r.scenario} on {r.policy}"
                                + (f" with -{r.frontend}" if r.frontend else "")
                                + f": step {r.step} ({r.step_text}) broke: {r.reason}"))
-        failures.add(Preformatted(tuple(trace_lines(r))))
+        failures.add(Preformatted(tuple(w.trace_lines(r))))
 
 
 def _skew(doc: Document, report: m.Report, labels: dict[str, str]) -> None:

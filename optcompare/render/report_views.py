@@ -213,7 +213,7 @@ def _evidence(doc: Document, report: m.Report, labels: dict[str, str], *, brief:
         section.add(Paragraph(f"{who} {'fails' if len(items) == 1 else 'fail'} "
                               f"{w.short(items[0].criterion)} in {run.scenario}; the "
                               f"steps on {run.policy}:"))
-        section.add(Preformatted(tuple(trace_lines(run, brief=brief))))
+        section.add(Preformatted(tuple(w.trace_lines(run, brief=brief))))
     same = [t for t in report.file_diffs if not t.rows]
     only_new = [t for t in report.file_diffs if t.rows and not _comparable(t)]
     comparable = [t for t in report.file_diffs if _comparable(t)]
@@ -317,32 +317,6 @@ def _open(outcome: m.Outcome | None, notes: Footnotes) -> str:
     text = (f"ERR {notes.number(outcome.error)}" if outcome.error else
             f"node {'ro' if outcome.ro else 'rw'}, fd {outcome.fd}")
     return text + (" +denial" if outcome.denial else "")
-
-
-def trace_lines(run: m.Run, *, brief: bool = False) -> list[str]:
-    """Every step with the client's actions and each image's state; ``brief``:
-    every step on one line, the state only after the step that broke."""
-    lines = []
-    for step in run.trace:
-        verdict = "ERR" if step.result == "error" else step.result
-        message = f" {step.message}" if step.message else ""
-        mark = "" if step.met else "  <-- broke" + (
-            f": {step.why}" if step.why and step.why != step.message else "")
-        lines.append(f"{step.index:>2} {step.step} -> {verdict}{message}{mark}")
-        if brief and step.met:
-            continue
-        if step.actions:
-            lines.append("   client: " + "; ".join(step.actions))
-        for image in step.state:
-            parts = [f"label {'rw' if image.writable else 'ro'}", f"fd {image.fd}"]
-            if image.ro is not None:
-                parts.append("node ro" if image.ro else "node rw")
-            if image.mode:
-                parts.append(image.mode)
-            if image.denials:
-                parts.append(f"{image.denials} denial(s)")
-            lines.append(f"   {image.name}: " + ", ".join(parts))
-    return lines
 
 
 # -- provenance -----------------------------------------------------------------------

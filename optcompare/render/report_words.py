@@ -1,4 +1,5 @@
-"""The report's words: criterion titles, the legend, and the sentence for each reason.
+"""The report's words: criterion titles, the legend, the sentence for each reason, and
+the lines of a run's trace.
 
 Every sentence about a verdict cell is written here, from the typed values
 of :mod:`optcompare.analysis.report_model`.
@@ -247,3 +248,29 @@ def reproduce(report: m.Report, fmt: str) -> str:
     if report.full and fmt in ("markdown", "text", "json"):  # html and svg are always full
         command.append("--full")
     return shlex.join(command)
+
+
+def trace_lines(run: m.Run, *, brief: bool = False) -> list[str]:
+    """Every step with the client's actions and each image's state; ``brief``:
+    every step on one line, the state only after the step that broke."""
+    lines = []
+    for step in run.trace:
+        verdict = "ERR" if step.result == "error" else step.result
+        message = f" {step.message}" if step.message else ""
+        mark = "" if step.met else "  <-- broke" + (
+            f": {step.why}" if step.why and step.why != step.message else "")
+        lines.append(f"{step.index:>2} {step.step} -> {verdict}{message}{mark}")
+        if brief and step.met:
+            continue
+        if step.actions:
+            lines.append("   client: " + "; ".join(step.actions))
+        for image in step.state:
+            parts = [f"label {'rw' if image.writable else 'ro'}", f"fd {image.fd}"]
+            if image.ro is not None:
+                parts.append("node ro" if image.ro else "node rw")
+            if image.mode:
+                parts.append(image.mode)
+            if image.denials:
+                parts.append(f"{image.denials} denial(s)")
+            lines.append(f"   {image.name}: " + ", ".join(parts))
+    return lines

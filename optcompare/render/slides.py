@@ -351,7 +351,7 @@ def render(report: Report, spec: str) -> str:
 
 
 def render_picture(pic: Picture) -> str:
-    from optcompare.render.html import environment
+    from optcompare.render import jinja
 
-    return environment().get_template("slide.svg").render(
+    return jinja.environment((("rect", Rect),)).get_template("slide.svg").render(
         picture=pic, width=WIDTH, height=HEIGHT, ink=INK, sans=SANS, mono=MONO)
