@@ -263,3 +263,50 @@ def test_a_write_after_a_relabel_is_a_known_departure() -> None:
     assert departure.matches(step)
     other = StepComparison(2, "guest-write", written, denied, step.differences)
     assert not departure.matches(other)
+
+
+@pytest.mark.parametrize(("frontend", "step", "args", "said_by_7_2", "said_by_4_1"), [
+    ("blockdev", "block-stream", {"top": "top"},
+     "Cannot find device='top' nor node-name='top'", "Cannot find device=top nor node_name=top"),
+    ("drive", "block-stream", {"top": "top"},
+     "Cannot find device='top' nor node-name='top'", "Cannot find device=top nor node_name=top"),
+    ("blockdev", "snapshot", {"image": "new"},
+     "Cannot find device='top' nor node-name='top'", "Cannot find device=top nor node_name=top"),
+    ("blockdev", "guest-write", {},
+     "Cannot find device='' nor node-name='top'", "Cannot find device= nor node_name=top"),
+    ("drive", "guest-write", {},
+     "Cannot find device='' nor node-name='top'", "Cannot find device= nor node_name=top"),
+    ("drive", "attach-writer", {"image": "top"},
+     "Cannot find device='' nor node-name='top-storage'",
+     "Cannot find device=top-storage nor node_name=top-storage"),
+    ("drive", "detach-writer", {"image": "top"},
+     "Export 'top-export' is not found", "Export 'top-export' is not found"),
+])
+def test_a_step_on_a_node_that_was_never_added_is_refused_in_the_release_s_words(
+        frontend: str, step: str, args: dict[str, object], said_by_7_2: str, said_by_4_1: str,
+        no_leftovers: Path) -> None:  # noqa: F811
+    """The top image is unwritable, so the start fails before its node is in QEMU; the
+    next step names it. QEMU 7.2 quotes both names of a failed lookup and passes the
+    name as a device too where the command does (block-stream's device, blockdev-
+    snapshot's node); the model of qemu-4.1 in its own era says 4.1's words. The model
+    used to say 7.2's device='' form for every command and era."""
+    tools = require_qemu()
+    from optcompare.analysis.conformance import compare_scenario
+    from optcompare.analysis.explore import Bounds, Start, scenario_of
+    from optcompare.backends.qemu.backend import QemuFactory, run_one
+    from optcompare.policies import qemu_4_1
+    from optcompare.scenario import runner
+    from optcompare.scenario.runner import ScenarioResult
+    from optcompare.scenario.spec import Step
+
+    played = (Step(0, "start", {}, expect="error"), Step(1, step, dict(args)))
+    scenario = scenario_of(Bounds(frontend=frontend), Start((True, False), readonly=False),
+                           played)
+    qemu = run_one(scenario, RELEASED, factory=QemuFactory(tools))
+    assert isinstance(qemu, ScenarioResult), qemu.reason
+    assert [(r.result, r.message) for r in qemu.trace] == [
+        ("error", "Could not open 'top.qcow2': Permission denied"), ("error", said_by_7_2)]
+    comparison = compare_scenario(scenario, runner.run(scenario, RELEASED), qemu)
+    assert comparison.status == "agree", [s.differences for s in comparison.disagreements]
+    in_2019 = runner.run(scenario, qemu_4_1.POLICY).trace[1]
+    assert (in_2019.result, in_2019.message) == ("error", said_by_4_1)

@@ -227,7 +227,10 @@ class ModelBackend:
 
     def add_format(self, image: str, read_only: bool, backing: str | None) -> None:
         if image not in self.protocol:
-            raise StepError(f"Cannot find device='' nor node-name='{image}-storage'")
+            # blockdev-add's file reference: bdrv_open_inherit() looks it up as
+            # bdrv_lookup_bs(reference, reference) (block.c:2927 @v4.1.0).
+            storage = f"{image}-storage"
+            raise StepError(self.build.policy.wording.node_not_found(storage, storage))
         if not read_only:
             self._attach(image, FORMAT_WRITER)
         self.format[image] = fmt = FormatNode(image, read_only, backing, implicit=False)
@@ -287,9 +290,14 @@ class ModelBackend:
             node.fd = Fd.RO
 
     def attach_writer(self, image: str) -> None:
-        self._need_protocol(image)
+        wording = self.build.policy.wording
+        if image not in self.protocol:
+            # 2019's nbd-server-add looks its device up as a device too
+            # (blockdev-nbd.c:172 @v4.1.0); block-export-add (5.2+) by node-name only.
+            storage = f"{image}-storage"
+            raise StepError(wording.node_not_found("" if wording.modern else storage, storage))
         node = self.protocol[image]
-        if node.ro and not self.build.policy.wording.modern:
+        if node.ro and not wording.modern:
             # blockdev-nbd.c:173 @v3.1.0, 187 @v4.0.0: writable=false, no error.
             self._own_node(image).read_only_export = True
             return
@@ -301,18 +309,14 @@ class ModelBackend:
         self._attach(image, EXPORT_WRITER)
 
     def detach_writer(self, image: str) -> None:
-        self._need_protocol(image)
-        node = self.protocol[image]
-        if node.read_only_export:
+        # The export goes by its id: no node is looked up.
+        node = self.protocol.get(image)
+        if node is not None and node.read_only_export:
             self._own_node(image).read_only_export = False
             return
-        if EXPORT_WRITER not in node.writers:
-            raise StepError(f"Export '{image}-export' is not found")
+        if node is None or EXPORT_WRITER not in node.writers:
+            raise StepError(messages.export_not_found(f"{image}-export"))
         self._detach(image, EXPORT_WRITER)
-
-    def _need_protocol(self, image: str) -> None:
-        if image not in self.protocol:
-            raise StepError(f"Cannot find device='' nor node-name='{image}-storage'")
 
     # -- reopening ------------------------------------------------------------
     def _reopen_format(self, image: str, read_only: bool) -> None:
@@ -350,7 +354,9 @@ class ModelBackend:
     def reopen(self, image: str, options: Written) -> None:
         if not self.build.policy.has_reopen:
             raise NotApplicable(f"{self.build.name} has no blockdev-reopen")
-        self._need_protocol(image)
+        if image not in self.protocol:
+            raise StepError(self.build.policy.wording.reopen_node_not_found(
+                f"{image}-storage"))
         if not self._reopens:
             raise StepError(messages.reopen_unsupported(self.driver.name, f"{image}-storage"))
         node = self._own_node(image)
@@ -393,10 +399,13 @@ class ModelBackend:
             raise
         return done
 
-    def _need_format(self, *images: str) -> None:
-        for image in images:
-            if image not in self.format:
-                raise StepError(f"Cannot find device='' nor node-name='{image}'")
+    def _need_format(self, image: str, *, as_device: bool) -> None:
+        """The command looks ``image`` up with bdrv_lookup_bs(); ``as_device``: as a
+        device too (block-stream's device, blockdev-snapshot's node and overlay), else
+        by node-name only (block-commit's top-node and base-node)."""
+        if image not in self.format:
+            raise StepError(self.build.policy.wording.node_not_found(
+                image if as_device else "", image))
 
     def _chain_of(self, image: str) -> list[str]:
         """``image`` and the format nodes below it, top down."""
@@ -414,11 +423,11 @@ class ModelBackend:
         device = self.active if self.active is not None else top
         if device not in self.format:
             raise StepError(messages.device_not_found(device))
-        self._need_format(top)
+        self._need_format(top, as_device=False)
         chain = self._chain_of(device)
         if top not in chain:
             raise StepError(messages.not_in_chain(top))
-        self._need_format(base)
+        self._need_format(base, as_device=False)
         if base not in chain[chain.index(top):]:
             raise StepError(messages.not_in_chain(base))
         return chain
@@ -443,14 +452,17 @@ class ModelBackend:
             self._reopen_format(image, before)
 
     def stream(self, top: str, base: str | None) -> None:
-        self._need_format(top)
+        self._need_format(top, as_device=True)
         restore = self._with_reopened([top])
         self._own_format(top).backing = base
         for image, before in restore:
             self._reopen_format(image, before)
 
     def snapshot(self, new: str, old: str) -> None:
-        self._need_format(new, old)
+        # external_snapshot_prepare() looks up the node, then opens the overlay by
+        # reference (blockdev.c:1569, 1650 @v4.1.0).
+        self._need_format(old, as_device=True)
+        self._need_format(new, as_device=True)
         self._own_format(new).backing = old
         self._reopen_format(old, True)
         self.active = new
@@ -458,7 +470,9 @@ class ModelBackend:
     def guest_write(self, image: str) -> None:
         fmt = self.format.get(image)
         if fmt is None:
-            raise StepError(f"Cannot find device='' nor node-name='{image}'")
+            # HMP qemu-io: a name that is no drive is looked up as a node only
+            # (monitor/hmp-cmds.c:2511 @v4.1.0).
+            raise StepError(self.build.policy.wording.node_not_found("", image))
         if fmt.read_only:
             raise StepError(messages.NODE_READ_ONLY)
         node = self.protocol[image]

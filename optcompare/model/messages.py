@@ -53,6 +53,12 @@ def not_in_chain(node: str) -> str:
     return f"'{node}' is not in this backing file chain"
 
 
+def export_not_found(export: str) -> str:
+    """block-export-del (7.2), nbd-server-remove (blockdev-nbd.c:217 @v4.1.0) of an
+    export id that is not there."""
+    return f"Export '{export}' is not found"
+
+
 def command_not_found(name: str) -> str:
     return f"The command {name} has not been found"
 
@@ -76,10 +82,34 @@ class Wording:
 
     era: str = ""
 
+    def _since(self, major: int, minor: int) -> bool:
+        found = tuple(int(p) for p in self.era.rstrip("+").split(".")[:2])
+        return found >= (major, minor)
+
     @property
     def modern(self) -> bool:
-        major, minor = (int(p) for p in self.era.split(".")[:2])
-        return (major, minor) >= (5, 2)
+        return self._since(5, 2)
+
+    @property
+    def quotes_node_names(self) -> bool:
+        """6.0+: Connor Kuehl's "block: Clarify error messages pertaining to 'node-name'"
+        and its blockdev.c twin (March 2021) quote the names and spell ``node-name``."""
+        return self._since(6, 0)
+
+    def node_not_found(self, device: str, node: str) -> str:
+        """bdrv_lookup_bs(device, node_name) found neither; ``device`` is "" where the
+        caller passes NULL (block.c:4009 @v3.0.0, 4161 @v3.1.0, 4786 @v4.0.0, 4966
+        @v4.1.0; the same words until 6.0)."""
+        if self.quotes_node_names:
+            return f"Cannot find device='{device}' nor node-name='{node}'"
+        return f"Cannot find device={device} nor node_name={node}"
+
+    def reopen_node_not_found(self, node: str) -> str:
+        """(x-)blockdev-reopen of a node that is not there (blockdev.c:4288 @v4.0.0,
+        4316 @v4.1.0)."""
+        if self.quotes_node_names:
+            return f"Failed to find node with node-name='{node}'"
+        return f"Cannot find node named '{node}'"
 
     def upgrade_failed(self, path: str) -> str:
         """A dynamic node could not be reopened read/write for a writer."""
@@ -121,6 +151,8 @@ class Situation(StrEnum):
     GUEST_WRITE_BAD_DESCRIPTOR = "guest-write-bad-descriptor"
     WRITABLE_EXPORT_OF_READ_ONLY_NODE = "writable-export-of-read-only-node"
     REOPEN_UNSUPPORTED = "reopen-unsupported"
+    NODE_NOT_FOUND = "node-not-found"
+    REOPEN_NODE_NOT_FOUND = "reopen-node-not-found"
 
 
 @dataclass(frozen=True)
@@ -138,7 +170,7 @@ EXPORT_READ_ONLY_NODE = "Cannot export read-only node as writable"
 
 def catalogue(wording: Wording) -> tuple[Message, ...]:
     """The messages the model uses, as ``wording``'s era says them."""
-    modern = wording.modern
+    modern, clarified = wording.modern, wording.quotes_node_names
     s = Situation
     return (
         Message(s.OPEN_DENIED, permission_denied(PATH), "block/file-posix.c:550 @v4.1.0"),
@@ -170,4 +202,10 @@ def catalogue(wording: Wording) -> tuple[Message, ...]:
         Message(s.REOPEN_UNSUPPORTED, reopen_unsupported("<driver>", "<node>"),
                 "block.c bdrv_reopen_prepare() @v4.1.0 (a driver without "
                 ".bdrv_reopen_prepare: nbd until 4.2)"),
+        Message(s.NODE_NOT_FOUND, wording.node_not_found("<device>", "<node>"),
+                "QEMU 7.2, measured; block.c bdrv_lookup_bs() from 6.0" if clarified
+                else "block.c:4966 @v4.1.0 (bdrv_lookup_bs)"),
+        Message(s.REOPEN_NODE_NOT_FOUND, wording.reopen_node_not_found("<node>"),
+                "QEMU 7.2, measured; blockdev.c from 6.0" if clarified
+                else "blockdev.c:4288 @v4.0.0, 4316 @v4.1.0 (qmp_x_blockdev_reopen)"),
     )

@@ -69,7 +69,7 @@ from optcompare.backends.qemu.daemon import (
 )
 from optcompare.errors import BackendError
 from optcompare.model.drivers import Platform
-from optcompare.model.messages import Wording
+from optcompare.model.messages import Wording, device_not_found
 from optcompare.model.modes import Fd
 from optcompare.model.options import Written
 from optcompare.policies.base import Build, Policy
@@ -82,6 +82,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BACKEND_NAME",
+    "DAEMON_WORDING",
     "BackendFailure",
     "Failure",
     "JobHook",
@@ -101,6 +102,9 @@ __all__ = [
 BACKEND_NAME = "qemu"
 PERMISSION_DENIED = "Permission denied"
 SUPPORTED_DRIVER = "file"
+DAEMON_WORDING = Wording("7.2")
+"""The words of the QEMU this backend runs (Debian 12's 7.2), for the errors it says in
+QEMU's stead."""
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -115,7 +119,7 @@ def released_policy() -> Policy:
     """The model of the behaviour QEMU released (4.1 on), with 5.2+ error texts."""
     from optcompare.policies import qemu_4_1
 
-    return qemu_4_1.POLICY.with_wording("7.2")
+    return qemu_4_1.POLICY.with_wording(DAEMON_WORDING.era)
 
 
 def is_released(policy: Policy) -> bool:
@@ -151,6 +155,11 @@ def _operation(
         return wrapper
 
     return decorate
+
+
+def _looked_up_as_device(name: str) -> str:
+    """bdrv_lookup_bs(name, name): block-stream's ``device``, blockdev-snapshot's ``node``."""
+    return DAEMON_WORDING.node_not_found(name, name)
 
 
 class QemuBackend:
@@ -300,14 +309,22 @@ class QemuBackend:
             raise NotApplicable(f"qemu-storage-daemon has no {what}")
         return self.daemon
 
-    def _node(self, image: str, node: str = "format") -> str:
-        """The node name of the image's qcow2 (``format``) or ``protocol`` node."""
+    def _node(self, image: str, node: str = "format", *,
+              missing: Callable[[str], str] | None = None) -> str:
+        """The node name of the image's qcow2 (``format``) or ``protocol`` node.
+
+        An implicit node that is gone is refused as QEMU would refuse the name the
+        backend gives that node: ``missing(name)``, by default bdrv_lookup_bs(NULL, name).
+        """
+        given = image if node == "format" else f"{image}-storage"
         if image not in self._implicit:
-            return image if node == "format" else f"{image}-storage"
+            return given
         found = self._emulator("-drive").implicit_nodes(self.path(image))
         name = found.get("qcow2" if node == "format" else self.driver)
         if name is None:
-            raise StepError(f"Cannot find device='' nor node-name='{image}'")
+            refusal = missing(given) if missing is not None else (
+                DAEMON_WORDING.node_not_found("", given))
+            raise StepError(refusal)
         return name
 
     @_operation("-drive {0}")
@@ -465,7 +482,8 @@ class QemuBackend:
         active layer's node (``top``'s root when no disk was created)."""
         if self._drive is not None:
             return self._drive
-        return self._node(self._active if self._active is not None else self._root_of(top))
+        return self._node(self._active if self._active is not None else self._root_of(top),
+                          missing=device_not_found)
 
     @_operation("block-commit {0} into {1}")
     def commit(self, top: str, base: str, active: bool) -> None:
@@ -490,7 +508,8 @@ class QemuBackend:
     @_operation("block-stream into {0}")
     def stream(self, top: str, base: str | None) -> None:
         job = self._job_id("stream")
-        arguments = {**self._job_arguments(job), "device": self._node(top)}
+        arguments = {**self._job_arguments(job),
+                     "device": self._node(top, missing=_looked_up_as_device)}
         if base is not None:
             arguments["base-node"] = self._node(base)
         self._qmp("block-stream", arguments, top)
