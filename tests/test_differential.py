@@ -52,8 +52,15 @@ def test_the_model_agrees_with_qemu_on_every_short_workflow(
              if any(s.do == "guest-write" for s in w.steps)]
     assert guest  # replayed on the emulator: not "not applicable"
     assert result.not_applicable == 0
-    assert result.agreements == result.steps
-    assert (result.disagreements, result.backend_failures, result.found) == (0, 0, ())
+    assert result.disagreements == 0 and result.unexplained == 0
+    # A daemon that dies once (seen: qemu-storage-daemon 7.2, SIGSEGV in a blockdev-add,
+    # on a loaded machine) is QEMU's crash, not the model's disagreement: the run reports
+    # it and runs the workflow again. One that dies again, or a step that disagrees, fails.
+    crashes = [d for d in result.found if d.crash]
+    assert [d for d in result.found if not d.crash] == []
+    assert all(d.reruns > 0 and d.reproduced == 0 for d in crashes), crashes
+    assert result.backend_failures == sum(d.seen for d in crashes)
+    assert result.agreements == result.steps or crashes
 
 
 def test_each_frontend_is_counted_apart() -> None:
