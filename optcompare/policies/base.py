@@ -28,7 +28,6 @@ from optcompare.model.options import (
     Domain,
     Value,
     Written,
-    format_options,
     is_boolean,
 )
 
@@ -141,7 +140,12 @@ class Target:
 
 @dataclass(frozen=True)
 class Policy:
-    """One option of the debate. Subclasses override the hooks they need."""
+    """One option of the debate. Subclasses override the hooks they need.
+
+    A subclass that only overrides hooks is a frozen dataclass already (it
+    inherits the generated methods); one that adds a field is declared
+    ``@dataclass(frozen=True)`` itself.
+    """
 
     name: str
     title: str
@@ -395,6 +399,3 @@ class Build:
             found = resolved[key] = self.policy.resolve(written, drivers[driver], drivers,
                                                         frontend)
         return found
-
-    def describe_options(self, options: Written, driver: str) -> str:
-        return format_options(options, self.options(driver))

@@ -42,7 +42,6 @@ class ReopenDetection(Detection):
     reopen: str | None = None
 
 
-@dataclass(frozen=True)
 class ExplicitReopen(Policy):
     """3.1's semantics plus a reopen command that libvirt drives itself."""
 

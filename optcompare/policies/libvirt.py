@@ -69,7 +69,6 @@ PROTOCOL_RULE = Rule(
 RULES = (PROBE_RULE, GATE_RULE, NODE_RULE, PROTOCOL_RULE)
 
 
-@dataclass(frozen=True)
 class ShippedLibvirt(Policy):
     """The client hooks of :class:`Policy`, as the shipped libvirt fills them."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from optcompare.model.drivers import Driver
 from optcompare.policies.base import (
@@ -18,7 +17,6 @@ from optcompare.policies.base import (
 DEFAULT_NAME = "auto-read-only-v2"
 
 
-@dataclass(frozen=True)
 class Rename(Policy):
     """The new name sits on the BlockdevOptions base: every driver, every platform."""
 

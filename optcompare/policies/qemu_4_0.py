@@ -8,7 +8,6 @@ downgrades, like 4.1.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from optcompare.model.drivers import Driver
 from optcompare.policies.base import (
@@ -21,7 +20,6 @@ from optcompare.policies.base import (
 )
 
 
-@dataclass(frozen=True)
 class VersionSniffing(Policy):
     """A libvirt that can only tell 4.0 by its version number (like Ganeti)."""
 

@@ -9,7 +9,6 @@ missing downgrade and moved vmdk from hard to fallback.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from optcompare.model.drivers import Driver, Platform
 from optcompare.model.modes import Behaviour
@@ -18,7 +17,6 @@ from optcompare.policies.base import Detection, Policy, Role, SignalKind, Target
 FEATURE = "dynamic-auto-read-only"
 
 
-@dataclass(frozen=True)
 class FeatureFlag(Policy):
     def struct_features(self, struct: str, members: list[Driver], platform: Platform) -> list[str]:
         if platform is Platform.POSIX and any(d.behaviour is Behaviour.DYNAMIC for d in members):

@@ -389,13 +389,9 @@ def _build_reading(build: Build) -> _Reading:
     return read(schema_index(build))
 
 
-def advertised_drivers(index: SchemaIndex) -> frozenset[str]:
-    """The drivers a schema-only probe finds advertised dynamic (any way)."""
-    return frozenset(a.driver for a in read(index).adverts)
-
-
 def build_advertised(build: Build) -> frozenset[str]:
-    """:func:`advertised_drivers` of a build's generated schema (cached)."""
+    """The drivers a schema-only probe of the build's generated schema finds advertised
+    dynamic, any way (cached)."""
     return frozenset(a.driver for a in build_adverts(build))
 
 
