@@ -166,3 +166,20 @@ def test_a_reopen_of_a_missing_node() -> None:
         with pytest.raises(StepError) as refused:
             backend.reopen("top", {READ_ONLY: True})
         assert refused.value.message == wanted, era
+
+
+def test_a_second_node_under_one_name() -> None:
+    """blockdev-add of a node name taken already: 2019 names no node, 6.0 on (live on 7.2:
+    the model's text before this test) names it."""
+    for era, wanted in ((None, "Duplicate node name"),
+                        ("7.2", "Duplicate nodes with node-name='top-storage'")):
+        backend = _backend("qemu-4.1", era)
+        backend.create([("top", True)])
+        backend.add_protocol("top", {READ_ONLY: False})
+        with pytest.raises(StepError) as refused:
+            backend.add_protocol("top", {READ_ONLY: False})
+        assert refused.value.message == wanted, era
+    for era, wanted in (("4.1", "Duplicate node name"),
+                        ("7.2", "Duplicate nodes with node-name='<node>'")):
+        found = {m.situation: m for m in messages.catalogue(Wording(era))}
+        assert found[Situation.DUPLICATE_NODE].text == wanted

@@ -210,7 +210,7 @@ class ModelBackend:
     def _open(self, image: str, options: Written, frontend: Frontend,
               implicit: bool) -> None:
         if image in self.protocol:
-            raise StepError(f"Duplicate nodes with node-name='{image}-storage'")
+            raise StepError(self.build.policy.wording.duplicate_node(f"{image}-storage"))
         resolution = _resolved(self._resolved, self.build, options, self.driver.name, frontend)
         state = self.images[image]
         outcome = open_node(resolution.mode, self.driver, state.label, state.path,

@@ -104,6 +104,13 @@ class Wording:
             return f"Cannot find device='{device}' nor node-name='{node}'"
         return f"Cannot find device={device} nor node_name={node}"
 
+    def duplicate_node(self, node: str) -> str:
+        """A node added under a name another node has (bdrv_assign_node_name(): block.c
+        @v3.0.0 to @v4.1.0 name no node; the same 6.0 patch names it)."""
+        if self.quotes_node_names:
+            return f"Duplicate nodes with node-name='{node}'"
+        return "Duplicate node name"
+
     def reopen_node_not_found(self, node: str) -> str:
         """(x-)blockdev-reopen of a node that is not there (blockdev.c:4288 @v4.0.0,
         4316 @v4.1.0)."""
@@ -152,6 +159,7 @@ class Situation(StrEnum):
     WRITABLE_EXPORT_OF_READ_ONLY_NODE = "writable-export-of-read-only-node"
     REOPEN_UNSUPPORTED = "reopen-unsupported"
     NODE_NOT_FOUND = "node-not-found"
+    DUPLICATE_NODE = "duplicate-node"
     REOPEN_NODE_NOT_FOUND = "reopen-node-not-found"
 
 
@@ -205,6 +213,9 @@ def catalogue(wording: Wording) -> tuple[Message, ...]:
         Message(s.NODE_NOT_FOUND, wording.node_not_found("<device>", "<node>"),
                 "QEMU 7.2, measured; block.c bdrv_lookup_bs() from 6.0" if clarified
                 else "block.c:4966 @v4.1.0 (bdrv_lookup_bs)"),
+        Message(s.DUPLICATE_NODE, wording.duplicate_node("<node>"),
+                "QEMU 7.2, measured; block.c bdrv_assign_node_name() from 6.0" if clarified
+                else "block.c bdrv_assign_node_name() @v4.1.0"),
         Message(s.REOPEN_NODE_NOT_FOUND, wording.reopen_node_not_found("<node>"),
                 "QEMU 7.2, measured; blockdev.c from 6.0" if clarified
                 else "blockdev.c:4288 @v4.0.0, 4316 @v4.1.0 (qmp_x_blockdev_reopen)"),
