@@ -279,6 +279,8 @@ def test_a_write_after_a_relabel_is_a_known_departure() -> None:
      "Cannot find device='top' nor node-name='top'", "Cannot find device=top nor node_name=top"),
     ("blockdev", "snapshot", {"image": "new"},
      "Cannot find device='top' nor node-name='top'", "Cannot find device=top nor node_name=top"),
+    ("drive", "snapshot", {"image": "new"},
+     "Cannot find device='top' nor node-name=''", "Cannot find device=top nor node_name="),
     ("blockdev", "guest-write", {},
      "Cannot find device='' nor node-name='top'", "Cannot find device= nor node_name=top"),
     ("drive", "guest-write", {},
@@ -295,8 +297,13 @@ def test_a_step_on_a_node_that_was_never_added_is_refused_in_the_release_s_words
     """The top image is unwritable, so the start fails before its node is in QEMU; the
     next step names it. QEMU 7.2 quotes both names of a failed lookup and passes the
     name as a device too where the command does (block-stream's device, blockdev-
-    snapshot's node); the model of qemu-4.1 in its own era says 4.1's words. The model
-    used to say 7.2's device='' form for every command and era."""
+    snapshot's node), as a device only for libvirt's snapshot of a -drive disk
+    (blockdev-snapshot-sync's device: the drive's id); the model of qemu-4.1 in its own
+    era says 4.1's words. The model used to say 7.2's device='' form for every command
+    and era. The real backend used to add the -drive snapshot's overlay as a drive of its
+    own (HMP drive_add), which opened the images below it read-only, and sent
+    blockdev-snapshot; libvirt lets blockdev-snapshot-sync open it, and QEMU opens
+    nothing when the drive is not there."""
     tools = require_qemu()
     from optcompare.analysis.conformance import compare_scenario
     from optcompare.analysis.explore import Bounds, Start, scenario_of
@@ -315,5 +322,8 @@ def test_a_step_on_a_node_that_was_never_added_is_refused_in_the_release_s_words
         ("error", "Could not open 'top.qcow2': Permission denied"), ("error", said_by_7_2)]
     comparison = compare_scenario(scenario, runner.run(scenario, RELEASED), qemu)
     assert comparison.status == "agree", [s.differences for s in comparison.disagreements]
+    if frontend == "drive":
+        assert {image: seen.fd.value for image, seen in qemu.trace[1].state.items()
+                if image != "new"} == {"base": "closed", "top": "closed"}
     in_2019 = runner.run(scenario, qemu_4_1.POLICY).trace[1]
     assert (in_2019.result, in_2019.message) == ("error", said_by_4_1)

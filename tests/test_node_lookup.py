@@ -93,6 +93,11 @@ AFTER_A_FAILED_START = [
     ("snapshot", 'image = "new"', "blockdev",
      "Cannot find device=top nor node_name=top",
      "Cannot find device='top' nor node-name='top'"),
+    # libvirt's snapshot of a -drive disk, blockdev-snapshot-sync: bdrv_lookup_bs(device,
+    # NULL), the drive's id (blockdev.c:1569 @v4.1.0)
+    ("snapshot", 'image = "new"', "drive",
+     "Cannot find device=top nor node_name=",
+     "Cannot find device='top' nor node-name=''"),
     # HMP qemu-io: bdrv_lookup_bs(NULL, device) (monitor/hmp-cmds.c:2511 @v4.1.0)
     ("guest-write", "", "blockdev",
      "Cannot find device= nor node_name=top",
@@ -119,6 +124,17 @@ def test_each_step_names_the_missing_node_as_its_command_does(
         start, after = run(scenario, policy).trace
         assert start.result == "error"
         assert (after.result, after.message) == ("error", wanted), policy.name
+
+
+def test_a_drive_s_snapshot_after_a_failed_start_opens_nothing(tmp_path: Path) -> None:
+    """blockdev-snapshot-sync looks the drive up before it opens the overlay (live on 7.2:
+    every image stays closed); the model used to open the overlay first."""
+    path = tmp_path / "snapshot.toml"
+    path.write_text(START_FAILS_THEN.format(step="snapshot", args='image = "new"',
+                                            frontend="drive"))
+    after = run(load.load(path), released_policy()).trace[1]
+    assert {image: seen.fd.value for image, seen in after.state.items()} == {
+        "base": "closed", "top": "closed", "new": "closed"}
 
 
 def _backend(policy_name: str, era: str | None = None) -> ModelBackend:

@@ -151,6 +151,12 @@ class ModelBackend:
         self.active: str | None = None
         """The disk's active layer as the client knows it, the ``device`` a job names
         (libvirt's disk source), even when its node was never added."""
+        self.drive: str | None = None
+        """The drive's id (the top image at start) once the client asked ``-drive`` for
+        the disk, whether or not it opened."""
+        self._overlay: tuple[str, bool] | None = None
+        """A drive's snapshot overlay and its read-only flag, waiting for the snapshot
+        command that opens it."""
 
     # -- copy on write -------------------------------------------------------
     def _forget(self, name: str) -> None:
@@ -238,6 +244,12 @@ class ModelBackend:
 
     def open_drive(self, chain: Sequence[str], read_only: bool) -> None:
         *backing_files, top = chain
+        if self.drive is not None and not backing_files:
+            # A snapshot's overlay: libvirt without -blockdev lets blockdev-snapshot-sync
+            # open it (mode=existing), with no drive of its own.
+            self._overlay = (top, read_only)
+            return
+        self.drive = top
         # block.c bdrv_open_inherit(): the top image (its file child, then the format)
         # opens first, its backing file only after (bdrv_open_backing_file), one level at
         # a time; when any open fails, every node of the drive is closed again.
@@ -459,13 +471,30 @@ class ModelBackend:
             self._reopen_format(image, before)
 
     def snapshot(self, new: str, old: str) -> None:
-        # external_snapshot_prepare() looks up the node, then opens the overlay by
-        # reference (blockdev.c:1569, 1650 @v4.1.0).
-        self._need_format(old, as_device=True)
-        self._need_format(new, as_device=True)
+        overlay, self._overlay = self._overlay, None
+        if overlay is not None and overlay[0] == new:
+            self._snapshot_drive(new, overlay[1])
+        else:
+            # external_snapshot_prepare() looks up the node, then opens the overlay by
+            # reference (blockdev.c:1569, 1650 @v4.1.0).
+            self._need_format(old, as_device=True)
+            self._need_format(new, as_device=True)
         self._own_format(new).backing = old
         self._reopen_format(old, True)
         self.active = new
+
+    def _snapshot_drive(self, new: str, read_only: bool) -> None:
+        """blockdev-snapshot-sync of the drive (libvirt's: device, mode=existing): QEMU
+        looks the drive up as a device only, then opens the overlay without its backing
+        chain (blockdev.c:1569, 1650 @v4.1.0); a drive that never opened opens nothing."""
+        assert self.drive is not None  # an overlay waits only once a drive was asked for
+        if self.active not in self.format:
+            raise StepError(self.build.policy.wording.node_not_found(self.drive, ""))
+        self._open(new, {READ_ONLY: read_only}, Frontend.DRIVE, implicit=True)
+        if not read_only:
+            self._attach(new, FORMAT_WRITER)
+        self.format[new] = fmt = FormatNode(new, read_only, None, implicit=True)
+        self._new(new, fmt)
 
     def guest_write(self, image: str) -> None:
         fmt = self.format.get(image)

@@ -200,7 +200,8 @@ class QemuBackend:
         self._implicit: set[str] = set()
         """Images whose nodes ``-drive`` made (generated names)."""
         self._drive: str | None = None
-        """The drive's id (its top image at start), once ``-drive`` opened it."""
+        """The drive's id (its top image at start), once the client asked ``-drive`` for
+        the disk, whether or not QEMU could open it: the client's name for its disk."""
         self._overlays: set[str] = set()
         """Snapshot overlays of a drive, opened by ``blockdev-snapshot-sync`` itself."""
         self._active: str | None = None
@@ -336,11 +337,11 @@ class QemuBackend:
             # blockdev-snapshot-sync open it (mode=existing), no drive of its own.
             self._overlays.add(top)
             return
+        self._drive = top
         try:
             emulator.drive_add(top, self.path(top), read_only=read_only)
         except QmpCommandError as error:
             raise self._failed(error.desc, top) from None
-        self._drive = top
         below = None
         for image in chain:
             self._implicit.add(image)
@@ -519,10 +520,12 @@ class QemuBackend:
     @_operation("blockdev-snapshot {0} over {1}")
     def snapshot(self, new: str, old: str) -> None:
         if new in self._overlays:
-            self._qmp("blockdev-snapshot-sync", {
-                "node-name": self._node(old), "snapshot-file": str(self.path(new)),
-                "snapshot-node-name": new, "format": "qcow2", "mode": "existing"}, new)
+            # libvirt's snapshot of a -drive disk names the drive (device) only: QEMU
+            # looks it up before it opens the overlay.
             self._overlays.discard(new)
+            self._qmp("blockdev-snapshot-sync", {
+                "device": self._drive, "snapshot-file": str(self.path(new)),
+                "snapshot-node-name": new, "format": "qcow2", "mode": "existing"}, new)
             self._implicit.add(new)
             self._protocol.add(new)
         else:
