@@ -237,9 +237,14 @@ class ModelBackend:
             # bdrv_lookup_bs(reference, reference) (block.c:2927 @v4.1.0).
             storage = f"{image}-storage"
             raise StepError(self.build.policy.wording.node_not_found(storage, storage))
+        self._add_format_node(image, read_only, backing, implicit=False)
+
+    def _add_format_node(self, image: str, read_only: bool, backing: str | None,
+                         implicit: bool) -> None:
+        """The qcow2 node over the image's open protocol node; a read/write one writes."""
         if not read_only:
             self._attach(image, FORMAT_WRITER)
-        self.format[image] = fmt = FormatNode(image, read_only, backing, implicit=False)
+        self.format[image] = fmt = FormatNode(image, read_only, backing, implicit=implicit)
         self._new(image, fmt)
 
     def open_drive(self, chain: Sequence[str], read_only: bool) -> None:
@@ -491,10 +496,7 @@ class ModelBackend:
         if self.active not in self.format:
             raise StepError(self.build.policy.wording.node_not_found(self.drive, ""))
         self._open(new, {READ_ONLY: read_only}, Frontend.DRIVE, implicit=True)
-        if not read_only:
-            self._attach(new, FORMAT_WRITER)
-        self.format[new] = fmt = FormatNode(new, read_only, None, implicit=True)
-        self._new(new, fmt)
+        self._add_format_node(new, read_only, None, implicit=True)
 
     def guest_write(self, image: str) -> None:
         fmt = self.format.get(image)
