@@ -214,7 +214,7 @@ class _Liar(ModelBackend):
 
     name = "qemu"
 
-    def commit(self, top: str, base: str, active: bool) -> None:
+    def commit(self, device: str, top: str, base: str) -> None:
         raise StepError(f"Could not open '{base}.qcow2': Input/output error")
 
 

@@ -29,7 +29,7 @@ class _Liar(ModelBackend):
 
     name = "qemu"
 
-    def commit(self, top: str, base: str, active: bool) -> None:
+    def commit(self, device: str, top: str, base: str) -> None:
         raise StepError("liar: no commit")
 
 

@@ -135,3 +135,31 @@ def test_an_image_s_looks_are_forgotten_on_a_change_by_the_side_that_changed_it(
     backend.relabel("top", True)
     assert backend.observe("top") == other.observe("top")
     assert backend.key("top") == other.key("top")
+
+
+def test_a_commit_names_the_device_it_is_given() -> None:
+    """The client says which layer is the disk's (the runner: its chain's top); the model
+    keeps no copy of its own. A device that is not open is QEMU's DeviceNotFound; a
+    ``top`` that is the device is an active commit, one below it is not."""
+    def disk() -> ModelBackend:
+        backend = ModelBackend(Build(registry.get("qemu-4.1")), "file")
+        backend.create([("base", True), ("mid", True), ("top", True)])
+        below = None
+        for image, read_only in (("base", True), ("mid", True), ("top", False)):
+            backend.add_protocol(image, {AUTO_READ_ONLY: True, READ_ONLY: False})
+            backend.add_format(image, read_only, below)
+            below = image
+        return backend
+
+    backend = disk()
+    try:
+        backend.commit("ghost", "mid", "base")
+    except StepError as error:
+        assert error.message == "Device 'ghost' not found"
+    else:
+        raise AssertionError("a commit on a device that is not open succeeded")
+    backend.commit("top", "mid", "base")  # not active: top is rebased onto base
+    assert backend.format["top"].backing == "base"
+    backend = disk()
+    backend.commit("top", "top", "base")  # active: nothing is rebased, the client pivots
+    assert backend.format["top"].backing == "mid"

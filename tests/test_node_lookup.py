@@ -168,7 +168,7 @@ def test_a_commit_s_base_node_is_looked_up_by_node_name_only() -> None:
         backend.add_protocol("top", {READ_ONLY: False})
         backend.add_format("top", False, "base")
         with pytest.raises(StepError) as refused:
-            backend.commit("top", "base", active=True)
+            backend.commit("top", "top", "base")
         assert refused.value.message == wanted, era
 
 

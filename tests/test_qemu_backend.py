@@ -179,7 +179,7 @@ def test_commit_fails_without_the_relabel_and_succeeds_after_it(no_leftovers: Pa
             engine.add_format(image, backing, below)
             below = image
         with pytest.raises(StepError) as failure:
-            engine.commit("mid", "base", active=False)
+            engine.commit("top", "mid", "base")
         # QEMU says "Could not open '<temp dir>/base.qcow2': Permission denied"
         assert failure.value.message == DENIED
         assert daemon.execute("query-jobs") == []
@@ -187,7 +187,7 @@ def test_commit_fails_without_the_relabel_and_succeeds_after_it(no_leftovers: Pa
         assert (seen.fd, seen.denials, seen.label) == (Fd.RO, 1, False)
 
         engine.relabel("base", True)
-        engine.commit("mid", "base", active=False)
+        engine.commit("top", "mid", "base")
         assert engine.observe("base").fd is Fd.RO
         assert engine.observe("base").denials == 1
         engine.delete("mid")
@@ -197,22 +197,23 @@ def test_commit_fails_without_the_relabel_and_succeeds_after_it(no_leftovers: Pa
 
 def test_a_commit_that_qemu_runs_active_is_not_awaited_as_a_plain_one(
         no_leftovers: Path) -> None:
-    """A commit asked for as not active, whose top QEMU finds to be the device: QEMU's
-    mirror job gets ready and would wait for a pivot. The backend cancels it and fails
+    """Under -drive a job names the drive, whatever the client takes for the disk's
+    active layer. A client whose idea of it is stale (``base``) asks for a plain commit
+    of ``top``; QEMU finds ``top`` to be the drive's active layer and starts a mirror
+    job, which gets ready and would wait for a pivot. The backend cancels it and fails
     at once, not after its job timeout."""
     tools = require_qemu()
-    with QemuDaemon(tools) as daemon:
-        engine = QemuBackend(daemon, RELEASED.build(), job_timeout=30.0)
+    from optcompare.backends.qemu.emulator import QemuEmulator
+
+    with QemuEmulator(tools) as vm:
+        engine = QemuBackend(vm, RELEASED.build(), job_timeout=30.0)
         engine.create([("base", True), ("top", True)])
-        engine.add_protocol("base", {"auto-read-only": True})
-        engine.add_format("base", True, None)
-        engine.add_protocol("top", {"auto-read-only": True})
-        engine.add_format("top", False, "base")
+        engine.open_drive(["base", "top"], read_only=False)
         started = time.monotonic()
         with pytest.raises(BackendError, match="active commit, ready"):
-            engine.commit("top", "base", active=False)
+            engine.commit("base", "top", "base")
         assert time.monotonic() - started < 10
-        assert daemon.execute("query-jobs") == []
+        assert vm.execute("query-jobs") == []
         assert engine.failed_during == "block-commit top into base"
 
 

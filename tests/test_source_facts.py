@@ -188,5 +188,5 @@ def test_host_cdrom_under_drive_is_upgraded_by_the_inherited_reopen() -> None:
     backend.create([("base", True), ("top", True)])
     backend.open_drive(["base", "top"], read_only=False)
     assert backend.observe("top").fd.value == "ro"  # the -drive top: sticky, never upgraded
-    backend.commit("top", "base", active=True)  # the job reopens base read/write
+    backend.commit("top", "top", "base")  # the job reopens base read/write
     assert backend.observe("base").fd.value == "rw"

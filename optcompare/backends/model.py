@@ -148,9 +148,6 @@ class ModelBackend:
         self._looks: dict[str, _Looks] = {}
         """What :meth:`observe` (of the protocol node) and :meth:`key` said of each
         unchanged image, in one entry: a change forgets both with one look-up."""
-        self.active: str | None = None
-        """The disk's active layer as the client knows it, the ``device`` a job names
-        (libvirt's disk source), even when its node was never added."""
         self.drive: str | None = None
         """The drive's id (the top image at start) once the client asked ``-drive`` for
         the disk, whether or not it opened."""
@@ -193,17 +190,12 @@ class ModelBackend:
 
     # -- images and labels -------------------------------------------------
     def create(self, images: Sequence[tuple[str, bool]], backing: str | None = None) -> None:
-        """A chain backed by nothing is the disk's (the setup's images): its top is the
-        active layer. A snapshot's image becomes it only when the snapshot is taken."""
-        disk = backing is None
         for name, writable in images:
             if name in self.images:
                 raise StepError(f"Image '{name}' already exists")
             self.images[name] = state = ImageState(name, writable, backing)
             self._new(name, state)
             backing = name
-        if disk and images:
-            self.active = images[-1][0]
 
     def relabel(self, image: str, writable: bool) -> None:
         self._own_image(image).label = writable
@@ -433,11 +425,10 @@ class ModelBackend:
             below = self.format[below].backing
         return chain
 
-    def _commit_chain(self, top: str, base: str) -> list[str]:
+    def _commit_chain(self, device: str, top: str, base: str) -> list[str]:
         """The device's chain, checked as qmp_block_commit checks its arguments: the
-        device (the disk's active layer) first, then ``top`` in its chain, then ``base``
-        in ``top``'s (blockdev.c @v4.1.0, the same texts in 7.2)."""
-        device = self.active if self.active is not None else top
+        device first, then ``top`` in its chain, then ``base`` in ``top``'s (blockdev.c
+        @v4.1.0, the same texts in 7.2)."""
         if device not in self.format:
             raise StepError(messages.device_not_found(device))
         self._need_format(top, as_device=False)
@@ -449,20 +440,19 @@ class ModelBackend:
             raise StepError(messages.not_in_chain(base))
         return chain
 
-    def commit(self, top: str, base: str, active: bool) -> None:
-        chain = self._commit_chain(top, base)
+    def commit(self, device: str, top: str, base: str) -> None:
+        chain = self._commit_chain(device, top, base)
         at = chain.index(top)
-        overlay = chain[at - 1] if at > 0 else None
         # QEMU commits actively (a mirror job) when top is the device itself.
-        targets = [base] if active or overlay is None else [base, overlay]
+        overlay = chain[at - 1] if at > 0 else None
+        targets = [base] if overlay is None else [base, overlay]
         restore = self._with_reopened(targets)
-        if active or overlay is None:
+        if overlay is None:
             # The mirror job is ready; the client pivots: base is the active layer,
             # reopened with the read-only flag of the node it replaces (QEMU's
             # mirror_exit_common), so a read-only disk stays read-only.
             if self.format[top].read_only:
                 self._reopen_format(base, True)
-            self.active = base
             return
         self._own_format(overlay).backing = base
         for image, before in restore:
@@ -478,7 +468,7 @@ class ModelBackend:
     def snapshot(self, new: str, old: str) -> None:
         overlay, self._overlay = self._overlay, None
         if overlay is not None and overlay[0] == new:
-            self._snapshot_drive(new, overlay[1])
+            self._snapshot_drive(new, old, overlay[1])
         else:
             # external_snapshot_prepare() looks up the node, then opens the overlay by
             # reference (blockdev.c:1569, 1650 @v4.1.0).
@@ -486,14 +476,13 @@ class ModelBackend:
             self._need_format(new, as_device=True)
         self._own_format(new).backing = old
         self._reopen_format(old, True)
-        self.active = new
 
-    def _snapshot_drive(self, new: str, read_only: bool) -> None:
+    def _snapshot_drive(self, new: str, old: str, read_only: bool) -> None:
         """blockdev-snapshot-sync of the drive (libvirt's: device, mode=existing): QEMU
         looks the drive up as a device only, then opens the overlay without its backing
         chain (blockdev.c:1569, 1650 @v4.1.0); a drive that never opened opens nothing."""
         assert self.drive is not None  # an overlay waits only once a drive was asked for
-        if self.active not in self.format:
+        if old not in self.format:
             raise StepError(self.build.policy.wording.node_not_found(self.drive, ""))
         self._open(new, {READ_ONLY: read_only}, Frontend.DRIVE, implicit=True)
         self._add_format_node(new, read_only, None, implicit=True)

@@ -68,8 +68,10 @@ class Backend(Protocol):
     def open_drive(self, chain: Sequence[str], read_only: bool) -> None:
         """``-drive`` of the active layer: every node implicit, backing files read-only."""
 
-    def commit(self, top: str, base: str, active: bool) -> None:
-        """A block-commit job from start to dismissal (with the pivot when active)."""
+    def commit(self, device: str, top: str, base: str) -> None:
+        """A block-commit job from start to dismissal. ``device`` is the disk's active
+        layer as the client knows it (libvirt names the disk, not a node); when ``top``
+        is that layer the commit is active and the client pivots to ``base``."""
 
     def stream(self, top: str, base: str | None) -> None:
         """A block-stream job from start to dismissal."""

@@ -438,13 +438,14 @@ def _commit(state: _Run, args: Mapping[str, Any]) -> None:
     top_at, base_at = _position(state, top), _position(state, base)
     if base_at >= top_at:
         raise StepError(f"'{base}' is not a backing file of '{top}'")
-    active = top_at == len(state.chain) - 1
+    device = state.chain[-1]
+    active = top == device
     dropped = state.chain[base_at + 1 : top_at + 1]
 
     def job() -> None:
         # After an active commit the base is the active layer, read-only only on a
         # read-only disk (QEMU's mirror_exit_common; the client's storage options).
-        _reopened(state, base, lambda: state.backend.commit(top, base, active),
+        _reopened(state, base, lambda: state.backend.commit(device, top, base),
                   keep=active and not state.readonly)
 
     if active:

@@ -204,9 +204,6 @@ class QemuBackend:
         the disk, whether or not QEMU could open it: the client's name for its disk."""
         self._overlays: set[str] = set()
         """Snapshot overlays of a drive, opened by ``blockdev-snapshot-sync`` itself."""
-        self._active: str | None = None
-        """The disk's active layer as the client knows it (libvirt's disk source), even
-        when QEMU never added its node."""
         self._denials: Counter[str] = Counter()
         self._jobs = 0
         self._nbd_started = False
@@ -262,9 +259,6 @@ class QemuBackend:
     # -- images and labels ------------------------------------------------------
     @_operation("qemu-img create")
     def create(self, images: Sequence[tuple[str, bool]], backing: str | None = None) -> None:
-        """A chain backed by nothing is the disk's (the setup's images): its top is the
-        active layer. A snapshot's image becomes it only when the snapshot is taken."""
-        disk = backing is None
         for name, writable in images:
             if name in self._paths:
                 raise StepError(f"Image '{name}' already exists")
@@ -273,8 +267,6 @@ class QemuBackend:
             self.daemon.set_label(path, writable)
             self._paths[name] = path
             backing = name
-        if disk and images:
-            self._active = images[-1][0]
 
     def relabel(self, image: str, writable: bool) -> None:
         self.daemon.set_label(self.path(image), writable)
@@ -478,21 +470,21 @@ class QemuBackend:
         if status == "concluded":
             self.daemon.execute("job-dismiss", {"id": job})
 
-    def _device(self, top: str) -> str:
+    def _device(self, device: str) -> str:
         """The disk, as libvirt names it to a job: the drive's id under ``-drive``, else the
-        active layer's node (``top``'s root when no disk was created)."""
+        node of its active layer, ``device``."""
         if self._drive is not None:
             return self._drive
-        return self._node(self._active if self._active is not None else self._root_of(top),
-                          missing=device_not_found)
+        return self._node(device, missing=device_not_found)
 
-    @_operation("block-commit {0} into {1}")
-    def commit(self, top: str, base: str, active: bool) -> None:
+    @_operation("block-commit {1} into {2}")
+    def commit(self, device: str, top: str, base: str) -> None:
         job = self._job_id("commit")
+        active = top == device
         overlay = None if active else self._overlay_of(top)
         arguments = {
             **self._job_arguments(job),
-            "device": self._device(top),
+            "device": self._device(device),
             "top-node": self._node(top),
             "base-node": self._node(base),
         }
@@ -500,8 +492,6 @@ class QemuBackend:
         self._run_job(job, base, active=active)
         if overlay is not None:
             self._format[overlay] = base
-        if active:
-            self._active = base
 
     def _overlay_of(self, image: str) -> str | None:
         return next((f for f, below in self._format.items() if below == image), None)
@@ -531,7 +521,6 @@ class QemuBackend:
         else:
             self._qmp("blockdev-snapshot", {"node": old, "overlay": new}, new)
         self._format[new] = old
-        self._active = new
 
     @_operation("qemu-io {0} write")
     def guest_write(self, image: str) -> None:
