@@ -459,7 +459,14 @@ class ModelBackend:
             self._reopen_format(image, before)
 
     def stream(self, top: str, base: str | None) -> None:
+        """Checked as qmp_block_stream checks its arguments (blockdev.c:3192-3225 @v4.1.0,
+        the same texts in 7.2): the device, then base-node by node-name only, then base
+        in the device's chain below it."""
         self._need_format(top, as_device=True)
+        if base is not None:
+            self._need_format(base, as_device=False)
+            if base == top or base not in self._chain_of(top):
+                raise StepError(messages.not_a_backing_image(base, top))
         restore = self._with_reopened([top])
         self._own_format(top).backing = base
         for image, before in restore:

@@ -53,6 +53,12 @@ def not_in_chain(node: str) -> str:
     return f"'{node}' is not in this backing file chain"
 
 
+def not_a_backing_image(base: str, device: str) -> str:
+    """A stream's base-node that is the device itself or not below it (blockdev.c
+    qmp_block_stream @v4.1.0; the same in 7.2)."""
+    return f"Node '{base}' is not a backing image of '{device}'"
+
+
 def export_not_found(export: str) -> str:
     """block-export-del (7.2), nbd-server-remove (blockdev-nbd.c:217 @v4.1.0) of an
     export id that is not there."""
