@@ -387,12 +387,18 @@ def test_dash_is_stdout_and_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_full_stdout_is_one_line_and_exit_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "unbuffered"])
+def test_a_full_stdout_is_one_line_and_exit_2(tmp_path: Path, unbuffered: str) -> None:
+    """Buffered, what the failed write left behind is flushed again at exit: that
+    second failure must not show (a traceback, exit 120)."""
     full = device(tmp_path, "full", 7)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = unbuffered
     with full.open("w") as stdout:
         proc = subprocess.run([sys.executable, "-m", "optcompare", *TABLE, "-o", "-"],
                               cwd=tmp_path, stdout=stdout, stderr=subprocess.PIPE, text=True,
-                              timeout=60)
+                              timeout=60, env=env)
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == ["optcompare: error: stdout: cannot write: No space left "
                                         "on device"]

@@ -235,6 +235,7 @@ def deliver(content: str, output: Path | None) -> None:
             sys.stdout.write(content)
             sys.stdout.flush()
         except OSError as error:
+            _drop_stdout()
             raise OptcompareError(f"stdout: cannot write: {error.strerror or error}") from None
         return
     from optcompare.atomic import write_atomic
@@ -246,6 +247,19 @@ def deliver(content: str, output: Path | None) -> None:
         write_atomic(output, content)
     except OSError as error:
         raise OptcompareError(f"{output}: cannot write: {error.strerror or error}") from None
+
+
+def _drop_stdout() -> None:
+    """Send what is left in stdout's buffer to /dev/null: the interpreter flushes it
+    again at exit, and a second failure there would print a traceback and exit 120."""
+    import os
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):  # no file descriptor behind stdout (a test's capture)
+        pass
 
 
 def platform_of(name: str) -> Any:
