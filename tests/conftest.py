@@ -11,6 +11,12 @@ DATA = Path(__file__).resolve().parent / "data"
 # The built-in policies run with plugin discovery off unless a test turns it on.
 os.environ.setdefault("OPTCOMPARE_NO_PLUGINS", "1")
 
+# Expected texts are at each command's default width; a width exported by the
+# shell or the CI runner (COLUMNS=50) would rewrap them. A test that is about
+# the width sets it itself.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 
 @pytest.fixture
 def iotest232_data() -> Path:
