@@ -6,6 +6,8 @@ servers (see tests/qemu_required.py).
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,17 @@ from optcompare.policies import registry
 pytestmark = pytest.mark.qemu
 
 NBD_REFUSAL = "Could not open image: Permission denied"
+
+
+@pytest.fixture(params=[0o022, 0o077], ids=["umask-022", "umask-077"])
+def umask(request: pytest.FixtureRequest) -> Iterator[int]:
+    """The servers read what we write for them under a strict umask too (077 made
+    their config files 0600, owned by us, unreadable by the server's user)."""
+    old = os.umask(request.param)
+    try:
+        yield request.param
+    finally:
+        os.umask(old)
 CURL_REFUSAL = "curl driver does not support writes"
 
 
@@ -65,7 +78,7 @@ def test_nbd_truth_table_live_agrees_with_the_model_of_7_2(
     assert sum(1 for c in old if not c.agree) == 4
 
 
-def test_http_server_serves_byte_ranges_on_loopback_and_goes_away() -> None:
+def test_http_server_serves_byte_ranges_on_loopback_and_goes_away(umask: int) -> None:
     require_program("lighttpd", http.PACKAGE)
     import urllib.request
 
@@ -73,7 +86,7 @@ def test_http_server_serves_byte_ranges_on_loopback_and_goes_away() -> None:
         process.identity(Path(require_program("setpriv", "util-linux")))
     with http.HttpServer(me) as server:
         server.start()
-        (server.root / "x.raw").write_bytes(bytes(range(256)))
+        server.write(server.root / "x.raw", bytes(range(256)))
         request = urllib.request.Request(server.url("x.raw"), headers={"Range": "bytes=1-3"})
         with urllib.request.urlopen(request, timeout=5) as reply:
             assert reply.status == 206 and reply.read() == bytes([1, 2, 3])
@@ -81,7 +94,9 @@ def test_http_server_serves_byte_ranges_on_loopback_and_goes_away() -> None:
     assert not tmp.exists()
 
 
-def test_http_truth_table_live_agrees_with_the_model(no_leftovers: Path) -> None:  # noqa: F811
+def test_http_truth_table_live_agrees_with_the_model(
+    no_leftovers: Path, umask: int,  # noqa: F811
+) -> None:
     tools = require_qemu()
     require_program("lighttpd", http.PACKAGE)
     cells = http.measure_table(tools)
@@ -115,7 +130,7 @@ def test_iscsi_truth_table_live_agrees_and_tgtd_leaves_nothing(
 
 
 def test_ssh_truth_table_live_agrees_with_the_model_of_7_2(
-    no_leftovers: Path,  # noqa: F811
+    no_leftovers: Path, umask: int,  # noqa: F811
 ) -> None:
     tools = require_qemu()
     require_program("sshd", "openssh-server")

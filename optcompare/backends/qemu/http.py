@@ -36,8 +36,8 @@ class HttpServer(Server):
     def start(self) -> None:
         self.root.mkdir()
         self.chown(self.root)
-        config = self.tmpdir / "lighttpd.conf"
-        config.write_text(
+        config = self.write(
+            self.tmpdir / "lighttpd.conf",
             f'server.document-root = "{self.root}"\n'
             f'server.bind = "{LOOPBACK}"\n'
             f"server.port = {self.port}\n"
@@ -56,6 +56,6 @@ def measure_table(tools: QemuTools | None = None) -> list[DriverCell]:
     with QemuDaemon(found) as client, HttpServer(client.identity) as server:
         server.start()
         image = client.create_image("export.raw", fmt="raw")
-        (server.root / "export.raw").write_bytes(image.read_bytes())
+        server.write(server.root / "export.raw", image.read_bytes())
         url = server.url("export.raw")
         return tables.measure_table(client, "http", lambda writable: {"url": url})

@@ -112,6 +112,15 @@ class Server:
         os.chown(path, self.identity.uid, self.identity.gid)
         return path
 
+    def write(self, path: Path, content: str | bytes) -> Path:
+        """A file of ours in the server's dir, handed to the server's user: the
+        server reads it as that user whatever our umask made of its mode (077: 0600)."""
+        if isinstance(content, str):
+            path.write_text(content)
+        else:
+            path.write_bytes(content)
+        return self.chown(path)
+
     def run(self, command: Sequence[str], what: str, timeout: float = 5.0,
             env: dict[str, str] | None = None) -> Any:
         """A short helper command (an admin tool) as the server's user; its stdout."""

@@ -59,8 +59,7 @@ class SshServer(Server):
             with open(tmp / name, "wb") as image:
                 image.truncate(IMAGE_SIZE)
             self.chown(tmp / name).chmod(mode)
-        config = tmp / "sshd_config"
-        config.write_text("\n".join((
+        config = self.write(tmp / "sshd_config", "\n".join((
             f"ListenAddress {LOOPBACK}", f"Port {self.port}", f"HostKey {tmp / 'host-key'}",
             "PidFile none", f"AuthorizedKeysFile {tmp / 'authorized_keys'}", "StrictModes no",
             "UsePAM yes", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
