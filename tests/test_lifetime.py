@@ -23,6 +23,7 @@ import pytest
 from qemu_required import require_qemu  # tests/ is on sys.path
 
 from optcompare.backends.qemu import process
+from optcompare.errors import BackendError
 
 pytestmark = pytest.mark.qemu
 
@@ -187,6 +188,41 @@ def test_make_dir_records_its_owner_and_sweeps_first(
         assert made.name.startswith("optcompare-qsd-")
         assert process.owner_alive(made) is True
         assert made.stat().st_mode & 0o777 == 0o700
+    finally:
+        process.remove_dir(made)
+
+
+def test_a_temp_dir_the_unprivileged_user_cannot_enter_is_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TMPDIR under a 0700 dir of ours (root's /root): QEMU as uid 65534 could not
+    reach its socket there; say so before anything starts."""
+    top = Path(tempfile.mkdtemp(dir="/tmp"))  # not under pytest's own 0700 dir
+    try:
+        top.chmod(0o755)
+        _refused_then_made(top, monkeypatch)
+    finally:
+        shutil.rmtree(top)
+
+
+def _refused_then_made(top: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    closed = top / "closed"
+    base = closed / "tmp"
+    base.mkdir(parents=True)
+    closed.chmod(0o700)
+    monkeypatch.setattr(tempfile, "tempdir", str(base))
+    other = process.Identity((), os.geteuid() + 1, os.getegid() + 1)
+    with pytest.raises(BackendError) as refused:
+        process.make_dir("qsd", other)
+    assert str(refused.value) == (
+        f"temp dir '{base}': uid {other.uid}, which QEMU and the servers run as, cannot "
+        f"enter '{closed}' (mode 700); set TMPDIR to a directory it can enter, such as /tmp")
+    assert list(base.iterdir()) == []
+    closed.chmod(0o711)  # entering is enough: it need not list the dir
+    monkeypatch.setattr(process.os, "chown", lambda *args: None)
+    made = process.make_dir("qsd", other)
+    try:
+        assert made.parent == base
     finally:
         process.remove_dir(made)
 

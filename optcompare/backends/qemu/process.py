@@ -285,6 +285,7 @@ def sweep(root: Path | None = None) -> list[Path]:
 
 def make_dir(kind: str, who: Identity) -> Path:
     """A fresh ``optcompare-<kind>-*`` temp dir with our owner record, for ``who`` (0700)."""
+    _check_reachable(Path(tempfile.gettempdir()), who)
     sweep()
     path = Path(tempfile.mkdtemp(prefix=f"{DIR_PREFIX}{kind}-"))
     _live_dirs.append(path)
@@ -296,6 +297,29 @@ def make_dir(kind: str, who: Identity) -> Path:
         remove_dir(path)
         raise
     return path
+
+
+def _check_reachable(base: Path, who: Identity) -> None:
+    """``who`` (the unprivileged user QEMU runs as) can enter ``base`` and each dir
+    above it; else QEMU fails later with a bare "Permission denied" on its socket."""
+    if who.uid == os.geteuid():
+        return
+    for place in [*reversed(base.parents), base]:
+        try:
+            info = place.stat()
+        except OSError:
+            return  # mkdtemp reports it
+        if info.st_uid == who.uid:
+            bit = stat.S_IXUSR
+        elif info.st_gid == who.gid:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not info.st_mode & bit:
+            raise BackendError(
+                f"temp dir {str(base)!r}: uid {who.uid}, which QEMU and the servers run "
+                f"as, cannot enter {str(place)!r} (mode {stat.S_IMODE(info.st_mode):o}); "
+                "set TMPDIR to a directory it can enter, such as /tmp")
 
 
 def remove_dir(path: Path) -> None:
