@@ -8,15 +8,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A program counts as installed when it is on PATH or in /usr/sbin or /sbin, where
+# the servers live and where the tool looks too (a user's PATH often lacks them).
+have() { PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null 2>&1; }
+
 missing=()
-if ! command -v qemu-storage-daemon >/dev/null 2>&1 || ! command -v qemu-img >/dev/null 2>&1 \
-    || ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
+if ! have qemu-storage-daemon || ! have qemu-img || ! have qemu-system-x86_64; then
   missing+=(qemu-utils qemu-system-common qemu-system-x86)
 fi
 # The network drivers' servers: the curl and iscsi drivers' modules, a web
 # server with byte ranges, an iSCSI target, an SFTP server and an ssh agent.
-if [ ! -e /usr/lib/x86_64-linux-gnu/qemu/block-curl.so ] || ! command -v lighttpd >/dev/null 2>&1 \
-    || ! command -v tgtd >/dev/null 2>&1 || [ ! -x /usr/sbin/sshd ] || ! command -v ssh-agent >/dev/null 2>&1; then
+if [ ! -e /usr/lib/x86_64-linux-gnu/qemu/block-curl.so ] || ! have lighttpd || ! have tgtd \
+    || [ ! -x /usr/sbin/sshd ] || ! have ssh-agent; then
   missing+=(qemu-block-extra lighttpd tgt openssh-server openssh-client)
 fi
 if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ]; then

@@ -47,13 +47,17 @@ def require_emulator() -> Any:
 
 
 def require_program(program: str, package: str) -> Any:
-    """A server's binary (Debian ``package``), or fail (CI) / skip the calling test."""
-    import shutil
+    """A server's binary (Debian ``package``), or fail (CI) / skip the calling test.
 
-    found = shutil.which(program)
-    if found is None:
-        message = f"{program} not found: install the Debian package {package}"
-        if in_ci():
-            pytest.fail(f"CI is set and {program} is required: {message}", pytrace=False)
-        pytest.skip(message)
-    return found
+    Looked up as the tool looks it up: also in /usr/sbin, which a user's PATH
+    often lacks (lighttpd, sshd and tgtd live there)."""
+    from optcompare.backends.qemu.server import need
+    from optcompare.scenario.backend import NotApplicable
+
+    try:
+        return str(need(program, package))
+    except NotApplicable as missing:
+        message = missing.reason
+    if in_ci():
+        pytest.fail(f"CI is set and {program} is required: {message}", pytrace=False)
+    pytest.skip(message)
