@@ -61,6 +61,12 @@ class QmpCommandError(BackendError):
         super().__init__(f"{command}: {error_class}: {desc}" if command else desc)
 
 
+def opt_value(text: str) -> str:
+    """``text`` as a value inside a QEMU option string (``key=value,...``, QemuOpts):
+    a comma is written twice, or it would end the value (a TMPDIR with a comma)."""
+    return text.replace(",", ",,")
+
+
 class QmpTimeout(BackendError):
     """A QMP call or a job wait did not finish in time."""
 
@@ -238,7 +244,7 @@ class QemuDaemon:
         return [
             str(self.tools.storage_daemon),
             "--chardev",
-            f"socket,id=m,path={sock},server=on,wait=off",
+            f"socket,id=m,path={opt_value(str(sock))},server=on,wait=off",
             "--monitor",
             "chardev=m",
         ]

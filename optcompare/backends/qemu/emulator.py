@@ -15,7 +15,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from optcompare.backends.qemu.daemon import QemuDaemon, QemuTools, QmpCommandError
+from optcompare.backends.qemu.daemon import QemuDaemon, QemuTools, QmpCommandError, opt_value
 from optcompare.errors import BackendError
 
 __all__ = ["DEBIAN_PACKAGE", "PROGRAM", "QemuEmulator", "find_emulator"]
@@ -46,7 +46,7 @@ class QemuEmulator(QemuDaemon):
 
     def command(self, sock: Path) -> list[str]:
         return [str(self.binary), "-M", "none", "-accel", "tcg", "-nodefaults",
-                "-display", "none", "-qmp", f"unix:{sock},server=on,wait=off"]
+                "-display", "none", "-qmp", f"unix:{opt_value(str(sock))},server=on,wait=off"]
 
     def hmp(self, line: str) -> str:
         """An HMP command through QMP; its reply text, stripped."""
@@ -67,14 +67,18 @@ class QemuEmulator(QemuDaemon):
                                 "read-only": read_only})
 
     def drive_add_options(self, options: Mapping[str, str | bool]) -> None:
-        """``-drive`` with exactly these options (booleans as on/off)."""
+        """``-drive`` with exactly these options (booleans as on/off).
+
+        Values may hold commas and spaces (a path in an awkward TMPDIR): the
+        option string is QemuOpts-escaped, then quoted as one HMP argument."""
         parts = []
         for key, value in options.items():
             text = ("on" if value else "off") if isinstance(value, bool) else value
-            if "," in text or "," in key:
-                raise BackendError(f"a -drive option may not hold a comma: {key}={text}")
-            parts.append(f"{key}={text}")
-        self._hmp_checked(f"drive_add 0 {','.join(parts)}", "drive_add", ok="OK")
+            if any(c in key for c in ',="\\ '):
+                raise BackendError(f"not a -drive option name: {key!r}")
+            parts.append(f"{key}={opt_value(text)}")
+        line = ",".join(parts).replace("\\", "\\\\").replace('"', '\\"')
+        self._hmp_checked(f'drive_add 0 "{line}"', "drive_add", ok="OK")
 
     def drive_del(self, drive: str) -> None:
         self._hmp_checked(f"drive_del {drive}", "drive_del")

@@ -73,8 +73,9 @@ class IscsiServer(Server):
             self.chown(lun)
             self._admin("new", "target", "--tid", str(tid), "-T", IQN.format(tid))
             self._targets.append(tid)
+            # By name: tgtd runs in our dir, and tgtadm's request splits a path at a comma.
             self._admin("new", "logicalunit", "--tid", str(tid), "--lun", "1",
-                        "-b", str(lun))
+                        "-b", lun.name)
             if not writable:
                 self._admin("update", "logicalunit", "--tid", str(tid), "--lun", "1",
                             "--params", "readonly=1")

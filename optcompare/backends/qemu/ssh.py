@@ -60,8 +60,10 @@ class SshServer(Server):
                 image.truncate(IMAGE_SIZE)
             self.chown(tmp / name).chmod(mode)
         config = self.write(tmp / "sshd_config", "\n".join((
-            f"ListenAddress {LOOPBACK}", f"Port {self.port}", f"HostKey {tmp / 'host-key'}",
-            "PidFile none", f"AuthorizedKeysFile {tmp / 'authorized_keys'}", "StrictModes no",
+            f"ListenAddress {LOOPBACK}", f"Port {self.port}",
+            f"HostKey {_quoted(tmp / 'host-key')}", "PidFile none",
+            f"AuthorizedKeysFile {_quoted(tmp / 'authorized_keys')}",
+            "StrictModes no",
             "UsePAM yes", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
             "Subsystem sftp internal-sftp", "ForceCommand internal-sftp",
             "AllowTcpForwarding no", "X11Forwarding no", "PrintMotd no", "",
@@ -90,6 +92,13 @@ class SshServer(Server):
                 process.kill_group(self._agent, grace=0.5)
         finally:
             super().stop()
+
+
+def _quoted(path: Path) -> str:
+    """A path as one sshd_config argument, spaces and all."""
+    if '"' in str(path):
+        raise BackendError(f"sshd_config cannot name a path with a double quote: {path}")
+    return f'"{path}"'
 
 
 def measure_table(tools: QemuTools | None = None) -> list[DriverCell]:
