@@ -54,6 +54,7 @@ __all__ = [
     "record_outside",
     "remove_dir",
     "run",
+    "signals_deferred",
     "spawn",
     "stop_all",
     "sweep",
@@ -121,16 +122,19 @@ def spawn(
 ) -> subprocess.Popen[bytes]:
     """Start ``command`` in its own process group, bound to die with us."""
     parent = os.getpid()
-    with _signals_wait():
+    with signals_deferred():  # recorded before a pending signal can be raised
         started = _popen(command, cwd, log, env, parent)
-    _live_processes.append(started)
+        _live_processes.append(started)
     return started
 
 
 @contextlib.contextmanager
-def _signals_wait() -> Iterator[None]:
-    """A terminating signal waits until the fork is over: raised inside an
-    at-fork hook, its exception would be swallowed."""
+def signals_deferred() -> Iterator[None]:
+    """A terminating signal (SIGINT, SIGTERM, SIGHUP) waits until the block is
+    over; it is raised as the block ends, so whatever the block made must be
+    recorded inside it. Around a fork (raised inside an at-fork hook, its
+    exception would be swallowed) and around a cleanup (interrupted, it would
+    leave tasks, processes or files behind)."""
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
     try:
         yield
@@ -143,16 +147,20 @@ def run(command: Sequence[str], timeout: float, env: dict[str, str] | None = Non
     """A short command (``qemu-img``) to its end; killed when interrupted or late.
 
     ``env``: variables added to ours."""
-    with _signals_wait():
-        child = subprocess.Popen(list(command), stdin=subprocess.DEVNULL,
-                                 env={**os.environ, **env} if env else None,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 preexec_fn=lambda: _die_with_parent(os.getppid()))
+    child: subprocess.Popen[str] | None = None
     try:
+        with signals_deferred():
+            child = subprocess.Popen(list(command), stdin=subprocess.DEVNULL,
+                                     env={**os.environ, **env} if env else None,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=lambda: _die_with_parent(os.getppid()))
+        # A signal that came during the fork is raised here, with the child known:
+        # left running, it would go on writing into a temp dir being removed.
         out, err = child.communicate(timeout=timeout)
     except BaseException:
-        child.kill()
-        child.wait()
+        if child is not None:
+            child.kill()
+            child.wait()
         raise
     return subprocess.CompletedProcess(child.args, child.returncode, out, err)
 
@@ -287,8 +295,9 @@ def make_dir(kind: str, who: Identity) -> Path:
     """A fresh ``optcompare-<kind>-*`` temp dir with our owner record, for ``who`` (0700)."""
     _check_reachable(Path(tempfile.gettempdir()), who)
     sweep()
-    path = Path(tempfile.mkdtemp(prefix=f"{DIR_PREFIX}{kind}-"))
-    _live_dirs.append(path)
+    with signals_deferred():
+        path = Path(tempfile.mkdtemp(prefix=f"{DIR_PREFIX}{kind}-"))
+        _live_dirs.append(path)
     try:
         (path / OWNER_FILE).write_text(_owner_record())
         os.chown(path, who.uid, who.gid)

@@ -97,6 +97,10 @@ class Server:
             process.kill_group(self._proc)
 
     def close(self) -> None:
+        with process.signals_deferred():  # a signal meanwhile is raised once all is done
+            self._close()
+
+    def _close(self) -> None:
         try:
             self.stop()
         finally:
