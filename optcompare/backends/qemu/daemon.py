@@ -206,6 +206,7 @@ class QemuDaemon:
             raise
 
     def _start(self) -> None:
+        process.track(self)
         tmp = process.make_dir(self.kind, self.identity)
         self._tmp = tmp
         sock = tmp / "qmp.sock"
@@ -268,7 +269,10 @@ class QemuDaemon:
             return
         self._closed = True
         with process.signals_deferred():
-            self._close()
+            try:
+                self._close()
+            finally:
+                process.untrack(self)
 
     def _close(self) -> None:
         try:

@@ -36,7 +36,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from optcompare.errors import BackendError
 
@@ -46,6 +46,7 @@ __all__ = [
     "UNPRIVILEGED_GID",
     "UNPRIVILEGED_UID",
     "Identity",
+    "Owner",
     "identity",
     "kill_group",
     "live",
@@ -58,6 +59,8 @@ __all__ = [
     "spawn",
     "stop_all",
     "sweep",
+    "track",
+    "untrack",
     "wait_for",
 ]
 
@@ -70,6 +73,14 @@ _PR_SET_PDEATHSIG = 1
 
 _live_processes: list[subprocess.Popen[Any]] = []
 _live_dirs: list[Path] = []
+_live_owners: list[Owner] = []
+
+
+class Owner(Protocol):
+    """What owns processes and dirs of its own (a QMP client and its event loop
+    too) and knows how to let them go: :meth:`close` is idempotent."""
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -337,14 +348,30 @@ def remove_dir(path: Path) -> None:
         _live_dirs.remove(path)
 
 
+def track(owner: Owner) -> None:
+    """``owner`` is closed by :func:`stop_all` unless it closed itself first
+    (:func:`untrack`): a signal between its start and the ``try`` of whoever
+    holds it would otherwise leave its event loop's tasks pending at exit."""
+    _live_owners.append(owner)
+
+
+def untrack(owner: Owner) -> None:
+    with contextlib.suppress(ValueError):
+        _live_owners.remove(owner)
+
+
 def live() -> frozenset[int]:
-    """Identities of the processes and temp dirs made here and still there."""
-    return frozenset(map(id, [*_live_processes, *_live_dirs]))
+    """Identities of the owners, processes and temp dirs made here and still there."""
+    return frozenset(map(id, [*_live_owners, *_live_processes, *_live_dirs]))
 
 
 def stop_all(keep: frozenset[int] = frozenset()) -> None:
-    """Stop every process and remove every temp dir made here and still there,
-    but those in ``keep`` (from :func:`live`)."""
+    """Close every owner, stop every process and remove every temp dir made here
+    and still there, but those in ``keep`` (from :func:`live`)."""
+    for owner in [o for o in _live_owners if id(o) not in keep]:
+        with contextlib.suppress(Exception):
+            owner.close()
+        untrack(owner)
     for started in [p for p in _live_processes if id(p) not in keep]:
         kill_group(started, grace=0.5)
     for path in [d for d in _live_dirs if id(d) not in keep]:
