@@ -7,13 +7,13 @@ sshd_config argument. Each of those once failed here.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from qemu_required import require_emulator, require_program, require_qemu
+from test_qemu_backend import no_leftovers  # noqa: F401 - a fixture
 
 from optcompare.analysis.conformance import compare_driver_cells
 from optcompare.backends.qemu import http, iscsi, nbd, ssh
@@ -29,22 +29,15 @@ AWKWARD = "temp dir, with a comma"
 
 
 @pytest.fixture
-def awkward_tmp(monkeypatch: pytest.MonkeyPatch,
-                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Temp dirs go under ``/tmp/optcompare-test-*/temp dir, with a comma`` (0755:
+def awkward_tmp(no_leftovers: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:  # noqa: F811
+    """Temp dirs go under ``<no_leftovers' root>/temp dir, with a comma`` (0755:
     the unprivileged daemon must reach it), and none is left there afterwards."""
-    tmp_path_factory.getbasetemp()  # pytest's own temp root is fixed before we move tempdir
-    root = Path(tempfile.mkdtemp(prefix="optcompare-test-"))
-    try:
-        root.chmod(0o755)
-        base = root / AWKWARD
-        base.mkdir(mode=0o755)
-        base.chmod(0o755)
-        monkeypatch.setattr(tempfile, "tempdir", str(base))
-        yield base
-        assert list(base.iterdir()) == [], "a temp dir was left behind"
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    base = no_leftovers / AWKWARD
+    base.mkdir()
+    base.chmod(0o755)
+    monkeypatch.setattr(tempfile, "tempdir", str(base))
+    yield base
+    assert list(base.iterdir()) == [], "a temp dir was left behind"
 
 
 def test_a_comma_in_an_option_value_is_written_twice() -> None:

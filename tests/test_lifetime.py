@@ -402,6 +402,14 @@ def test_after_a_signal_a_coroutine_it_caught_unstarted_gives_no_warning(before:
     assert warned is (before == "none"), done.stderr
 
 
+def run_script(code: str, *args: str, tmpdir: Path | None = None
+               ) -> subprocess.CompletedProcess[str]:
+    """``code`` in a fresh interpreter (its signals are its own), temp dirs in ``tmpdir``."""
+    env = {**os.environ, "TMPDIR": str(tmpdir)} if tmpdir is not None else None
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                          text=True, timeout=60, check=False, env=env)
+
+
 SIGNAL_DURING_FORK = """
 import os, signal, subprocess, sys
 from pathlib import Path
@@ -444,8 +452,7 @@ def test_a_signal_during_a_fork_leaves_no_child_behind(how: str) -> None:
     # The SIGTERM test's flake (about 1 run in 25): the signal came while
     # qemu-img's fork held it back and was raised before the child was known;
     # qemu-img went on and wrote base.qcow2 into the temp dir being removed.
-    done = subprocess.run([sys.executable, "-c", SIGNAL_DURING_FORK, how],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = run_script(SIGNAL_DURING_FORK, how)
     assert done.returncode == 0, done.stderr
     tracked = "True" if how == "spawn" else "False"
     assert done.stdout.split() == ["running=False", f"tracked={tracked}"], done.stderr
@@ -482,9 +489,7 @@ print(f"raised={raised} running={running} dir={tmp.exists()} loop={qsd._loop is 
 
 def test_a_signal_during_close_waits_until_every_step_is_done(tmpdir_root: Path) -> None:
     require_qemu()
-    env = {**os.environ, "TMPDIR": str(tmpdir_root)}
-    done = subprocess.run([sys.executable, "-c", SIGNAL_DURING_CLOSE], capture_output=True,
-                          text=True, timeout=60, check=False, env=env)
+    done = run_script(SIGNAL_DURING_CLOSE, tmpdir=tmpdir_root)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["raised=True", "running=False", "dir=False",
                                    "loop=False"], done.stderr
@@ -538,9 +543,7 @@ def test_the_boundary_closes_a_daemon_nobody_closed(tmpdir_root: Path) -> None:
     # daemon's process and dir went, but its QMP reader and writer tasks were
     # left pending and Python printed tracebacks about them at exit.
     require_qemu()
-    env = {**os.environ, "TMPDIR": str(tmpdir_root)}
-    done = subprocess.run([sys.executable, "-c", DROPPED_UNCLOSED], capture_output=True,
-                          text=True, timeout=60, check=False, env=env)
+    done = run_script(DROPPED_UNCLOSED, tmpdir=tmpdir_root)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["closed=True", "running=False", "dir=False"]
     assert done.stderr == ""
