@@ -16,6 +16,8 @@ from typing import Annotated
 
 import typer
 
+from optcompare import streams
+
 COMMANDS: dict[str, str] = {
     "policies": "tables",
     "drivers": "tables",
@@ -139,8 +141,16 @@ def main() -> None:
     """The console script: like ``app()``, but a usage error is one line on stderr."""
     from optcompare import garbage
 
+    streams.hold_closed()
     with garbage.deferred():
-        _run()
+        try:
+            _run()
+        except OSError as error:
+            if not streams.failed_echo(error):
+                raise
+            streams.drop_stdout()
+            streams.to_stderr(f"optcompare: error: {streams.cannot_write(error)}")
+            sys.exit(2)
 
 
 def _run() -> None:
@@ -152,13 +162,13 @@ def _run() -> None:
         formatter = getattr(error, "format_message", None)
         message = formatter() if callable(formatter) else str(error)
         if type(error).__name__ == "NoArgsIsHelpError":  # bare `optcompare`: the help
-            typer.echo(message, err=True)
+            streams.to_stderr(message)
             sys.exit(getattr(error, "exit_code", 2))
         context = getattr(error, "ctx", None)
         hint = f" (see '{context.command_path} --help')" if context is not None else ""
-        typer.echo(f"optcompare: error: {message}{hint}", err=True)
+        streams.to_stderr(f"optcompare: error: {message}{hint}")
         sys.exit(getattr(error, "exit_code", 2))
     except typer.Abort:
-        typer.echo("optcompare: interrupted", err=True)
+        streams.to_stderr("optcompare: interrupted")
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

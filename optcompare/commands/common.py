@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from optcompare import streams
 from optcompare.errors import OptcompareError, PluginFailure, Terminated
 from optcompare.render.formats import Format
 
@@ -189,12 +190,12 @@ def boundary(func: F) -> F:
         except OptcompareError as error:
             from optcompare.render.escape import printable
 
-            typer.echo(f"optcompare: error: {printable(str(error))}", err=True)
+            streams.to_stderr(f"optcompare: error: {printable(str(error))}")
             raise typer.Exit(error.exit_code) from None
         except KeyboardInterrupt as interrupt:
             number = interrupt.signum if isinstance(interrupt, Terminated) else signal.SIGINT
             how = "" if number == signal.SIGINT else f" by {signal.Signals(number).name}"
-            typer.echo(f"optcompare: interrupted{how}", err=True)
+            streams.to_stderr(f"optcompare: interrupted{how}")
             raise typer.Exit(128 + number) from None
 
     return wrapper  # type: ignore[return-value]
@@ -235,8 +236,8 @@ def deliver(content: str, output: Path | None) -> None:
             sys.stdout.write(content)
             sys.stdout.flush()
         except OSError as error:
-            _drop_stdout()
-            raise OptcompareError(f"stdout: cannot write: {error.strerror or error}") from None
+            streams.drop_stdout()
+            raise OptcompareError(streams.cannot_write(error)) from None
         return
     from optcompare.atomic import write_atomic
 
@@ -247,19 +248,6 @@ def deliver(content: str, output: Path | None) -> None:
         write_atomic(output, content)
     except OSError as error:
         raise OptcompareError(f"{output}: cannot write: {error.strerror or error}") from None
-
-
-def _drop_stdout() -> None:
-    """Send what is left in stdout's buffer to /dev/null: the interpreter flushes it
-    again at exit, and a second failure there would print a traceback and exit 120."""
-    import os
-
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
-        os.close(null)
-    except (OSError, ValueError):  # no file descriptor behind stdout (a test's capture)
-        pass
 
 
 def platform_of(name: str) -> Any:

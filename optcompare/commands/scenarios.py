@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from optcompare import streams
 from optcompare.commands.common import (
     FormatOption,
     OutputOption,
@@ -119,7 +120,7 @@ def check(
 
     problems = load.check_files(files)
     for problem in problems:
-        typer.echo(printable(str(problem)), err=True)
+        streams.to_stderr(printable(str(problem)))
     emit("check", load.check_report(files, problems), check_view, fmt, output, width)
     if problems:
         raise typer.Exit(2)

@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from optcompare import streams
 from optcompare.errors import OptcompareError, PluginFailure, UnknownNameError
 from optcompare.model.drivers import Platform
 from optcompare.policies import discovery
@@ -160,8 +161,7 @@ def _warn(problem: PluginProblem) -> None:
     _state.warned.add(line)
     from optcompare.render.escape import printable
 
-    sys.stderr.write(printable(line) + "\n")
-    sys.stderr.flush()
+    streams.to_stderr(printable(line))
 
 
 def _discover(builtin: set[str]) -> tuple[tuple[Policy, ...], tuple[PluginProblem, ...]]:
