@@ -115,3 +115,15 @@ def test_a_policy_named_twice_is_one_report_column(report_analyses: list[list[st
     data: dict[str, Any] = json.loads(result.stdout)
     once = runner.invoke(app, ["report", "-p", "qemu-3.1", "-p", "qemu-4.1", "-f", "json"])
     assert data == json.loads(once.stdout)
+
+
+def test_check_counts_problems_in_words(tmp_path: Path) -> None:
+    first, second, third = (tmp_path / f"{n}.toml" for n in "abc")
+    for path in (first, second, third):
+        shutil.copy(SCENARIOS / "windows-commit.toml", path)
+    result = runner.invoke(app, ["check", str(first), str(second), str(third),
+                                 "--width", "100"])
+    assert result.exit_code == 2
+    rows = [line for line in result.stdout.splitlines() if ".toml" in line]
+    assert ["ok" in rows[0], "ERR: 1 problem " in rows[1], "ERR: 1 problem " in rows[2]] == \
+        [True, True, True], rows

@@ -70,6 +70,7 @@ def assert_mailing_list_rules(markdown: str) -> list[str]:
         assert line == line.rstrip(), f"trailing space on line {number}"
         assert not line.startswith(">") and not line.startswith("From "), number
         assert len(line) <= 76, f"line {number} is {len(line)} columns"
+        assert "(s)" not in line, f"line {number} does not count: {line}"
     assert sum(line.startswith("```") for line in lines) % 2 == 0
     assert "---" in lines
     return lines

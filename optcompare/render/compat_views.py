@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from optcompare.analysis.compat import Report
 from optcompare.analysis.findings import CellSummary, Change, Finding, FindingKind, Level
+from optcompare.render.counted import plural
 from optcompare.render.document import Document, Paragraph, Preformatted, Table
 
 REOPEN_BY_PATH = (
@@ -59,7 +60,7 @@ def summary(f: Finding, policy: str) -> str:
             return f"{policy}'s libvirt believes {', '.join(f.names)} dynamic on {base}"
         return f"{policy}'s libvirt detects no dynamic driver on {base} and stays with -drive"
     verb = "removes" if f.change is Change.REMOVED else "adds"
-    return f"the schema {verb} {len(f.names)} {f.options}(s)"
+    return f"the schema {verb} {plural(len(f.names), str(f.options))}"
 
 
 def _after_text(f: Finding) -> str:
@@ -136,7 +137,7 @@ def findings_blocks(doc: Document, report: Report) -> None:
         for level in Level
     )))
     if accepted:
-        head.add(Paragraph(f"{accepted} finding(s) accepted by the accept file."))
+        head.add(Paragraph(f"{plural(accepted, 'finding')} accepted by the accept file."))
     for level in Level:
         items = [f for f in report.findings if f.level is level]
         if not items:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from optcompare.analysis import report_model as m
 from optcompare.render import report_words as w
+from optcompare.render.counted import plural
 from optcompare.render.document import Block, Item, Paragraph, Preformatted, Table
 from optcompare.render.report_full import level_lines, truth_rows
 from optcompare.render.report_views import TITLE, report_view
@@ -269,7 +270,7 @@ def _truth_group(report: m.Report) -> tuple[Group, dict[str, dict[str, str]],
                       notes=tuple(f"[{i}] {text}" for i, text in enumerate(notes.messages, 1)))
         valid = sum(r.mode != "error" for r in t.rows)
         summary = (f"{t.policy}: {', '.join(t.drivers)} ({valid} of "
-                   f"{w.plural(len(t.rows), 'combination')} valid)")
+                   f"{plural(len(t.rows), 'combination')} valid)")
         items.append(Evidence(item_id, summary, (table,)))
         if "file" in t.drivers:
             slides.append(TruthSlide(t.policy, f"{', '.join(t.drivers)}; -{t.frontend}, "
@@ -444,8 +445,8 @@ def page(report: m.Report) -> Page:
     return Page(
         title=TITLE,
         tool=p.tool,
-        subtitle=(f"{w.plural(len(report.policies), 'policy', 'policies')}, "
-                  f"{w.plural(len(p.scenarios), 'scenario')}, {criteria} criteria; "
+        subtitle=(f"{plural(len(report.policies), 'policy', 'policies')}, "
+                  f"{plural(len(p.scenarios), 'scenario')}, {criteria} criteria; "
                   f"every cell computed by {p.tool}."),
         decision=_decision(report),
         matrix=matrix,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from optcompare.analysis import report_model as m
 from optcompare.render import report_words as w
+from optcompare.render.counted import plural
 from optcompare.render.document import Document, Item, Paragraph, Preformatted, Table
 from optcompare.render.views import UNSET_LEGEND, Footnotes, option_cell
 
@@ -110,7 +111,7 @@ def finding_lines(f: m.Finding) -> list[str]:
             f"believes {', '.join(f.names)} dynamic" if f.names else "detects nothing, "
             "stays with -drive"))
     else:
-        head = f"the schema {f.change.value} {len(f.names)} {f.options}(s)"
+        head = f"the schema {f.change.value} {plural(len(f.names), str(f.options))}"
     lines = [head]
     for label, cell in (("before", f.before), ("after", f.after)):
         if cell is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from optcompare.analysis import report_model as m
 from optcompare.model.options import Value, value_text
 from optcompare.render import report_words as w
+from optcompare.render.counted import plural
 from optcompare.render.document import Document, Item, Paragraph, Preformatted, Section, Table
 from optcompare.render.views import Footnotes
 
@@ -144,7 +145,7 @@ def _shipped(report: m.Report) -> str | None:
         if r.missing:
             part += f" (-drive until {w.names(r.missing)})"
         wrong = len(r.wrongly_dynamic) + len(r.missed) + len(r.rejected)
-        part += (f" and -blockdev would misread {w.plural(wrong, 'protocol')}"
+        part += (f" and -blockdev would misread {plural(wrong, 'protocol')}"
                  if wrong else " and -blockdev reads every protocol right")
         parts.append(part)
     if not parts:

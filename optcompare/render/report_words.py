@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from optcompare.analysis import report_model as m
+from optcompare.render.counted import plural
 
 TITLES = {
     "readonly-disks": "read-only disks refuse guest writes",
@@ -95,10 +96,6 @@ def some(items: Sequence[str], word: str = "driver", most: int = 4) -> str:
     if len(items) <= most:
         return names(items)
     return f"{len(items)} {word}s ({', '.join(items[:3])}, ...)"
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    return f"{count} {word if count == 1 else (many or word + 's')}"
 
 
 _NA = {
@@ -271,6 +268,6 @@ def trace_lines(run: m.Run, *, brief: bool = False) -> list[str]:
             if image.mode:
                 parts.append(image.mode)
             if image.denials:
-                parts.append(f"{image.denials} denial(s)")
+                parts.append(plural(image.denials, "denial"))
             lines.append(f"   {image.name}: " + ", ".join(parts))
     return lines

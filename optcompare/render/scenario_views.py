@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from optcompare.render.codec import encode
+from optcompare.render.counted import plural
 from optcompare.render.document import (
     ERR,
     NO,
@@ -222,7 +223,7 @@ def check_view(check: Check) -> Document:
     doc = Document("Scenario file check")
     section = doc.section("Files")
     section.add(Table(("file", "result"), tuple(
-        (f.file, "ok" if not f.problems else f"{ERR}: {len(f.problems)} problem(s)")
+        (f.file, "ok" if not f.problems else f"{ERR}: {plural(len(f.problems), 'problem')}")
         for f in check.files
     )))
     return doc
