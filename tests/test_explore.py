@@ -460,3 +460,30 @@ def test_a_chain_image_is_backed_by_a_place_or_else_a_name(backing: str | None) 
     nodes["mid"] = replace(nodes["mid"], backing=backing)
     placed = ex._canonical(session)[1][1][1]  # type: ignore[index]
     assert placed == {"base": 0, "top": 2, "gone": "gone", None: None}[backing]
+
+
+def test_a_context_counts_the_steps_and_stops_before_passing_its_limit() -> None:
+    policies = [registry.get("qemu-3.1"), registry.get("qemu-4.1")]
+    free = ex.Context()
+    expected = ex.explore(policies, SMALL, free, pairs=False)
+    assert free.steps == expected.transitions > 0
+    exact = ex.Context(max_steps=free.steps)
+    assert ex.explore(policies, SMALL, exact, pairs=False) == expected
+    assert exact.steps == free.steps
+    short = ex.Context(max_steps=free.steps - 1)
+    with pytest.raises(ex.TooManySteps) as stop:
+        ex.explore(policies, SMALL, short, pairs=False)
+    assert (stop.value.limit, stop.value.policy) == (free.steps - 1, "qemu-4.1")
+    assert 1 <= stop.value.depth <= SMALL.depth
+    assert short.steps <= free.steps - 1
+
+
+def test_explore_gives_up_in_one_line_past_max_steps(tmp_path: Path) -> None:
+    target = tmp_path / "found.txt"
+    result = runner.invoke(build_app(), ["explore", "-p", "qemu-3.1", "--depth", "3",
+                                         "--max-steps", "100", "-o", str(target)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "optcompare: error: the search would pass --max-steps 100 at depth 2 of 3 on "
+        "qemu-3.1; ask for a smaller --depth or --images, or a larger --max-steps"]
+    assert not target.exists()

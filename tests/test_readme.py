@@ -18,6 +18,7 @@ from optcompare import cache, inputs
 from optcompare.analysis import explore, report
 from optcompare.backends.qemu import process
 from optcompare.cli import app
+from optcompare.commands import explore as explore_command
 from optcompare.render import markdown, slides, svgtext
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,6 +79,8 @@ def test_the_explore_defaults_are_the_search_s() -> None:
     assert (int(depth), int(images)) == (explore.DEFAULT_DEPTH, explore.DEFAULT_IMAGES)
     (searched,) = figure(r"the same search at depth (\d+) on the report's policies")
     assert int(searched) == report.SEARCH_DEPTH
+    (steps,) = figure(r"at most `--max-steps` steps in all \(default (\d+)\)")
+    assert int(steps) == explore_command.MAX_STEPS
 
 
 def test_the_meeting_view_figures_are_the_renderer_s() -> None:

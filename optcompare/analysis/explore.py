@@ -329,10 +329,26 @@ def scenario_of(bounds: Bounds, start: Start, steps: tuple[Step, ...] = ()) -> S
     return Scenario("explore", "", "", setup, steps, "", "")
 
 
-class Context:
-    """Explicit state of a search: the explored graphs, the client probes, replays."""
+class TooManySteps(Exception):
+    """The search would play more steps than its context allows."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int, policy: str, depth: int, bounds: Bounds) -> None:
+        super().__init__(limit, policy, depth)
+        self.limit, self.policy, self.depth, self.bounds = limit, policy, depth, bounds
+
+
+class Context:
+    """Explicit state of a search: the explored graphs, the client probes, replays.
+
+    ``max_steps``: how many steps the searches in this context may play in all (None:
+    no limit); a state whose steps would pass it raises :class:`TooManySteps` before
+    any is played. Time and memory grow with the steps (each edge of a graph keeps
+    its record)."""
+
+    def __init__(self, max_steps: int | None = None) -> None:
+        self.max_steps = max_steps
+        self.steps = 0
+        """Steps played so far by the searches in this context."""
         self._builds: dict[tuple[Policy, str], Build] = {}
         self._graphs: dict[tuple[Policy, Bounds], Graph] = {}
         self._detections: dict[tuple[Policy, Build], Detection] = {}
@@ -376,7 +392,9 @@ class Context:
                     break
             else:
                 asked, record = questions.witness(build)
-                self._graphs[key] = _search(self, policy, bounds, asked)
+                graph = _search(self, policy, bounds, asked)
+                self.steps += graph.transitions
+                self._graphs[key] = graph
                 self._records[key] = record
         return self._graphs[key]
 
@@ -414,6 +432,7 @@ def _search(context: Context, policy: Policy, bounds: Bounds, build: Build) -> G
         graph.seen.append({n: session.backend.observe(n) for n in session.known})
         frontier.append((state, session))
     found, edges_of = graph.found, graph.edges
+    room = None if context.max_steps is None else context.max_steps - context.steps
     for depth in range(bounds.depth):
         following: list[tuple[int, Session]] = []
         for state, session in frontier:
@@ -423,6 +442,9 @@ def _search(context: Context, policy: Policy, bounds: Bounds, build: Build) -> G
             readonly = start.readonly
             edges = edges_of[state]
             plays = _plays(context.named, bounds, depth, session, before)
+            if room is not None and graph.transitions + len(plays) > room:
+                assert context.max_steps is not None
+                raise TooManySteps(context.max_steps, policy.name, depth + 1, bounds)
             last = len(plays) - 1
             for index, (action, step) in enumerate(plays):
                 # The last step is played on the session itself: nothing needs it after.

@@ -20,6 +20,8 @@ from optcompare.commands.common import (
 from optcompare.render.formats import Format
 
 MAX_IMAGES = 5
+MAX_STEPS = 1_000_000
+"""The default bound on the steps the searches of one run play in all."""
 
 T = TypeVar("T")
 
@@ -52,6 +54,9 @@ def explore(
     backend: Annotated[Backend, typer.Option(
         "--backend", help="model (search), or qemu: replay the released policy's workflows "
         "on a real qemu-storage-daemon and compare each step.")] = Backend.MODEL,
+    max_steps: Annotated[int, typer.Option(
+        "--max-steps", min=1, help="Give up, with an error, before the search plays more "
+        "steps than this in all: its time and memory grow with them.")] = MAX_STEPS,
     budget: Annotated[float | None, typer.Option(
         "--budget", min=0, help="With --backend qemu: start no workflow after this many "
         "seconds.")] = None,
@@ -93,12 +98,17 @@ def explore(
     bounds = analysis.Bounds(depth, images, driver, frontend or "blockdev", client,
                              platform_of(platform).value)
     files: list[tuple[str, str]] = []
-    result = analysis.explore(policies, bounds, analysis.Context())
+    try:
+        result = analysis.explore(policies, bounds, analysis.Context(max_steps))
+    except analysis.TooManySteps as stop:
+        raise InputError(
+            f"the search would pass --max-steps {stop.limit} at depth {stop.depth} of "
+            f"{stop.bounds.depth} on {stop.policy}; ask for a smaller --depth or --images, "
+            "or a larger --max-steps") from None
     if emit_dir is not None:
         from optcompare.render.explore_files import emitted_files
 
         files = emitted_files(result)
-    if emit_dir is not None:
         _write_all(emit_dir, files)
     emit("explore", result, explore_view, fmt, output, width,
          encode=_with_emitted(explore_json, files if emit_dir is not None else None))
@@ -161,7 +171,6 @@ def _differential(policy: list[str], depth: int, images: int, driver: str,
         from optcompare.render.explore_files import disagreement_files
 
         files = disagreement_files(result)
-    if emit_dir is not None:
         _write_all(emit_dir, files)
     emit("explore-differential", result, differential_view, fmt, output, width,
          encode=_with_emitted(differential_json, files if emit_dir is not None else None))

@@ -316,7 +316,7 @@ def _judge_assert(state: _Run, step: Step) -> tuple[bool, str | None]:
     if "ro" in args and seen.ro is None:
         wrong.append(f"{args.get('node', 'protocol')} node of {args['image']} is not open")
     if "denials" in args and seen.denials is not None and seen.denials != args["denials"]:
-        wrong.append(f"{seen.denials} denials logged, expected {args['denials']}")
+        wrong.append(f"denial count is {seen.denials}, expected {args['denials']}")
     if "mode" in args and seen.mode is not None and seen.mode != args["mode"]:
         wrong.append(f"mode is {seen.mode}, expected {args['mode']}")
     if "property" in args:
