@@ -23,6 +23,10 @@ SCENARIO_LIMIT = 1 << 20
 SCHEMA_LIMIT = 16 << 20
 """Bytes of one schema reply or QMP transcript (16 MiB; QEMU 8.1's reply is 300 KB)."""
 
+ACCEPT_LIMIT = 1 << 20
+"""Bytes of one accept file of finding ids (1 MiB: an id is one line of a few hundred
+bytes at most)."""
+
 MAX_NESTING = 64
 """Levels of arrays and objects (tables) in one parsed value."""
 

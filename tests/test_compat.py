@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from optcompare.analysis import compat, truth_table
 from optcompare.analysis.scenarios import probe
 from optcompare.cli import app
+from optcompare.inputs import ACCEPT_LIMIT
 from optcompare.model.drivers import Driver
 from optcompare.model.modes import Behaviour, Mode
 from optcompare.model.options import Written
@@ -124,6 +129,38 @@ def test_malformed_accept_file_is_an_input_error(tmp_path: Path) -> None:
     assert f"{accept}:2: expected one finding id per line" in result.stderr
     missing = runner.invoke(app, ["compat", "option-1", "--accept", str(tmp_path / "nope")])
     assert missing.exit_code == 2
+
+
+def test_an_accept_file_id_that_names_no_finding_is_a_warning(tmp_path: Path) -> None:
+    listed = runner.invoke(app, ["compat", "option-1", "--against", "qemu-3.1", "-f", "json"])
+    breaks = [f["id"] for f in json.loads(listed.stdout)["findings"] if f["level"] == "break"]
+    accept = tmp_path / "accepted.txt"
+    accept.write_text("\n".join([breaks[0], "# a typo:", breaks[1] + "x", *breaks[1:],
+                                  breaks[0]]) + "\n")
+    result = runner.invoke(app, ["compat", "option-1", "--against", "qemu-3.1",
+                                 "--fail-on", "break", "--accept", str(accept)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"optcompare: warning: {accept}:3: {breaks[1]}x is no finding of option-1 against "
+        "qemu-3.1"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "too large"])
+def test_an_accept_file_is_read_within_the_input_limits(tmp_path: Path, kind: str) -> None:
+    accept = tmp_path / "accepted.txt"
+    if kind == "fifo":
+        os.mkfifo(accept)
+    elif kind == "device":
+        accept.symlink_to("/dev/zero")
+    else:
+        accept.write_text("# padding\n" * ((ACCEPT_LIMIT // 10) + 1))
+    proc = subprocess.run([sys.executable, "-m", "optcompare", "compat", "option-1",
+                           "--against", "qemu-3.1", "--accept", str(accept)],
+                          capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"optcompare: error: {accept}: "), lines
+    assert ("not a regular file" if kind != "too large" else "too large") in lines[0]
 
 
 def test_no_older_baseline() -> None:

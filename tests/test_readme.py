@@ -51,6 +51,8 @@ def test_the_input_limits_are_the_code_s() -> None:
                                       r"schema reply")
     assert int(mib_scenario) << 20 == inputs.SCENARIO_LIMIT
     assert int(mib_schema) << 20 == inputs.SCHEMA_LIMIT
+    (accept,) = figure(r"An accept file .* is read the same way, at most (\d+) MiB")
+    assert int(accept) << 20 == inputs.ACCEPT_LIMIT
     (levels,) = figure(r"nesting at most (\d+) levels")
     assert int(levels) == inputs.MAX_NESTING
     (bits,) = figure(r"integers within (\d+) bits")

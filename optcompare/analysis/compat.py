@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -382,7 +382,8 @@ def _schema(policy: Policy, base: Policy) -> list[Finding]:
 
 
 def compare(policy: Policy, baselines: Sequence[Policy], scenarios: Sequence[Scenario],
-            accepted: frozenset[str] = frozenset(), ground: Policy | None = None) -> Report:
+            accepted: Collection[str] = frozenset(), ground: Policy | None = None
+            ) -> Report:
     """``ground``: the build the options were proposed on (qemu-4.0); a driver
     change of a later release is the release's (see :func:`release_changes`)."""
     findings: list[Finding] = []
@@ -402,20 +403,18 @@ def compare(policy: Policy, baselines: Sequence[Policy], scenarios: Sequence[Sce
 _ID = re.compile(r"^[A-Za-z0-9._/,=+:@()-]+$")
 
 
-def read_accept_file(path: Path) -> frozenset[str]:
-    """Finding ids, one per line; ``#`` starts a comment."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise InputError(f"cannot read accept file: {reason}", path=str(path)) from None
-    ids = set()
-    for number, line in enumerate(lines, 1):
+def read_accept_file(path: Path) -> dict[str, int]:
+    """Finding ids, one per line (``#`` starts a comment), each with the line that
+    first names it."""
+    from optcompare.inputs import ACCEPT_LIMIT, read_text
+
+    ids: dict[str, int] = {}
+    for number, line in enumerate(read_text(path, ACCEPT_LIMIT).splitlines(), 1):
         text = line.split("#", 1)[0].strip()
         if not text:
             continue
         if not _ID.match(text):
             raise InputError(f"expected one finding id per line, got {text!r}", path=str(path),
                              line=number)
-        ids.add(text)
-    return frozenset(ids)
+        ids.setdefault(text, number)
+    return ids

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from optcompare import streams
 from optcompare.commands.common import (
     FormatOption,
     OutputOption,
@@ -61,6 +62,7 @@ def compat(
     from optcompare.analysis import compat as analysis
     from optcompare.policies import registry
     from optcompare.render.compat_views import compat_json, compat_view
+    from optcompare.render.escape import printable
     from optcompare.scenario import files, load
 
     chosen = registry.get(policy)
@@ -69,9 +71,15 @@ def compat(
                  else analysis.default_baselines(chosen, released))
     if not baselines:
         raise InputError(f"no released build is older than {policy}; name one with --against")
-    accepted = analysis.read_accept_file(accept) if accept else frozenset()
+    accepted = analysis.read_accept_file(accept) if accept else {}
     scenarios = load.load_all(files.discover(scenarios_dir))
     report = analysis.compare(chosen, baselines, scenarios, accepted)
     emit("compat", report, compat_view, fmt, output, width, encode=compat_json)
+    found = {f.id for f in report.findings}
+    for name, line in accepted.items():
+        if name not in found:
+            streams.to_stderr(printable(
+                f"optcompare: warning: {accept}:{line}: {name} is no finding of {policy} "
+                f"against {', '.join(report.against)}"))
     if fail_on is not None and report.failing(analysis.Level[fail_on.name]):
         raise typer.Exit(1)
