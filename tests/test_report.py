@@ -243,3 +243,13 @@ def test_text_lines_end_without_spaces() -> None:
         out = invoke(*SELECTION, "-f", "text", "--width", width)
         assert out.count("\n") > 20
         assert all(line == line.rstrip() for line in out.splitlines()), width
+
+
+@pytest.mark.parametrize("policy, verb", [("qemu-4.1", "meets"), ("qemu-3.0", "does not meet")])
+def test_a_report_on_one_build_speaks_of_one_build(policy: str, verb: str) -> None:
+    text = invoke("report", "-p", policy, "-f", "markdown")
+    decision = " ".join(text[text.index("## Decision"):text.index("## Verdict")].split())
+    assert decision.startswith(f"## Decision The one build measured, {policy}, {verb} both "
+                               "of the thread's requirements"), decision
+    for wrong in ("Of the 1 builds", "Not dominated", "elsewhere"):
+        assert wrong not in decision

@@ -46,10 +46,15 @@ def _decision(doc: Document, report: m.Report) -> None:
     section = doc.section("Decision")
     thread = [c.id for c in report.criteria if c.origin is m.Origin.THREAD]
     failing = [p.name for p in report.policies if p.name not in d.meets_thread]
-    text = (f"Of the {d.policies} builds measured, {len(d.meets_thread)} "
-            f"{'meets' if len(d.meets_thread) == 1 else 'meet'} both of "
-            f"the thread's requirements ({w.names([w.title(c) for c in thread])}): "
-            f"{w.names(list(d.meets_thread)) or 'none'}.")
+    requirements = f"the thread's requirements ({w.names([w.title(c) for c in thread])})"
+    if d.policies == 1:
+        only = report.policies[0].name
+        text = (f"The one build measured, {only}, "
+                f"{'meets' if d.meets_thread else 'does not meet'} both of {requirements}.")
+    else:
+        text = (f"Of the {d.policies} builds measured, {len(d.meets_thread)} "
+                f"{'meets' if len(d.meets_thread) == 1 else 'meet'} both of "
+                f"{requirements}: {w.names(list(d.meets_thread)) or 'none'}.")
     by_loss: dict[tuple[str, ...], list[str]] = {}
     for name in failing:
         lost = tuple(c for c in thread if report.cell(name, c).mark is m.Mark.NO)
@@ -59,7 +64,7 @@ def _decision(doc: Document, report: m.Report) -> None:
             text += (f" {w.names(who)} {'fails' if len(who) == 1 else 'fail'} "
                      f"{w.names([w.short(c) for c in lost])}.")
     section.add(Paragraph(text))
-    if d.non_dominated:
+    if d.non_dominated and d.policies > 1:
         text = f"Not dominated: {w.names(list(d.non_dominated))}."
         by: dict[tuple[str, ...], list[str]] = {}
         for x in d.dominated:
@@ -150,7 +155,8 @@ def _shipped(report: m.Report) -> str | None:
         parts.append(part)
     if not parts:
         return text + "its probe fails on every build here, so it stays on -drive."
-    return text + "; ".join(parts) + "; elsewhere it fails (-drive)."
+    rest = "; elsewhere it fails (-drive)." if len(parts) < len(report.matrix) else "."
+    return text + "; ".join(parts) + rest
 
 
 def _role(role: m.Role) -> str:
