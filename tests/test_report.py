@@ -253,3 +253,14 @@ def test_a_report_on_one_build_speaks_of_one_build(policy: str, verb: str) -> No
                                "of the thread's requirements"), decision
     for wrong in ("Of the 1 builds", "Not dominated", "elsewhere"):
         assert wrong not in decision
+
+
+def test_the_madr_block_says_what_each_option_fails() -> None:
+    """A failed criterion is named as failed: "Bad, because no break for 3.1 users"
+    said the opposite of what it meant."""
+    lines = invoke("report", "--full", "-f", "markdown").splitlines()
+    bad = [line for line in lines if line.startswith("- Bad, because")]
+    good = [line for line in lines if line.startswith("- Good, because")]
+    assert bad and good
+    assert all(line.startswith('- Bad, because it fails "') for line in bad), bad[:3]
+    assert not any("fails" in line.split("(")[0] for line in good)

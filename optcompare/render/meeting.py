@@ -419,13 +419,7 @@ def _skew(report: m.Report) -> tuple[Group, SkewSlide]:
 def _considered(report: m.Report) -> Group:
     items = []
     for row, info in zip(report.matrix, report.policies, strict=True):
-        points = []
-        for kind, mark in (("Good", Mark.YES), ("Bad", Mark.NO)):
-            for cell in row.cells:
-                if cell.mark is mark:
-                    why = w.reason(cell)
-                    points.append(f"{kind}, because {w.title(cell.criterion)}"
-                                  + (f" ({why})" if why else ""))
+        points = w.considered_points(row)
         items.append(Evidence(anchor("considered", info.name), f"{info.name}: {info.title}",
                               (Bullets(tuple(points)),) if points else ()))
     return Group("considered", "Considered options", (), tuple(items))

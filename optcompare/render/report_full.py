@@ -219,13 +219,8 @@ def _considered(doc: Document, report: m.Report) -> None:
     section = doc.section("Considered options")
     for row, info in zip(report.matrix, report.policies, strict=True):
         section.add(Paragraph(f"{info.name}: {info.title}"))
-        for kind, mark in (("Good", m.Mark.YES), ("Bad", m.Mark.NO)):
-            for cell in row.cells:
-                if cell.mark is not mark:
-                    continue
-                why = w.reason(cell)
-                section.add(Item(f"{kind}, because {w.title(cell.criterion)}"
-                                 + (f" ({why})" if why else "")))
+        for point in w.considered_points(row):
+            section.add(Item(point))
 
 
 def sections(doc: Document, report: m.Report, labels: dict[str, str]) -> None:

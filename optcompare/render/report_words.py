@@ -123,6 +123,21 @@ def note(cell: m.Cell) -> str | None:
     return reason(cell)
 
 
+def considered_points(row: m.MatrixRow) -> tuple[str, ...]:
+    """A policy's row as the points of the MADR block: every criterion it meets
+    ("Good, because ..."), then every one it fails ("Bad, because it fails ...");
+    n/a and ERR cells are neither."""
+    good, bad = [], []
+    for cell in row.cells:
+        why = reason(cell)
+        note = f" ({why})" if why else ""
+        if cell.mark is m.Mark.YES:
+            good.append(f"Good, because {title(cell.criterion)}{note}")
+        elif cell.mark is m.Mark.NO:
+            bad.append(f'Bad, because it fails "{title(cell.criterion)}"{note}')
+    return (*good, *bad)
+
+
 def reason(cell: m.Cell) -> str | None:
     """The note for a cell, or None when its mark says it all."""
     r = cell.reason
