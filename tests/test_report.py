@@ -93,7 +93,7 @@ def test_full_follows_every_mailing_list_rule() -> None:
 def test_full_sections_come_in_order() -> None:
     text = invoke("report", "--full", "--format", "markdown")
     order = ["## Decision", "## Verdict matrix", "## Evidence", "## Truth tables",
-             "## Introspection visibility", "## Compatibility:", "## Scenario results",
+             "## Introspection visibility", "## Compatibility\n", "## Scenario results",
              "## Scenario failures", "## Version skew", "## Considered options", "\n---\n"]
     positions = [text.index(mark) for mark in order]
     assert positions == sorted(positions)
@@ -264,3 +264,18 @@ def test_the_madr_block_says_what_each_option_fails() -> None:
     assert bad and good
     assert all(line.startswith('- Bad, because it fails "') for line in bad), bad[:3]
     assert not any("fails" in line.split("(")[0] for line in good)
+
+
+def test_full_nests_each_table_and_comparison_under_its_section() -> None:
+    headings = [line for line in invoke("report", "--full", "-f", "markdown").splitlines()
+                if line.startswith("#")]
+    parent = None
+    children: dict[str | None, int] = {}
+    for heading in headings:
+        if heading.startswith("### "):
+            children[parent] = children.get(parent, 0) + 1
+        elif heading.startswith("## "):
+            parent = heading[3:]
+    assert set(children) == {"Truth tables", "Compatibility"}
+    assert children["Compatibility"] == 6
+    assert not any(h.startswith("## qemu-") or h.startswith("## option-") for h in headings)

@@ -55,6 +55,8 @@ Block = Paragraph | Item | Table | Preformatted
 class Section:
     title: str
     blocks: list[Block] = field(default_factory=list)
+    sub: bool = False
+    """A part of the section before it (one truth table of "Truth tables")."""
 
     def add(self, block: Block) -> None:
         self.blocks.append(block)
@@ -66,7 +68,7 @@ class Document:
     sections: list[Section] = field(default_factory=list)
     provenance: list[str] = field(default_factory=list)
 
-    def section(self, title: str) -> Section:
-        section = Section(title)
+    def section(self, title: str, *, sub: bool = False) -> Section:
+        section = Section(title, sub=sub)
         self.sections.append(section)
         return section

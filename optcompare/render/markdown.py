@@ -130,10 +130,11 @@ def _block(block: Block, width: int) -> list[str]:
 def render(document: Document, width: int = WIDTH) -> str:
     lines = [f"# {document.title}", ""]
     for section in document.sections:
-        heading = f"## {section.title}"
+        marker = "###" if section.sub else "##"
+        heading = f"{marker} {section.title}"
         if len(heading) > width:  # a heading is one line: the rest opens the section
             head, _, rest = section.title.partition(": ")
-            heading = f"## {head}"[:width]
+            heading = f"{marker} {head}"[:width]
             lines += [heading, "", *textwrap.wrap(rest or section.title, width), ""]
         else:
             lines += [heading, ""]

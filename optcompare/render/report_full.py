@@ -52,7 +52,7 @@ def _truth_tables(doc: Document, report: m.Report) -> None:
         "flag / the descriptor; +d an access denial; ERR n: QEMU's message n."
         + (UNSET_LEGEND if _leaves_unset(report.truth_tables) else "")))
     for table in report.truth_tables:
-        sub = doc.section(f"{table.policy}: {', '.join(table.drivers)}")
+        sub = doc.section(f"{table.policy}: {', '.join(table.drivers)}", sub=True)
         notes = Footnotes()
         rows = truth_rows(table, notes)
         sub.add(Table((*(w.option(o) for o in table.options), "mode", "w", "u"), rows,
@@ -138,8 +138,14 @@ def level_lines(c: m.CompatReport, level: m.Level) -> list[str]:
 
 
 def _compat(doc: Document, report: m.Report) -> None:
+    if report.compat:
+        against = sorted({c.against for c in report.compat})
+        doc.section("Compatibility").add(Paragraph(
+            f"What {w.names(against)}'s users would meet on each later build: every break "
+            "and silent change of meaning, with what it was before and is after; info findings "
+            "counted, not listed."))
     for c in report.compat:
-        section = doc.section(f"Compatibility: {c.policy} against {c.against}")
+        section = doc.section(f"{c.policy} against {c.against}", sub=True)
         section.add(Paragraph(
             f"{c.count(m.Level.BREAK)} break, {c.count(m.Level.SILENT)} silent, "
             f"{c.count(m.Level.INFO)} info (info not listed)."))

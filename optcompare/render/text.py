@@ -65,7 +65,7 @@ def draw(document: Document, out: Console) -> None:
     out.print(Text(document.title, style="bold"))
     for section in document.sections:
         out.print()
-        out.print(Text(section.title, style="bold underline"))
+        out.print(Text(section.title, style="bold" if section.sub else "bold underline"))
         for index, block in enumerate(section.blocks):
             if not (isinstance(block, Item) and index and isinstance(section.blocks[index - 1],
                                                                       Item)):
