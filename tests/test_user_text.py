@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from optcompare.cli import app
 from optcompare.render import markdown, text
 from optcompare.render.document import Document, Paragraph, Preformatted, Table
-from optcompare.render.escape import printable, printable_model
+from optcompare.render.escape import ascii_text, printable, printable_model
 
 runner = CliRunner()
 
@@ -215,3 +215,29 @@ def test_any_text_in_a_scenario_is_shown_safely(summary: str, key: str, error: s
             if fmt == "markdown":  # a mail reply: no line may start with > or From
                 assert_safe(result.stdout)
             assert not RAW.findall(result.stdout)
+
+
+def test_ascii_text_spells_each_kind_of_character_plainly() -> None:
+    assert ascii_text("caf\u00e9 na\u00efve") == "cafe naive"  # accents dropped
+    assert ascii_text("\uff57\uff49\uff44\uff45 \ufb01le\u2026") == "wide file..."
+    assert ascii_text("\u201cq\u201d \u2018x\u2019 a\u2013b a\u2014b a\u00a0b") == \
+        '"q" \'x\' a-b a--b a b'
+    assert ascii_text("\u4e2d \U0001f642") == "\\u4e2d \\U0001f642"  # escaped, never lost
+    plain = "already ASCII: [x] | `y` > z"
+    assert ascii_text(plain) is plain
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_ascii_text_is_always_ascii(text: str) -> None:
+    assert ascii_text(text).isascii()
+
+
+def test_markdown_spells_user_text_in_ascii_within_the_width(tmp_path: Path) -> None:
+    key = "cl\u00e9\u2014\uff57\uff49\uff44\uff45" + "\u4e2d\u6587" * 12
+    path = tmp_path / "unicode.toml"
+    path.write_text(SCENARIO.replace(toml(OPTION), toml(key)), encoding="utf-8")
+    out = invoke("run", str(path), "-p", "qemu-4.1", "--format", "markdown")
+    assert all(line.isascii() and len(line) <= 76 for line in out.splitlines()), out
+    assert "cle--wide" + "\\u4e2d\\u6587" * 12 in re.sub(r"\s+", "", out)
+    assert "?" not in re.sub(r"\s+", "", out).split("cle--wide")[1][:10]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -39,6 +40,31 @@ def printable(text: str) -> str:
     return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
 
 
+_PLAIN = str.maketrans({
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "--",
+    "\u2015": "--", "\u2212": "-", "\u2018": "'", "\u2019": "'", "\u201a": "'",
+    "\u2032": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"',
+    "\u2022": "*", "\u00b7": "*", "\u2192": "->", "\u2190": "<-", "\u00d7": "x",
+})
+"""Punctuation with a plain ASCII spelling that compatibility decomposition leaves alone."""
+
+
+def ascii_text(text: str) -> str:
+    """``text`` in ASCII, for a plain-text mailing list: accents dropped ("cafe"),
+    compatibility forms decomposed (fullwidth letters, ligatures, the ellipsis),
+    dashes and quotes spelled plainly, and anything else written as an escape
+    (``\\u4e2d``) the way :func:`printable` writes a control character."""
+    if text.isascii():
+        return text
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.translate(_PLAIN)).translate(_PLAIN)
+    return "".join(
+        char if char.isascii() else "" if unicodedata.combining(char) else
+        f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}"
+        for char in decomposed)
+
+
 def printable_model(value: T) -> T:
     """``value`` with every string in it :func:`printable`.
 
@@ -46,23 +72,30 @@ def printable_model(value: T) -> T:
     in which nothing changes is the same object, so a result without
     control characters costs one walk and no copy.
     """
-    result: T = _walk(value)
+    result: T = _walk(value, printable)
     return result
 
 
-def _walk(value: Any) -> Any:
+def ascii_model(value: T) -> T:
+    """``value`` with every string in it :func:`ascii_text` (walked as
+    :func:`printable_model` walks)."""
+    result: T = _walk(value, ascii_text)
+    return result
+
+
+def _walk(value: Any, fix: Callable[[str], str]) -> Any:
     kind = type(value)
     if kind in _LEAVES:
         return value
     if isinstance(value, str):
-        return printable(value)  # an enum member of str stays itself: it has no controls
+        return fix(value)  # an enum member of str stays itself: its value is plain ASCII
     if kind is tuple or kind is list:
-        items = [_walk(v) for v in value]
+        items = [_walk(v, fix) for v in value]
         if all(new is old for new, old in zip(items, value, strict=True)):
             return value
         return kind(items)
     if kind is dict:
-        pairs = [(_walk(k), _walk(v)) for k, v in value.items()]
+        pairs = [(_walk(k, fix), _walk(v, fix)) for k, v in value.items()]
         if all(k is old_k and v is old_v for (k, v), (old_k, old_v)
                in zip(pairs, value.items(), strict=True)):
             return value
@@ -73,7 +106,7 @@ def _walk(value: Any) -> Any:
     changes = {}
     for name in names:
         old = getattr(value, name)
-        new = _walk(old)
+        new = _walk(old, fix)
         if new is not old:
             changes[name] = new
     return dataclasses.replace(value, **changes) if changes else value

@@ -3,9 +3,9 @@
 Every line stays within ``width`` columns, fenced blocks included: a table
 that would be wider is split into several that repeat its first column,
 and one whose single column is still too wide becomes a list; a long line
-of a preformatted block is wrapped with an indent. Only ASCII; no line
-starts with ``From `` or ``>``; no trailing spaces; provenance after a
-``---`` line.
+of a preformatted block is wrapped with an indent. Only ASCII (see
+``escape.ascii_text``); no line starts with ``From `` or ``>``; no
+trailing spaces; provenance after a ``---`` line.
 """
 
 from __future__ import annotations
@@ -15,10 +15,6 @@ import textwrap
 from optcompare.render.document import Block, Document, Item, Paragraph, Table
 
 WIDTH = 76
-
-
-def _ascii(text: str) -> str:
-    return text.encode("ascii", "replace").decode("ascii")
 
 
 def _safe(line: str) -> str:
@@ -128,6 +124,9 @@ def _block(block: Block, width: int) -> list[str]:
 
 
 def render(document: Document, width: int = WIDTH) -> str:
+    from optcompare.render.escape import ascii_model
+
+    document = ascii_model(document)  # before the layout: an escape is wider than its char
     lines = [f"# {document.title}", ""]
     for section in document.sections:
         marker = "###" if section.sub else "##"
@@ -149,5 +148,5 @@ def render(document: Document, width: int = WIDTH) -> str:
             lines += textwrap.wrap(item, width, subsequent_indent="  ",
                                    break_on_hyphens=False)
         lines.append("")
-    text = "\n".join(_safe(_ascii(line)) for line in lines)
+    text = "\n".join(_safe(line) for line in lines)
     return text.rstrip("\n") + "\n"
