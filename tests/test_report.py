@@ -279,3 +279,47 @@ def test_full_nests_each_table_and_comparison_under_its_section() -> None:
     assert set(children) == {"Truth tables", "Compatibility"}
     assert children["Compatibility"] == 6
     assert not any(h.startswith("## qemu-") or h.startswith("## option-") for h in headings)
+
+
+def _table_after(markdown: str, heading: str) -> list[list[str]]:
+    """The rows (header first) of every table under ``heading``, split tables joined."""
+    lines = markdown[markdown.index(heading):].splitlines()[1:]
+    end = next((i for i, line in enumerate(lines) if line.startswith("## ")), len(lines))
+    rows: list[list[str]] = []
+    for line in lines[:end]:
+        if line.startswith("|") and not line.startswith("|-"):
+            rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_every_skew_cell_says_how_many_workflows_it_ran(full_json: dict[str, Any]) -> None:
+    """The legend gives the usual count; a cell that ran another number says met/ran
+    (explicit-reopen's libvirt ran 8 of the workflows on qemu-3.1, not 15)."""
+    cells = full_json["skew"]
+    runs = [c["ran"] for c in cells]
+    usual = max(set(runs), key=runs.count)
+    odd = [c for c in cells if c["ran"] != usual]
+    assert odd, "the built-in inputs have a cell that ran fewer workflows"
+    markdown = invoke("report", "--full", "-f", "markdown")
+    assert f"workflows met (of {usual} run; met/run where a cell ran another number)" in \
+        " ".join(markdown.split())
+    rows = _table_after(markdown, "## Version skew")
+    header = rows[0]
+    shown = {(row[0], column): cell for row in rows[1:]
+             for column, cell in zip(header[1:], row[1:], strict=True)}
+    short = {p["name"]: label for p, label in zip(
+        full_json["policies"], header[1:], strict=True)}
+    for c in cells:
+        text = shown[(short.get(c["client"], c["client"]), short[c["build"]])]
+        count = text.split()[0]
+        assert count == (str(c["met"]) if c["ran"] == usual else f"{c['met']}/{c['ran']}"), c
+        assert ("FP" in text) == bool(c["false_positives"])
+        assert ("FN" in text) == bool(c["false_negatives"])
+
+
+def test_the_skew_command_fits_its_columns_with_short_labels() -> None:
+    text = invoke("skew", "-f", "text", "--width", "100")
+    assert "| client  | 3.0 | 3.1 | 4.0   | 4.0.0 | o1" in text
+    assert "er explicit-reopen" in " ".join(text.split())
+    row = next(line for line in text.splitlines() if line.startswith("| er "))
+    assert row.split("|")[3].strip() == "7/8"

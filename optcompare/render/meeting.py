@@ -405,12 +405,7 @@ def _skew(report: m.Report) -> tuple[Group, SkewSlide]:
     slide = SkewSlide(builds, clients, tuple(
         tuple((index[client, b].met, index[client, b].ran, _detection(index[client, b]))
               for b in builds) for client in clients), note)
-    notes = tuple(Paragraph(
-        f"Why {n.client} does well: it never probes, so it never believes a driver dynamic "
-        f"({n.false_positives} false positives), and it only uses -{n.frontend}, whose "
-        f"implicit backing nodes are reopened read-write with their format node for a job: "
-        f"{n.jobs_met} block-job runs met, {n.met} of {n.ran} in all (rank {n.rank} of "
-        f"{len(clients)}).") for n in report.skew_notes)
+    notes = tuple(Paragraph(w.skew_note(n, len(clients))) for n in report.skew_notes)
     item = Evidence(anchor("skew", "matrix"),
                     f"The matrix: {len(clients)} clients x {len(builds)} builds", (table, *notes))
     return Group("skew", "Version skew", (Paragraph(note),), (item,)), slide

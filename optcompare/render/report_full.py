@@ -197,28 +197,18 @@ def _skew(doc: Document, report: m.Report, labels: dict[str, str]) -> None:
     clients = list(dict.fromkeys(c.client for c in report.skew))
     builds = list(dict.fromkeys(c.build for c in report.skew))
     index = {(c.client, c.build): c for c in report.skew}
-    rows = []
-    for client in clients:
-        cells = []
-        for build in builds:
-            c = index[(client, build)]
-            mark = "+".join(name for name, bad in (("FP", c.false_positives),
-                                                    ("FN", c.false_negatives)) if bad)
-            cells.append(f"{c.met}{'' if not mark else ' ' + mark}")
-        rows.append((labels.get(client, client), *cells))
+    common = w.common_runs(c.ran for c in report.skew)
+    rows = tuple(
+        (labels.get(client, client),
+         *(w.skew_cell(c.met, c.ran, common, c.false_positives, c.false_negatives)
+           for c in (index[(client, build)] for build in builds)))
+        for client in clients)
     section.add(Paragraph(
         "Rows: the libvirt written for a policy (legacy: always -drive, never probes). "
-        "Columns: the QEMU build. Each cell: workflows met (of "
-        f"{index[(clients[0], builds[0])].ran} run), FP if the client claims a driver "
-        "that is not dynamic, FN if it misses one."))
-    section.add(Table(("client", *(labels.get(b, b) for b in builds)), tuple(rows)))
+        "Columns: the QEMU build. " + w.skew_legend(common)))
+    section.add(Table(("client", *(labels.get(b, b) for b in builds)), rows))
     for note in report.skew_notes:
-        section.add(Paragraph(
-            f"Why {note.client} does well: it never probes, so it never believes a "
-            f"driver dynamic ({note.false_positives} false positives), and it only uses "
-            f"-{note.frontend}, whose implicit backing nodes are reopened read-write "
-            f"with their format node for a job: {note.jobs_met} block-job runs met, "
-            f"{note.met} of {note.ran} in all (rank {note.rank} of {len(clients)})."))
+        section.add(Paragraph(w.skew_note(note, len(clients))))
 
 
 def _considered(doc: Document, report: m.Report) -> None:

@@ -7,7 +7,8 @@ of :mod:`optcompare.analysis.report_model`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence, Sized
 
 from optcompare.analysis import report_model as m
 from optcompare.render.counted import plural
@@ -229,6 +230,36 @@ def compat_reason(mark: m.Mark, r: m.CompatCount) -> str | None:
         parts.append(f"{plural(r.release_findings, 'finding')} on "
                      f"{names(r.release_drivers)}: the release's, not the option's")
     return "; ".join(parts) or None
+
+
+def common_runs(runs: Iterable[int]) -> int:
+    """How many workflows most skew cells ran: a cell that ran another number says so."""
+    return Counter(runs).most_common(1)[0][0]
+
+
+def skew_cell(met: int, ran: int, common: int, false_positives: Sized,
+              false_negatives: Sized) -> str:
+    """A skew cell: workflows met (``met/ran`` when it ran other than ``common``), then
+    FP and FN when the client's detection was wrong."""
+    text = str(met) if ran == common else f"{met}/{ran}"
+    marks = "+".join(name for name, wrong in (("FP", false_positives),
+                                               ("FN", false_negatives)) if wrong)
+    return f"{text} {marks}" if marks else text
+
+
+def skew_legend(common: int) -> str:
+    return (f"Each cell: workflows met (of {common} run; met/run where a cell ran another "
+            "number), FP if the client claims a driver that is not dynamic, FN if it misses "
+            "one.")
+
+
+def skew_note(n: m.SkewNote, clients: int) -> str:
+    """Why a client that never probes does as well as it does."""
+    return (f"Why {n.client} does well: it never probes, so it never believes a driver "
+            f"dynamic ({n.false_positives} false positives), and it only uses -{n.frontend}, "
+            f"whose implicit backing nodes are reopened read-write with their format node "
+            f"for a job: {n.jobs_met} block-job runs met, {n.met} of {n.ran} in all (rank "
+            f"{n.rank} of {clients}).")
 
 
 def label(name: str, taken: set[str]) -> str:

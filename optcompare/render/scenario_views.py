@@ -150,13 +150,6 @@ def run_view(runs: Runs) -> Document:
     return doc
 
 
-def detection_mark(cell: SkewCell) -> str:
-    fp, fn = cell.false_positives, cell.false_negatives
-    if not fp and not fn:
-        return "ok"
-    return "+".join(name for name, bad in (("FP", fp), ("FN", fn)) if bad)
-
-
 def _signal(cell: SkewCell) -> str:
     text = str(cell.evidence) + (" (fragile)" if cell.fragile else "")
     if cell.blockdev is False:
@@ -188,13 +181,18 @@ def skew_json(skew: Skew) -> dict[str, object]:
 
 
 def skew_view(skew: Skew) -> Document:
+    from optcompare.render import report_words as w
+
     doc = Document("Version skew: libvirt written for a policy x QEMU build")
     cells = skew.cells
     builds = list(dict.fromkeys(c.build for c in cells))
+    labels = w.labels(builds)
     index = {(c.client, c.build): c for c in cells}
+    common = w.common_runs(c.ran for c in cells)
     rows = tuple(
-        (client, *(f"{detection_mark(index[client, b])} {index[client, b].met}/"
-                   f"{index[client, b].ran}" for b in builds))
+        (labels.get(client, client),
+         *(w.skew_cell(c.met, c.ran, common, c.false_positives, c.false_negatives)
+           for c in (index[client, b] for b in builds)))
         for client in dict.fromkeys(c.client for c in cells)
     )
     section = doc.section("Matrix")
@@ -202,11 +200,9 @@ def skew_view(skew: Skew) -> Document:
         "Rows: the libvirt written for a policy (legacy: always -drive, no probing; "
         "libvirt: the libvirt that shipped, which takes its one +file probe for every "
         "protocol and uses -blockdev for the whole binary only when the build has every "
-        "capability it needs). Columns: the QEMU build. Each cell: whether the client's "
-        "detection matched the build's dynamic drivers (ok, FP: claims a driver that is not "
-        "dynamic, FN: misses one), then workflows met / run."
-    ))
-    section.add(Table(("client \\ build", *builds), rows))
+        "capability it needs). Columns: the QEMU build. " + w.skew_legend(common)))
+    section.add(Table(("client", *(labels[b] for b in builds)), rows))
+    section.add(Paragraph("Labels: " + "; ".join(f"{labels[b]} {b}" for b in builds) + "."))
     wrong = tuple(
         (c.client, c.build, ", ".join(sorted(c.false_positives)) or "-",
          ", ".join(sorted(c.false_negatives)) or "-", _signal(c))
