@@ -166,12 +166,22 @@ def test_a_bad_slide_is_one_line_and_exit_2() -> None:
         (["-f", "svg", "--slide", "pie"], "unknown slide 'pie'"),
         (["-f", "svg", "--slide", "truth:nope"], "no truth table of 'nope'"),
         (["-f", "svg", "--slide", "skew:qemu-4.1"], "only truth takes a policy"),
+        (["-f", "svg", "--slide", "truth:"], "'truth:' names no policy"),
+        (["-f", "svg", "--slide", "matrix:"], "only truth takes a policy"),
         (["-f", "html", "--slide", "matrix"], "--slide applies to --format svg only"),
     ):
         result = runner.invoke(app, ["report", *args])
         assert result.exit_code == 2, args
         assert result.stdout == ""
         assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("spec", ["pie", "truth:", "skew:qemu-4.1"])
+def test_a_mistyped_slide_is_told_before_anything_is_analysed(
+        spec: str, report_analyses: list[list[str]]) -> None:
+    result = runner.invoke(app, ["report", "-f", "svg", "--slide", spec])
+    assert result.exit_code == 2
+    assert report_analyses == []
 
 
 def test_jinja2_is_imported_only_for_html_and_svg(tmp_path: Path) -> None:

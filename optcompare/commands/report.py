@@ -20,6 +20,7 @@ from optcompare.commands.common import (
 )
 from optcompare.errors import OptcompareError
 from optcompare.render.formats import Format
+from optcompare.render.slide_spec import parse_slide
 
 if TYPE_CHECKING:
     from optcompare import cache
@@ -78,6 +79,8 @@ def report(
     if slide is not None and fmt is not Format.SVG:
         raise OptcompareError("--slide applies to --format svg only")
     slide = slide or "matrix"
+    if fmt is Format.SVG:
+        parse_slide(slide)  # a mistyped slide is told before anything is analysed
     if fmt is Format.TEXT and width is None:
         from optcompare.render.markdown import WIDTH as REPLY_WIDTH
         from optcompare.render.text import terminal_width

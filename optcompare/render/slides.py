@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from optcompare.errors import UnknownNameError
 from optcompare.render import meeting
 from optcompare.render.document import Paragraph, Table
+from optcompare.render.slide_spec import Slide, parse_slide
 from optcompare.render.svgtext import MIN_SIZE, MONO, SANS, Font, fit, widest_piece, wrap
 
 if TYPE_CHECKING:
@@ -27,13 +27,6 @@ BODY_TOP, BODY_BOTTOM = 200, 990
 PAD_X = 12
 LEGEND_Y = 985
 """The baseline of a legend under a table; the table then ends above it."""
-
-
-class Slide(StrEnum):
-    MATRIX = "matrix"
-    DECISION = "decision"
-    TRUTH = "truth"
-    SKEW = "skew"
 
 
 INK = "#1b1b1b"
@@ -325,22 +318,16 @@ def picture(page: meeting.Page, slide: Slide, policy: str | None, footer: str) -
 
 
 def choose(spec: str, page: meeting.Page) -> tuple[Slide, str | None]:
-    """``matrix``, ``decision``, ``skew``, ``truth`` or ``truth:POLICY``."""
-    name, _, policy = spec.partition(":")
-    try:
-        slide = Slide(name)
-    except ValueError:
-        raise UnknownNameError(f"--slide: unknown slide {spec!r}; known: "
-                               f"{', '.join(s.value for s in Slide)}, truth:POLICY") from None
-    if policy and slide is not Slide.TRUTH:
-        raise UnknownNameError(f"--slide: only truth takes a policy, not {name}")
+    """The slide ``spec`` names (see :func:`slide_spec.parse_slide`), a truth slide with the
+    policy whose table it shows."""
+    slide, policy = parse_slide(spec)
     if slide is Slide.TRUTH:
         known = [t.policy for t in page.truth]
         policy = policy or known[0]
         if policy not in known:
             raise UnknownNameError(f"--slide: no truth table of {policy!r} in this report; "
                                    f"known: {', '.join(known)}")
-    return slide, policy or None
+    return slide, policy
 
 
 def render(report: Report, spec: str) -> str:
