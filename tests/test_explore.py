@@ -487,3 +487,21 @@ def test_explore_gives_up_in_one_line_past_max_steps(tmp_path: Path) -> None:
         "optcompare: error: the search would pass --max-steps 100 at depth 2 of 3 on "
         "qemu-3.1; ask for a smaller --depth or --images, or a larger --max-steps"]
     assert not target.exists()
+
+
+def test_the_differential_search_keeps_to_max_steps_too() -> None:
+    """--backend qemu searches the model for its workflows first: the same bound holds,
+    and nothing is started when it is passed."""
+    from qemu_required import require_qemu  # tests/ is on sys.path
+
+    from optcompare.backends.qemu import process
+
+    require_qemu()  # the command finds QEMU before it searches
+    before = process.live()
+    result = runner.invoke(build_app(), ["explore", "--backend", "qemu", "--depth", "3",
+                                         "--max-steps", "50"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        "optcompare: error: the search would pass --max-steps 50 at depth 2 of 3 on "
+        "qemu-4.1; ask for a smaller --depth or --images, or a larger --max-steps"]
+    assert process.live() == before

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -18,6 +18,10 @@ from optcompare.commands.common import (
     emit,
 )
 from optcompare.render.formats import Format
+
+if TYPE_CHECKING:
+    from optcompare.analysis.explore import TooManySteps
+    from optcompare.errors import OptcompareError
 
 MAX_IMAGES = 5
 MAX_STEPS = 1_000_000
@@ -90,7 +94,7 @@ def explore(
         registry.get(client)
     if backend is Backend.QEMU:
         _differential(policy or [], depth, images, driver, frontend, client, platform, budget,
-                      emit_dir, fmt, output, width)
+                      max_steps, emit_dir, fmt, output, width)
         return
     if budget is not None:
         raise InputError("--budget goes with --backend qemu")
@@ -101,10 +105,7 @@ def explore(
     try:
         result = analysis.explore(policies, bounds, analysis.Context(max_steps))
     except analysis.TooManySteps as stop:
-        raise InputError(
-            f"the search would pass --max-steps {stop.limit} at depth {stop.depth} of "
-            f"{stop.bounds.depth} on {stop.policy}; ask for a smaller --depth or --images, "
-            "or a larger --max-steps") from None
+        raise _too_many(stop) from None
     if emit_dir is not None:
         from optcompare.render.explore_files import emitted_files
 
@@ -112,6 +113,15 @@ def explore(
         _write_all(emit_dir, files)
     emit("explore", result, explore_view, fmt, output, width,
          encode=_with_emitted(explore_json, files if emit_dir is not None else None))
+
+
+def _too_many(stop: TooManySteps) -> OptcompareError:
+    from optcompare.errors import InputError
+
+    return InputError(
+        f"the search would pass --max-steps {stop.limit} at depth {stop.depth} of "
+        f"{stop.bounds.depth} on {stop.policy}; ask for a smaller --depth or --images, "
+        "or a larger --max-steps")
 
 
 def _with_emitted(encode: Callable[[T], dict[str, object]],
@@ -136,11 +146,11 @@ def _write_all(directory: Path, files: list[tuple[str, str]]) -> None:
 
 
 def _differential(policy: list[str], depth: int, images: int, driver: str,
-                  frontend: str | None,
-                  client: str, platform: str, budget: float | None, emit_dir: Path | None,
-                  fmt: Format, output: Path | None, width: int | None) -> None:
+                  frontend: str | None, client: str, platform: str, budget: float | None,
+                  max_steps: int, emit_dir: Path | None, fmt: Format, output: Path | None,
+                  width: int | None) -> None:
     from optcompare.analysis import differential
-    from optcompare.analysis.explore import Context
+    from optcompare.analysis.explore import Context, TooManySteps
     from optcompare.backends.qemu.backend import QemuFactory, released_policy
     from optcompare.backends.qemu.daemon import find_qemu
     from optcompare.commands.qemu import progress_display
@@ -162,10 +172,13 @@ def _differential(policy: list[str], depth: int, images: int, driver: str,
                          f"{' or '.join(differential.FRONTENDS)} (auto is one of them)")
     frontends = differential.FRONTENDS if frontend is None else (frontend,)
     tools = find_qemu()
-    with progress_display("differential") as progress:
-        result = differential.run_frontends(
-            released, Context(), depth=depth, images=images, frontends=frontends,
-            budget=budget, factory=QemuFactory(tools), progress=progress)
+    try:
+        with progress_display("differential") as progress:
+            result = differential.run_frontends(
+                released, Context(max_steps), depth=depth, images=images, frontends=frontends,
+                budget=budget, factory=QemuFactory(tools), progress=progress)
+    except TooManySteps as stop:
+        raise _too_many(stop) from None
     files: list[tuple[str, str]] = []
     if emit_dir is not None:
         from optcompare.render.explore_files import disagreement_files
