@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import textwrap
 
+from optcompare.render.columns import split_columns
 from optcompare.render.document import Block, Document, Item, Paragraph, Table
 
 WIDTH = 76
@@ -44,33 +45,6 @@ def _fits(lines: list[str], width: int) -> bool:
     return max((len(line) for line in lines), default=0) <= width
 
 
-def _split(headers: list[str], rows: list[list[str]], width: int) -> list[list[str]] | None:
-    """Column groups (each with the first column) that fit, or None."""
-    groups: list[list[int]] = []
-    current: list[int] = []
-    for index in range(1, len(headers)):
-        trial = [0, *current, index]
-        lines = _piped([headers[i] for i in trial], [[r[i] for i in trial] for r in rows])
-        if _fits(lines, width):
-            current.append(index)
-            continue
-        if not current:
-            return None
-        groups.append(current)
-        current = [index]
-        trial = [0, index]
-        if not _fits(_piped([headers[i] for i in trial], [[r[i] for i in trial] for r in rows]),
-                     width):
-            return None
-    if current:
-        groups.append(current)
-    out: list[list[str]] = []
-    for group in groups:
-        chosen = [0, *group]
-        out.append(_piped([headers[i] for i in chosen], [[r[i] for i in chosen] for r in rows]))
-    return out
-
-
 def _as_list(headers: list[str], rows: list[list[str]], width: int) -> list[str]:
     out: list[str] = []
     for row in rows:
@@ -91,12 +65,14 @@ def _table(table: Table, width: int) -> list[str]:
     if _fits(lines, width):
         out += lines
     else:
-        parts = _split(headers, rows, width) if len(headers) > 2 else None
+        parts = split_columns(Table(tuple(headers), tuple(map(tuple, rows))), lambda part: _fits(
+            _piped(list(part.columns), [list(r) for r in part.rows]), width))
         if parts is None:
             out += _as_list(headers, rows, width)
         else:
             for number, part in enumerate(parts):
-                out += ([""] if number else []) + part
+                out += ([""] if number else []) + _piped(list(part.columns),
+                                                         [list(r) for r in part.rows])
     if table.notes:
         out.append("")
     for note in table.notes:

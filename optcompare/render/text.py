@@ -98,14 +98,30 @@ def draw(document: Document, out: Console) -> None:
             out.print(Text(item))
 
 
+def _least_width(table: Table) -> int:
+    """The narrowest rich can draw ``table`` without folding a word: the first column
+    whole (it never wraps), every other as wide as its longest word, plus the borders
+    and padding of box.ASCII2."""
+    rows = (table.columns, *table.rows)
+    first = max(len(row[0]) for row in rows)
+    others = sum(max((len(word) for row in rows for word in row[i].split()), default=0)
+                 for i in range(1, len(table.columns)))
+    return first + others + 3 * len(table.columns) + 1
+
+
 def render(document: Document, width: int | None = None, *, color: bool = False) -> str:
     """The document for a terminal; without colour, also for a file or a mail, so no
-    line ends in the spaces rich leaves where it wraps or pads."""
+    line ends in the spaces rich leaves where it wraps or pads. A table that rich could
+    only draw by folding words (or dropping cells) is split by columns first."""
+    from optcompare.render.columns import fit_tables
+
+    width = terminal_width() if width is None else width
+    document = fit_tables(document, lambda table: _least_width(table) <= width)
     if color:
         return render_rich(document, width, color=True)
     from optcompare.render import plain  # the common case needs none of rich
 
-    laid_out = plain.render(document, terminal_width() if width is None else width)
+    laid_out = plain.render(document, width)
     if laid_out is None:
         laid_out = render_rich(document, width)
     return "".join(line.rstrip(" ") + "\n" for line in laid_out.splitlines())
