@@ -381,8 +381,14 @@ server.listen(4)
 os.rename(path + ".tmp", path)  # the client sees the socket only once it listens
 greeting = {"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7},
                                 "package": ""}, "capabilities": []}}
-deaf, _ = server.accept()  # greets, then never answers qmp_capabilities
-deaf.sendall(json.dumps(greeting).encode() + b"\r\n")
+first = not os.path.exists("pids")  # the daemon's temp dir is the cwd
+with open("pids", "a") as pids:
+    pids.write(f"{os.getpid()}\n")
+if first:  # the first process greets, then never answers qmp_capabilities
+    deaf, _ = server.accept()
+    deaf.sendall(json.dumps(greeting).encode() + b"\r\n")
+    while True:  # and stays deaf on every later connection too
+        server.accept()[0].sendall(json.dumps(greeting).encode() + b"\r\n")
 while True:
     conn, _ = server.accept()
     try:
@@ -406,7 +412,7 @@ while True:
 
 
 class _DeafFirstMonitor(QemuDaemon):
-    """A stand-in monitor whose first connection greets and then says nothing."""
+    """A stand-in monitor whose first process greets and then says nothing."""
 
     def command(self, sock: Path) -> list[str]:
         import sys
@@ -414,9 +420,10 @@ class _DeafFirstMonitor(QemuDaemon):
         return [sys.executable, "-c", DEAF_FIRST, str(sock)]
 
 
-def test_a_connection_that_greets_and_never_negotiates_is_dropped_for_a_new_one() -> None:
-    # Seen once on qemu-storage-daemon 7.2 in a full run: the greeting came, the
-    # reply to qmp_capabilities never did, and the start waited out its budget.
+def test_a_daemon_that_greets_and_never_negotiates_is_replaced() -> None:
+    # Seen on qemu-storage-daemon 7.2 in full runs: the greeting came, the reply to
+    # qmp_capabilities never did (or was not a reply); once, connected to again, the
+    # same daemon died (SIGSEGV) on its first blockdev-add. A new process is started.
     monitor = _DeafFirstMonitor(require_qemu(), start_timeout=10.0)
     monitor._prefix = []  # the stand-in is a Python script: run it as ourselves
     monitor.connect_attempt = 0.5
@@ -424,3 +431,7 @@ def test_a_connection_that_greets_and_never_negotiates_is_dropped_for_a_new_one(
         _track(monitor)
         assert monitor.execute("query-version")["qemu"]["major"] == 7
         assert 0.5 <= monitor.start_seconds < 5
+        deaf, serving = map(int, (monitor.tmpdir / "pids").read_text().split())
+        assert serving == monitor.pid
+        with pytest.raises(ProcessLookupError):
+            os.kill(deaf, 0)  # the deaf one is gone, not left beside the new one

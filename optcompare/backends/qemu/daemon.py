@@ -212,39 +212,50 @@ class QemuDaemon:
         sock = tmp / "qmp.sock"
         self._log = open(tmp / "daemon.log", "wb")  # noqa: SIM115 - closed in close()
         t0 = time.monotonic()
-        env = {**os.environ, **self.env} if self.env else None
-        self._proc = process.spawn([*self._prefix, *self.command(sock)], cwd=tmp, log=self._log,
-                                   env=env)
         self._loop = asyncio.new_event_loop()
         self._loop.set_exception_handler(_quiet_about_interrupts)
         deadline = t0 + self.start_timeout
-        while not sock.exists():
-            self._check_alive()
-            if time.monotonic() > deadline:
-                raise QmpTimeout(f"{self.program} did not create {sock}")
-            time.sleep(0.005)
-        # QMPClient.connect() reads the greeting and runs qmp_capabilities.
         while True:
+            self._spawn(sock, deadline)
+            # QMPClient.connect() reads the greeting and runs qmp_capabilities.
             client = self._run_bare(self._make_client())
             # One attempt gets a few seconds, not the whole budget: qemu-storage-daemon
-            # 7.2 has been seen, rarely, to send its greeting
-            # and never answer qmp_capabilities on that connection.
+            # 7.2 has been seen, rarely, to send its greeting and then never answer
+            # qmp_capabilities, or answer it with something else.
             attempt = min(self.connect_attempt, max(0.1, deadline - time.monotonic()))
             try:
                 self._run_bare(asyncio.wait_for(client.connect(str(sock)), attempt))
             except (TimeoutError, QMPError, OSError) as err:
-                # A half-made connection still holds the monitor, which serves one
-                # client at a time: drop it, or every later attempt queues behind it.
                 with contextlib.suppress(Exception):
                     self._run_bare(asyncio.wait_for(client.disconnect(), 1.0))
                 self._check_alive()
                 if time.monotonic() > deadline:
                     raise BackendError(f"cannot connect to {sock}: {err!r}") from err
-                time.sleep(0.01)
+                # Replaced, not connected to again: one such daemon, reached on a
+                # second connection, died (SIGSEGV) on its first blockdev-add.
+                self._replace(sock)
                 continue
             self._client = client
             break
         self.start_seconds = time.monotonic() - t0
+
+    def _spawn(self, sock: Path, deadline: float) -> None:
+        """Start the process and wait for its monitor socket."""
+        env = {**os.environ, **self.env} if self.env else None
+        self._proc = process.spawn([*self._prefix, *self.command(sock)], cwd=self.tmpdir,
+                                   log=self._log, env=env)
+        while not sock.exists():
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise QmpTimeout(f"{self.program} did not create {sock}")
+            time.sleep(0.005)
+
+    def _replace(self, sock: Path) -> None:
+        """Kill the process whose monitor misbehaved, so that a new one can start."""
+        if self._proc is not None:
+            process.kill_group(self._proc)
+        with contextlib.suppress(FileNotFoundError):
+            sock.unlink()
 
     def command(self, sock: Path) -> list[str]:
         """The command line, with its QMP monitor on ``sock``."""
