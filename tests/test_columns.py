@@ -82,3 +82,15 @@ def test_a_narrow_text_report_shows_every_cell_of_the_matrix(width: int) -> None
     criteria, columns = {c for c, _ in wide}, {p for _, p in wide}
     assert len(wide) == len(criteria) * len(columns) > 100 and all(wide.values())
     assert matrix_cells(width) == wide
+
+
+def test_the_columns_are_shared_out_evenly_among_the_fewest_parts() -> None:
+    """Filled greedily, nine columns at this width are 7 and 2 (the explore table was 5
+    and 1); the parts are as many, and as even as fits."""
+    parts = split_columns(wide(9), at_most(60))  # type: ignore[arg-type]
+    assert parts is not None
+    assert [len(p.columns) - 1 for p in parts] == [5, 4]
+    uneven = Table(("name", "a" * 30, "b", "c", "d"), (("x", "1", "2", "3", "4"),))
+    parts = split_columns(uneven, at_most(44))  # type: ignore[arg-type]
+    assert parts is not None  # 2 and 2 would not fit: the greedy parts stay
+    assert [p.columns[1:] for p in parts] == [("a" * 30,), ("b", "c", "d")]

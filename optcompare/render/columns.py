@@ -40,7 +40,22 @@ def split_columns(table: Table, fits: Fits) -> list[Table] | None:
         groups.append(current)
         current = [index]
     groups.append(current)
-    return [_part(table, [0, *group]) for group in groups]
+    return [_part(table, [0, *group]) for group in _balanced(table, groups, fits)]
+
+
+def _balanced(table: Table, groups: list[list[int]], fits: Fits) -> list[list[int]]:
+    """As many groups as ``groups`` (the fewest that fit), with the columns shared out
+    as evenly as fits: greedy filling leaves a last part of one column."""
+    columns = [i for group in groups for i in group]
+    even: list[list[int]] = []
+    start = 0
+    for left in range(len(groups), 0, -1):
+        size = -(-(len(columns) - start) // left)  # the rest, shared by the parts left
+        even.append(columns[start:start + size])
+        start += size
+    if all(fits(_part(table, [0, *group])) for group in even):
+        return even
+    return groups
 
 
 def fit_tables(document: Document, fits: Fits) -> Document:
