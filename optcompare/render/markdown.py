@@ -11,6 +11,7 @@ trailing spaces; provenance after a ``---`` line.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 
 from optcompare.render.columns import split_columns
 from optcompare.render.document import Block, Document, Item, Paragraph, Table
@@ -30,11 +31,12 @@ def _escape_cell(text: str) -> str:
     return text.replace("|", "/")
 
 
-def _piped(headers: list[str], rows: list[list[str]]) -> list[str]:
+def _piped(table: Table) -> list[str]:
     """A GitHub pipe table, each column as wide as its widest cell (header included)."""
+    headers, rows = table.columns, table.rows
     widths = [max([len(h), 3, *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
 
-    def line(cells: list[str]) -> str:
+    def line(cells: Sequence[str]) -> str:
         return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
 
     return [line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|",
@@ -45,7 +47,7 @@ def _fits(lines: list[str], width: int) -> bool:
     return max((len(line) for line in lines), default=0) <= width
 
 
-def _as_list(headers: list[str], rows: list[list[str]], width: int) -> list[str]:
+def _as_list(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> list[str]:
     out: list[str] = []
     for row in rows:
         out += textwrap.wrap(f"- {headers[0]} {row[0]}", width, subsequent_indent="  ")
@@ -56,23 +58,21 @@ def _as_list(headers: list[str], rows: list[list[str]], width: int) -> list[str]
 
 
 def _table(table: Table, width: int) -> list[str]:
-    rows = [[_escape_cell(c) for c in row] for row in table.rows]
-    headers = [_escape_cell(c) for c in table.columns]
-    lines = _piped(headers, rows)
+    escaped = Table(tuple(map(_escape_cell, table.columns)),
+                    tuple(tuple(map(_escape_cell, row)) for row in table.rows))
+    lines = _piped(escaped)
     out: list[str] = []
     if table.caption:
         out += [*textwrap.wrap(table.caption, width), ""]
     if _fits(lines, width):
         out += lines
     else:
-        parts = split_columns(Table(tuple(headers), tuple(map(tuple, rows))), lambda part: _fits(
-            _piped(list(part.columns), [list(r) for r in part.rows]), width))
+        parts = split_columns(escaped, lambda part: _fits(_piped(part), width))
         if parts is None:
-            out += _as_list(headers, rows, width)
+            out += _as_list(escaped.columns, escaped.rows, width)
         else:
             for number, part in enumerate(parts):
-                out += ([""] if number else []) + _piped(list(part.columns),
-                                                         [list(r) for r in part.rows])
+                out += ([""] if number else []) + _piped(part)
     if table.notes:
         out.append("")
     for note in table.notes:

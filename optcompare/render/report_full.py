@@ -194,21 +194,13 @@ def _results(doc: Document, report: m.Report, labels: dict[str, str]) -> None:
 
 def _skew(doc: Document, report: m.Report, labels: dict[str, str]) -> None:
     section = doc.section("Version skew: libvirt written for a policy x QEMU build")
-    clients = list(dict.fromkeys(c.client for c in report.skew))
-    builds = list(dict.fromkeys(c.build for c in report.skew))
-    index = {(c.client, c.build): c for c in report.skew}
-    common = w.common_runs(c.ran for c in report.skew)
-    rows = tuple(
-        (labels.get(client, client),
-         *(w.skew_cell(c.met, c.ran, common, c.false_positives, c.false_negatives)
-           for c in (index[(client, build)] for build in builds)))
-        for client in clients)
+    columns, rows, common = w.skew_table(report.skew, labels)
     section.add(Paragraph(
         "Rows: the libvirt written for a policy (legacy: always -drive, never probes). "
         "Columns: the QEMU build. " + w.skew_legend(common)))
-    section.add(Table(("client", *(labels.get(b, b) for b in builds)), rows))
+    section.add(Table(columns, rows))
     for note in report.skew_notes:
-        section.add(Paragraph(w.skew_note(note, len(clients))))
+        section.add(Paragraph(w.skew_note(note, len(rows))))
 
 
 def _considered(doc: Document, report: m.Report) -> None:

@@ -8,7 +8,8 @@ of :mod:`optcompare.analysis.report_model`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence, Sized
+from collections.abc import Mapping, Sequence, Sized
+from typing import Protocol
 
 from optcompare.analysis import report_model as m
 from optcompare.render.counted import plural
@@ -131,11 +132,11 @@ def considered_points(row: m.MatrixRow) -> tuple[str, ...]:
     good, bad = [], []
     for cell in row.cells:
         why = reason(cell)
-        note = f" ({why})" if why else ""
+        because = f" ({why})" if why else ""
         if cell.mark is m.Mark.YES:
-            good.append(f"Good, because {title(cell.criterion)}{note}")
+            good.append(f"Good, because {title(cell.criterion)}{because}")
         elif cell.mark is m.Mark.NO:
-            bad.append(f'Bad, because it fails "{title(cell.criterion)}"{note}')
+            bad.append(f'Bad, because it fails "{title(cell.criterion)}"{because}')
     return (*good, *bad)
 
 
@@ -232,19 +233,41 @@ def compat_reason(mark: m.Mark, r: m.CompatCount) -> str | None:
     return "; ".join(parts) or None
 
 
-def common_runs(runs: Iterable[int]) -> int:
-    """How many workflows most skew cells ran: a cell that ran another number says so."""
-    return Counter(runs).most_common(1)[0][0]
+class Skewed(Protocol):
+    """A skew cell, of the report's model or of the skew command's analysis."""
+
+    @property
+    def client(self) -> str: ...
+    @property
+    def build(self) -> str: ...
+    @property
+    def met(self) -> int: ...
+    @property
+    def ran(self) -> int: ...
+    @property
+    def false_positives(self) -> Sized: ...
+    @property
+    def false_negatives(self) -> Sized: ...
 
 
-def skew_cell(met: int, ran: int, common: int, false_positives: Sized,
-              false_negatives: Sized) -> str:
-    """A skew cell: workflows met (``met/ran`` when it ran other than ``common``), then
-    FP and FN when the client's detection was wrong."""
-    text = str(met) if ran == common else f"{met}/{ran}"
-    marks = "+".join(name for name, wrong in (("FP", false_positives),
-                                               ("FN", false_negatives)) if wrong)
-    return f"{text} {marks}" if marks else text
+def skew_table(cells: Sequence[Skewed], labels: Mapping[str, str]
+               ) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], int]:
+    """The skew matrix's columns (the builds, by label where they have one), its rows (a
+    client each) and how many workflows most cells ran: a cell that ran another number
+    says ``met/ran``; FP and FN follow when the client's detection was wrong."""
+    builds = list(dict.fromkeys(c.build for c in cells))
+    index = {(c.client, c.build): c for c in cells}
+    common = Counter(c.ran for c in cells).most_common(1)[0][0]
+
+    def shown(c: Skewed) -> str:
+        text = str(c.met) if c.ran == common else f"{c.met}/{c.ran}"
+        marks = "+".join(name for name, wrong in (("FP", c.false_positives),
+                                                   ("FN", c.false_negatives)) if wrong)
+        return f"{text} {marks}" if marks else text
+
+    rows = tuple((labels.get(client, client), *(shown(index[client, b]) for b in builds))
+                 for client in dict.fromkeys(c.client for c in cells))
+    return ("client", *(labels.get(b, b) for b in builds)), rows, common
 
 
 def skew_legend(common: int) -> str:

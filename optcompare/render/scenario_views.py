@@ -187,21 +187,14 @@ def skew_view(skew: Skew) -> Document:
     cells = skew.cells
     builds = list(dict.fromkeys(c.build for c in cells))
     labels = w.labels(builds)
-    index = {(c.client, c.build): c for c in cells}
-    common = w.common_runs(c.ran for c in cells)
-    rows = tuple(
-        (labels.get(client, client),
-         *(w.skew_cell(c.met, c.ran, common, c.false_positives, c.false_negatives)
-           for c in (index[client, b] for b in builds)))
-        for client in dict.fromkeys(c.client for c in cells)
-    )
+    columns, rows, common = w.skew_table(cells, labels)
     section = doc.section("Matrix")
     section.add(Paragraph(
         "Rows: the libvirt written for a policy (legacy: always -drive, no probing; "
         "libvirt: the libvirt that shipped, which takes its one +file probe for every "
         "protocol and uses -blockdev for the whole binary only when the build has every "
         "capability it needs). Columns: the QEMU build. " + w.skew_legend(common)))
-    section.add(Table(("client", *(labels[b] for b in builds)), rows))
+    section.add(Table(columns, rows))
     section.add(Paragraph("Labels: " + "; ".join(f"{labels[b]} {b}" for b in builds) + "."))
     wrong = tuple(
         (c.client, c.build, ", ".join(sorted(c.false_positives)) or "-",
