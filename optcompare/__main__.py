@@ -1,3 +1,3 @@
-from optcompare.cli import main
+from optcompare.console import main
 
 main()

@@ -3,8 +3,9 @@
 The analyses make a great many short-lived objects (steps, records, cells)
 and next to no reference cycles, the only garbage reference counting leaves:
 an automatic collection walks every object still alive and finds nothing to
-free. So the console script switches the collector off while a command runs
-(the child a report forks inherits that) and back on after.
+free. So the command line switches the collector off while a command runs
+(the child a report forks inherits that) and back on after; the console
+script (:mod:`optcompare.console`) has it off from its first import on.
 """
 
 from __future__ import annotations

@@ -39,8 +39,20 @@ def full_markdown() -> str:
 
 @pytest.fixture(scope="module")
 def full_json() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(invoke("report", "--format", "json"))
+    data: dict[str, Any] = json.loads(invoke("report", "--full", "--format", "json"))
     return data
+
+
+def test_the_reply_replays_no_skew_and_full_does(full_json: dict[str, Any]) -> None:
+    """The reply shows no skew matrix: its every client on every build is --full's."""
+    reply = json.loads(invoke("report", "--format", "json"))
+    assert (reply["full"], reply["skew"], reply["skew_notes"]) == (False, [], [])
+    assert full_json["full"] is True
+    clients = {c["client"] for c in full_json["skew"]}
+    builds = {c["build"] for c in full_json["skew"]}
+    assert len(full_json["skew"]) == len(clients) * len(builds) > 0
+    assert [n["client"] for n in full_json["skew_notes"]] == ["legacy"]
+    assert reply["matrix"] == full_json["matrix"]
 
 
 def test_golden_markdown() -> None:

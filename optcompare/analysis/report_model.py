@@ -45,7 +45,9 @@ The tree::
     |- results: Run...               every scenario on every policy; failed
     |  `- trace: TraceStep...        runs keep their trace (ImageState...)
     |- skew: SkewCell...             client x build: detection and workflows
-    |- skew_notes: SkewNote...       why a client does well (legacy -drive)
+    |                                (only with --full)
+    |- skew_notes: SkewNote...       why a client does well (legacy -drive;
+    |                                only with --full)
     |- provenance: Provenance        tool, input hash, policies, scenarios
     `- search: Search                explore at the report's bounds: depth,
        `- unshown: SearchFinding...  states, violations; those no built-in
