@@ -61,6 +61,8 @@ class Probe:
 
 @dataclass(frozen=True)
 class Report:
+    """A policy against its baselines: every finding and each client probe."""
+
     policy: str
     against: tuple[str, ...]
     findings: tuple[Finding, ...] = ()

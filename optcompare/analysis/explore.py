@@ -143,6 +143,8 @@ class Workflow:
 
 @dataclass(frozen=True)
 class Counterexample:
+    """The shortest workflow found that violates a property, with its trace."""
+
     property: Property
     workflow: Workflow
     image: str | None
@@ -153,6 +155,8 @@ class Counterexample:
 
 @dataclass(frozen=True)
 class PropertyResult:
+    """One property on one policy: its shortest violation, if any."""
+
     property: Property
     counterexample: Counterexample | None
     """The shortest violating workflow; None: it holds up to the search's depth."""
@@ -160,6 +164,8 @@ class PropertyResult:
 
 @dataclass(frozen=True)
 class PolicySearch:
+    """The search on one policy: its size and each property's result."""
+
     policy: str
     states: int
     """Distinct states reached (roots included)."""
@@ -228,6 +234,8 @@ _COMPARED = ("label", "fd", "ro", "format_ro", "denials")
 
 @dataclass(frozen=True)
 class Exploration:
+    """The search on every policy, and the differences between pairs."""
+
     bounds: Bounds
     searches: tuple[PolicySearch, ...]
     differences: tuple[Difference, ...]
@@ -417,7 +425,9 @@ Played = list[tuple[Action, Step]]
 def _search(context: Context, policy: Policy, bounds: Bounds, build: Build) -> Graph:
     graph = Graph()
     seen: dict[Hashable, int] = {}
-    frontier: list[tuple[int, Session]] = []
+    # Each state to expand, its session and its key: a step that changes nothing (a
+    # quarter of them, most refused) leads to a state of the same key, made once.
+    frontier: list[tuple[int, Session, Hashable]] = []
     for start in starts(bounds.images):
         try:
             session = context.session(policy, bounds, start, build)
@@ -430,12 +440,12 @@ def _search(context: Context, policy: Policy, bounds: Bounds, build: Build) -> G
         graph.start_of.append(start)
         graph.edges.append({})
         graph.seen.append({n: session.backend.observe(n) for n in session.known})
-        frontier.append((state, session))
+        frontier.append((state, session, (start.readonly, _canonical(session))))
     found, edges_of = graph.found, graph.edges
     room = None if context.max_steps is None else context.max_steps - context.steps
     for depth in range(bounds.depth):
-        following: list[tuple[int, Session]] = []
-        for state, session in frontier:
+        following: list[tuple[int, Session, Hashable]] = []
+        for state, session, state_key in frontier:
             before = graph.seen[state]
             chain = session.chain
             start = graph.start_of[state]
@@ -449,6 +459,7 @@ def _search(context: Context, policy: Policy, bounds: Bounds, build: Build) -> G
             for index, (action, step) in enumerate(plays):
                 # The last step is played on the session itself: nothing needs it after.
                 child = session.fork() if index < last else session
+                mark = child.mark()
                 try:
                     record = child.play(step)
                 except NotApplicable:
@@ -460,7 +471,7 @@ def _search(context: Context, policy: Policy, bounds: Bounds, build: Build) -> G
                                             before=before, after=after):
                     if violation.property not in found:
                         found[violation.property] = (state, action, violation.image)
-                key = (readonly, _canonical(child))
+                key = state_key if child.mark() == mark else (readonly, _canonical(child))
                 target = seen.get(key)
                 if target is None:
                     target = len(graph.parent)
@@ -471,7 +482,7 @@ def _search(context: Context, policy: Policy, bounds: Bounds, build: Build) -> G
                     graph.seen.append(after)
                     failed_start = action.do == "start" and record.result == "error"
                     if depth + 1 < bounds.depth and not failed_start:
-                        following.append((target, child))
+                        following.append((target, child, key))
                 edges[action] = (target, record)
         frontier = following
     return graph

@@ -102,6 +102,8 @@ def summary(cell: Cell) -> CellSummary:
 
 @dataclass(frozen=True)
 class Finding:
+    """One compatibility finding: what changed for a client of the baseline, and where."""
+
     id: str
     """Stable: ``--accept`` files name findings by it."""
     level: Level

@@ -30,6 +30,8 @@ first run within a second)."""
 
 @dataclass(frozen=True)
 class FromPolicies:
+    """The search and every policy's visibility, as the report takes them."""
+
     search: Exploration
     visibility: tuple[PolicyVisibility, ...]
     """One per policy, in the policies' order."""

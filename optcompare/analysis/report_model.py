@@ -91,12 +91,16 @@ class Origin(StrEnum):
 
 @dataclass(frozen=True)
 class Criterion:
+    """A row of the verdict matrix, and whether the thread asked for it."""
+
     id: str
     origin: Origin
 
 
 @dataclass(frozen=True)
 class PolicyInfo:
+    """A policy as the report names it: title, origin, role and baseline."""
+
     name: str
     title: str
     source: str
@@ -126,11 +130,15 @@ class NotApplicable(StrEnum):
 
 @dataclass(frozen=True)
 class Inapplicable:
+    """A cell that does not apply, and why."""
+
     why: NotApplicable
 
 
 @dataclass(frozen=True)
 class ScenarioFailure:
+    """A run that broke an expectation: where and how."""
+
     scenario: str
     step: int | None
     step_text: str | None
@@ -140,6 +148,8 @@ class ScenarioFailure:
 
 @dataclass(frozen=True)
 class BackendBroke:
+    """A run the backend could not finish: a broken run, not a result."""
+
     scenario: str
     why: str | None
 
@@ -156,17 +166,23 @@ class NoPromise:
 
 @dataclass(frozen=True)
 class ExtraCommands:
+    """The commands a client runs besides reading the schema."""
+
     commands: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Grain:
+    """How finely the signal tells drivers apart."""
+
     granularity: str
     """``none``, ``global``, ``per options struct`` or ``per driver``."""
 
 
 @dataclass(frozen=True)
 class Accuracy:
+    """Where the signal is wrong, both ways."""
+
     false_positives: tuple[str, ...]
     """Drivers (``name`` or ``name@platform``) the signal claims, not dynamic."""
     false_negatives: tuple[str, ...]
@@ -196,6 +212,8 @@ class CompatCount:
 
 @dataclass(frozen=True)
 class LaterRelease:
+    """A driver a later release moves to another class."""
+
     driver: str
     before: str
     after: str
@@ -218,6 +236,8 @@ class ShippedMisread:
 
 @dataclass(frozen=True)
 class Cost:
+    """The interface cost of ``file``'s options: valid combinations and the modes they reach."""
+
     options: int
     """Boolean options of ``file``."""
     valid: int
@@ -228,6 +248,8 @@ class Cost:
 
 @dataclass(frozen=True)
 class Facade:
+    """Options that change no mode."""
+
     options: tuple[str, ...]
     """Options no valid explicit value of which changes the mode."""
 
@@ -256,6 +278,8 @@ class Source:
 
 @dataclass(frozen=True)
 class Cell:
+    """One verdict: a criterion's mark for a policy, its reason and its source."""
+
     criterion: str
     mark: Mark
     reason: Reason | None
@@ -264,6 +288,8 @@ class Cell:
 
 @dataclass(frozen=True)
 class MatrixRow:
+    """A policy's cells, in the criteria's order."""
+
     policy: str
     cells: tuple[Cell, ...]
 
@@ -273,6 +299,8 @@ class MatrixRow:
 
 @dataclass(frozen=True)
 class Dominated:
+    """A policy another one beats or equals everywhere."""
+
     policy: str
     by: tuple[str, ...]
     """Policies at least as good on every criterion and better on one."""
@@ -301,6 +329,8 @@ class Common:
 
 @dataclass(frozen=True)
 class Decision:
+    """What the report decides, before any evidence."""
+
     policies: int
     meets_thread: tuple[str, ...]
     non_dominated: tuple[str, ...]
@@ -318,6 +348,8 @@ class Decision:
 
 @dataclass(frozen=True)
 class TruthRow:
+    """One combination of a driver's options and what the build makes of it."""
+
     options: dict[str, Value | None]
     """As written (on/off, or an enum's value); None: not given."""
     effective: dict[str, Value]
@@ -334,6 +366,8 @@ class TruthRow:
 
 @dataclass(frozen=True)
 class TruthTable:
+    """A build's truth table, or its rows that differ from the baseline's."""
+
     policy: str
     platform: str
     frontend: str
@@ -349,6 +383,8 @@ class TruthTable:
 
 @dataclass(frozen=True)
 class LaterChange:
+    """What a client sees when a later release changes a driver's class."""
+
     driver: str
     before: str
     after: str
@@ -360,6 +396,8 @@ class LaterChange:
 
 @dataclass(frozen=True)
 class Visibility:
+    """One policy's signal, property by property."""
+
     policy: str
     signal: str
     evidence: str
@@ -382,6 +420,8 @@ class Visibility:
 
 @dataclass(frozen=True)
 class CompatReport:
+    """A policy's compatibility findings against one baseline."""
+
     policy: str
     against: str
     findings: tuple[Finding, ...]
@@ -395,6 +435,8 @@ class CompatReport:
 
 @dataclass(frozen=True)
 class ImageState:
+    """One image after a step: its label and its protocol node."""
+
     name: str
     writable: bool
     """The label allows writes."""
@@ -406,6 +448,8 @@ class ImageState:
 
 @dataclass(frozen=True)
 class TraceStep:
+    """One played step of a run, and the images after it."""
+
     index: int
     step: str
     line: int | None
@@ -419,6 +463,8 @@ class TraceStep:
 
 @dataclass(frozen=True)
 class Run:
+    """One scenario replayed on one build by one client."""
+
     scenario: str
     policy: str
     """The build (``name`` or ``name@platform``)."""
@@ -435,6 +481,8 @@ class Run:
 
 @dataclass(frozen=True)
 class Evidence:
+    """The run that shows a policy failing one of the thread's requirements."""
+
     policy: str
     criterion: str
     run: Run
@@ -443,6 +491,8 @@ class Evidence:
 
 @dataclass(frozen=True)
 class ScenarioInfo:
+    """A scenario file the report read, by name and content hash."""
+
     name: str
     summary: str
     source: str
@@ -455,12 +505,16 @@ class ScenarioInfo:
 
 @dataclass(frozen=True)
 class WorkflowOutcome:
+    """One workflow's outcome in a skew cell."""
+
     scenario: str
     outcome: str
 
 
 @dataclass(frozen=True)
 class SkewCell:
+    """One client on one build: what it detects and which workflows it meets."""
+
     client: str
     build: str
     detected: tuple[str, ...]
@@ -500,6 +554,8 @@ class SkewNote:
 
 @dataclass(frozen=True)
 class PolicySource:
+    """Where a policy's code came from."""
+
     name: str
     origin: str
     source: str
@@ -507,6 +563,8 @@ class PolicySource:
 
 @dataclass(frozen=True)
 class Provenance:
+    """What reproduces the report: the tool, the inputs and their hash, the options."""
+
     tool: str
     input_sha256: str
     """sha256 over the policy names and origins and the scenario digests."""
@@ -521,6 +579,8 @@ class Provenance:
 
 @dataclass(frozen=True)
 class SearchStep:
+    """One step of a counterexample the search found."""
+
     step: str
     result: str
     message: str | None
@@ -542,6 +602,8 @@ class SearchFinding:
 
 @dataclass(frozen=True)
 class ScenarioLabel:
+    """An image of a counterexample and its label at start."""
+
     image: str
     writable: bool
 
@@ -564,6 +626,8 @@ class Search:
 
 @dataclass(frozen=True)
 class Report:
+    """Everything ``optcompare report`` computed (the tree is in the module's docstring)."""
+
     version: str
     full: bool
     criteria: tuple[Criterion, ...]

@@ -54,6 +54,8 @@ def matrix(scenarios: Sequence[Scenario], policies: Sequence[Policy]) -> list[Sc
 
 @dataclass(frozen=True)
 class SkewCell:
+    """One client on one build: its detection against the truth, and its runs."""
+
     client: str
     build: str
     detected: frozenset[str]

@@ -29,6 +29,8 @@ class Misread:
 
 @dataclass(frozen=True)
 class ShippedConclusion:
+    """What the shipped libvirt concludes about one build, and where it is wrong."""
+
     build: str
     frontend: Frontend
     missing: tuple[str, ...]

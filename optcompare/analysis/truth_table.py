@@ -51,6 +51,8 @@ class Row(NamedTuple):
 
 @dataclass(frozen=True)
 class Table:
+    """The truth table of drivers that answer alike, on one platform and frontend."""
+
     policy: str
     platform: Platform
     frontend: Frontend

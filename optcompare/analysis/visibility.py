@@ -169,6 +169,9 @@ def truth(build: Build, driver: str) -> Mode:
 
 @dataclass(frozen=True)
 class DriverRow:
+    """One driver on one platform: its mode, and whether the client detects and the signal
+    claims it dynamic."""
+
     driver: str
     platform: Platform
     mode: Mode
@@ -223,6 +226,8 @@ class Later:
 
 @dataclass(frozen=True)
 class PolicyVisibility:
+    """One policy's signal, measured property by property."""
+
     policy: str
     title: str
     signal: SignalKind
@@ -264,6 +269,8 @@ class PolicyVisibility:
 
 @dataclass(frozen=True)
 class Visibility:
+    """The visibility of every policy analysed."""
+
     policies: tuple[PolicyVisibility, ...]
 
 

@@ -29,6 +29,8 @@ EXPORT_WRITER = "export"
 
 @dataclass
 class ImageState:
+    """An image on disk: its label, its backing file and its denials so far."""
+
     name: str
     label: bool
     backing: str | None
@@ -41,6 +43,8 @@ class ImageState:
 
 @dataclass
 class ProtocolNode:
+    """An image's protocol node: how it was opened and who writes through it."""
+
     image: str
     mode: Mode
     fd: Fd
@@ -53,6 +57,8 @@ class ProtocolNode:
 
 @dataclass
 class FormatNode:
+    """An image's qcow2 node over its protocol node."""
+
     image: str
     read_only: bool
     backing: str | None
@@ -154,9 +160,13 @@ class ModelBackend:
         self._overlay: tuple[str, bool] | None = None
         """A drive's snapshot overlay and its read-only flag, waiting for the snapshot
         command that opens it."""
+        self.changes = 0
+        """How many changes of an image or a node it has seen (a copy counts on from the
+        original's): the same before and after a step, the step changed none."""
 
     # -- copy on write -------------------------------------------------------
     def _forget(self, name: str) -> None:
+        self.changes += 1
         self._looks.pop(name, None)
 
     def _own_image(self, name: str) -> ImageState:

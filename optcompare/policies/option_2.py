@@ -36,6 +36,8 @@ def feature_member(driver: Driver) -> str:
 
 @dataclass(frozen=True)
 class FeaturesCommand(Policy):
+    """Option 2: a ``query-qemu-features`` command lists the dynamic drivers."""
+
     promise: str = "binary"
     """"binary": the value holds for every run of the binary; "run": this run only."""
 

@@ -49,6 +49,8 @@ def rejection(auto: bool, dynamic: bool) -> str:
 
 @dataclass(frozen=True)
 class DynamicParameter(Policy):
+    """Option 3: a ``dynamic-read-only`` parameter on the drivers that reopen on demand."""
+
     shared_struct: bool = False
     """False (the thread's promise): only dynamic drivers get the option, so
     host_cdrom needs an options struct of its own. True: the option sits on

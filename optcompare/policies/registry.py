@@ -334,6 +334,8 @@ class Listed:
 
 @dataclass(frozen=True)
 class Listing:
+    """Every policy the registry knows, for ``optcompare policies``."""
+
     policies: tuple[Listed, ...]
 
 

@@ -20,6 +20,8 @@ def yes_no(value: bool) -> str:
 
 @dataclass(frozen=True)
 class Paragraph:
+    """Running text."""
+
     text: str
 
 
@@ -32,6 +34,8 @@ class Item:
 
 @dataclass(frozen=True)
 class Table:
+    """A table: a header and its rows."""
+
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     caption: str = ""
@@ -53,6 +57,8 @@ Block = Paragraph | Item | Table | Preformatted
 
 @dataclass
 class Section:
+    """A titled part of a document."""
+
     title: str
     blocks: list[Block] = field(default_factory=list)
     sub: bool = False
@@ -64,6 +70,8 @@ class Section:
 
 @dataclass
 class Document:
+    """What a view lays out, for a format to write."""
+
     title: str
     sections: list[Section] = field(default_factory=list)
     provenance: list[str] = field(default_factory=list)

@@ -464,6 +464,8 @@ class Checked:
 
 @dataclass(frozen=True)
 class Check:
+    """What ``optcompare check`` found, file by file."""
+
     files: tuple[Checked, ...]
 
 

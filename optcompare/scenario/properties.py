@@ -43,6 +43,8 @@ IMAGE_PROPERTIES = (Property.NO_WRITE_FD, Property.NO_DENIALS)
 
 @dataclass(frozen=True)
 class Violation:
+    """A property one step breaks."""
+
     property: Property
     image: str | None
     """The image it concerns, None for a property of the step itself."""

@@ -29,6 +29,8 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, init=False)
 class StepRecord:
+    """One played step: what it gave, whether it met its expectation, the images after it."""
+
     index: int
     step: str
     line: int | None
@@ -60,6 +62,8 @@ class StepRecord:
 
 @dataclass(frozen=True, init=False)
 class ScenarioResult:
+    """A scenario replayed on one build by one client: the outcome and the trace."""
+
     scenario: str
     policy: str
     client: str
@@ -88,6 +92,8 @@ class ScenarioResult:
 
 @dataclass
 class _Run:
+    """A replay in progress: the client's view of the disk and the backend it drives."""
+
     scenario: Scenario
     build: Build
     client: Policy | None
@@ -247,6 +253,14 @@ class Session:
     def backend(self) -> Any:
         """The :class:`~optcompare.backends.model.ModelBackend` it runs on."""
         return self._state.backend
+
+    def mark(self) -> tuple[int, str | None, int, int]:
+        """What a step that changes nothing leaves as it was: the backend's count of
+        changes, the frontend, the lengths of the chain and of the known images (a step
+        only shortens the chain, or lengthens either)."""
+        state = self._state
+        backend: Any = state.backend
+        return backend.changes, state.frontend, len(state.chain), len(state.known)
 
     def play(self, step: Step) -> StepRecord:
         """Play one step; :class:`NotApplicable` when the build lacks what it needs."""

@@ -48,12 +48,16 @@ COMMON_KEYS = ("do", "expect", "error")
 
 @dataclass(frozen=True)
 class Image:
+    """An image of a scenario's chain and its label at start."""
+
     name: str
     writable: bool
 
 
 @dataclass(frozen=True)
 class Setup:
+    """How a scenario starts: driver, platform, frontend, client and the chain."""
+
     frontend: str = "blockdev"
     driver: str = "file"
     platform: str = "posix"
@@ -64,6 +68,8 @@ class Setup:
 
 @dataclass(frozen=True, init=False)
 class Step:
+    """One step of a scenario: what it does, with what, and what it expects."""
+
     index: int
     do: str
     args: dict[str, Any]
@@ -100,6 +106,8 @@ def _show(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Scenario:
+    """A workflow from a scenario file: its setup and its steps."""
+
     name: str
     summary: str
     source: str

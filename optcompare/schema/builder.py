@@ -562,6 +562,8 @@ class _Body:
 
 @dataclass(frozen=True)
 class _Reply:
+    """A generated ``query-qmp-schema`` reply, with what revising it for one change needs."""
+
     entries: list[Entry]
     names: dict[str, str]
     """Type key -> its name in the reply, in the order the names were handed out."""

@@ -454,6 +454,8 @@ class Holds:
 
 @dataclass(frozen=True)
 class Answers:
+    """Path queries evaluated on one schema."""
+
     source: str
     """Where the schema came from."""
     queries: tuple[Holds, ...]
