@@ -148,8 +148,7 @@ def main() -> None:
         except OSError as error:
             if not streams.failed_echo(error):
                 raise
-            streams.drop_stdout()
-            streams.to_stderr(f"optcompare: error: {streams.cannot_write(error)}")
+            streams.stdout_failed(error)
             sys.exit(2)
 
 

@@ -55,8 +55,7 @@ def _flushed(status: int) -> int:
     try:
         sys.stdout.flush()
     except OSError as error:
-        streams.drop_stdout()
-        streams.to_stderr(f"optcompare: error: {streams.cannot_write(error)}")
+        streams.stdout_failed(error)
         status = 2
     except (AttributeError, ValueError):  # no stdout, or one already closed
         pass

@@ -73,6 +73,13 @@ def drop_stdout() -> None:
     _to_null(sys.stdout)
 
 
+def stdout_failed(error: OSError) -> None:
+    """A write to stdout that no command reported (click's, or the last flush): nothing
+    more goes there, and stderr says so in the command's own words."""
+    drop_stdout()
+    to_stderr(f"optcompare: error: {cannot_write(error)}")
+
+
 def to_stderr(line: str) -> None:
     """Write one line on stderr. When stderr cannot take it (full, broken) there is no
     one left to tell: the line is dropped, with whatever else is left for stderr, and

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,14 @@ os.environ.setdefault("OPTCOMPARE_NO_PLUGINS", "1")
 # the width sets it itself.
 for _name in ("COLUMNS", "LINES"):
     os.environ.pop(_name, None)
+
+
+@pytest.fixture
+def collector_restored() -> Iterator[None]:
+    """The cyclic collector as the test found it, whatever the test turned it to."""
+    was_enabled = gc.isenabled()
+    yield
+    (gc.enable if was_enabled else gc.disable)()
 
 
 @pytest.fixture

@@ -8,19 +8,13 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from optcompare import cli, console
 
-
-@pytest.fixture(autouse=True)
-def collector_restored() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    yield
-    (gc.enable if was_enabled else gc.disable)()
+pytestmark = pytest.mark.usefixtures("collector_restored")
 
 
 class Ended(Exception):

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Iterator
 
 import pytest
 
 from optcompare import cli, garbage
 
-
-@pytest.fixture(autouse=True)
-def collector_restored() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    yield
-    if was_enabled:
-        gc.enable()
-    else:
-        gc.disable()
+pytestmark = pytest.mark.usefixtures("collector_restored")
 
 
 @pytest.mark.parametrize("enabled", [True, False])
