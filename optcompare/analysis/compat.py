@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from optcompare.analysis.findings import (
@@ -39,6 +39,7 @@ from optcompare.analysis.truth_table import (
     evaluate,
 )
 from optcompare.errors import InputError
+from optcompare.frozen import frozen
 from optcompare.model.drivers import RELEASES, Platform, catalogue
 from optcompare.model.modes import Mode
 from optcompare.model.options import combinations, format_options
@@ -50,7 +51,7 @@ __all__ = ["Change", "Direction", "Finding", "FindingKind", "Level", "Platform",
            "Report", "compare", "default_baselines", "read_accept_file", "release_changes"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Probe:
     """What the new build's libvirt read when it probed a baseline."""
 
@@ -59,7 +60,7 @@ class Probe:
     """The detection's evidence (the query it evaluated, or the policy's own words)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Report:
     """A policy against its baselines: every finding and each client probe."""
 

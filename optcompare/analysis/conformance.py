@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -45,6 +44,7 @@ from optcompare.backends.qemu.backend import (
     run_scenarios,
 )
 from optcompare.backends.qemu.daemon import QemuDaemon, QemuTools
+from optcompare.frozen import frozen
 from optcompare.model.drivers import Platform
 from optcompare.model.options import format_options
 from optcompare.policies.base import Build, Frontend, Policy
@@ -121,7 +121,7 @@ class Side(StrEnum):
 Value = str | bool | int | None
 
 
-@dataclass(frozen=True)
+@frozen
 class Difference:
     aspect: Aspect
     model: Value = None
@@ -135,7 +135,7 @@ class Difference:
 # -- scenarios --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class ImageState:
     """One image after a step, as one side saw it."""
 
@@ -152,7 +152,7 @@ class ImageState:
         return cls(seen.label, seen.fd.value, seen.ro, seen.format_ro, seen.denials)
 
 
-@dataclass(frozen=True)
+@frozen
 class StepSide:
     """One step on one side: its result, QEMU's message, the state after it."""
 
@@ -171,7 +171,7 @@ class StepSide:
 
 
 
-@dataclass(frozen=True)
+@frozen
 class StepComparison:
     index: int
     step: str
@@ -185,7 +185,7 @@ class StepComparison:
         return not self.differences
 
 
-@dataclass(frozen=True)
+@frozen
 class ScenarioComparison:
     scenario: str
     summary: str
@@ -277,7 +277,7 @@ def compare_scenario(scenario: Scenario, model: ScenarioResult, qemu: RunItem
 # -- iotest 232 ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class CellSide:
     ro: bool | None
     fd: str | None
@@ -286,7 +286,7 @@ class CellSide:
 
 
 
-@dataclass(frozen=True)
+@frozen
 class CellComparison:
     options: str
     writable: bool
@@ -353,7 +353,7 @@ def compare_driver_cells(build: Build, live: Iterable[Any]) -> tuple[CellCompari
     return tuple(result)
 
 
-@dataclass(frozen=True)
+@frozen
 class Unmeasured:
     """A driver whose table was not measured live, and why."""
 
@@ -364,7 +364,7 @@ class Unmeasured:
 # -- client probes ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class ProbeComparison:
     client: str
     evidence: str
@@ -412,7 +412,7 @@ def compare_probes(build: Build, clients: Sequence[str], daemon: Any
 # -- the whole run ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class Conformance:
     policy: str
     qemu_version: str
@@ -478,14 +478,14 @@ class Conformance:
         )
 
 
-@dataclass(frozen=True)
+@frozen
 class LiveCount:
     scenarios: int
     steps: int
     cells: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Live:
     """What ran on the real QEMU, per frontend and per driver (sorted by name)."""
 
@@ -493,7 +493,7 @@ class Live:
     driver: dict[str, LiveCount]
 
 
-@dataclass(frozen=True)
+@frozen
 class Summary:
     scenarios: int
     agree: int

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from optcompare.analysis.conformance import (
     Aspect,
@@ -28,6 +28,7 @@ from optcompare.analysis.conformance import (
 )
 from optcompare.analysis.explore import Bounds, Context, Workflow, scenario_of
 from optcompare.backends.qemu.backend import BackendFactory, Progress, run_one
+from optcompare.frozen import frozen
 from optcompare.policies.base import Policy
 from optcompare.scenario.backend import NotApplicable
 from optcompare.scenario.spec import Step
@@ -41,7 +42,7 @@ BOUNDS = Bounds(frontend="blockdev", driver="file", guest=True)
 """What the real backend can express: local files, guest writes (on the emulator)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class KnownDeparture:
     """A way the model departs from QEMU on purpose, recognised in a step's differences."""
 
@@ -74,7 +75,7 @@ read-only: SELinux refuses it (the model counts a denial), the file modes that s
 for labels here are checked at open only, so the real backend's write succeeds."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Disagreement:
     workflow: Workflow
     """The shrunk workflow, each step expecting what the model gave."""
@@ -96,7 +97,7 @@ class Disagreement:
         return self.comparison.status == "backend-failure"
 
 
-@dataclass(frozen=True)
+@frozen
 class Differential:
     policy: str
     bounds: Bounds
@@ -236,7 +237,7 @@ def workflows(context: Context, policy: Policy, bounds: Bounds) -> list[Workflow
     return found
 
 
-@dataclass(frozen=True)
+@frozen
 class DifferentialRun:
     """One :class:`Differential` per frontend, in :data:`FRONTENDS` order."""
 

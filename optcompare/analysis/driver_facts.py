@@ -7,19 +7,18 @@ rules, each with its source. ``render/views.py`` lays them out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from optcompare.frozen import frozen
 from optcompare.model.drivers import Platform
 from optcompare.policies.base import Policy
 
 
-@dataclass(frozen=True)
+@frozen
 class Fact:
     fact: str
     source: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Origins:
     """Where a driver's class and refusal come from (``--sources``)."""
 
@@ -31,7 +30,7 @@ class Origins:
     facts: tuple[Fact, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class DriverFacts:
     name: str
     behaviour: str
@@ -42,7 +41,7 @@ class DriverFacts:
     origins: Origins | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class MessageFact:
     situation: str
     text: str | None
@@ -50,21 +49,21 @@ class MessageFact:
     source: str
 
 
-@dataclass(frozen=True)
+@frozen
 class ClientRule:
     client: str
     rule: str
     source: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Sources:
     era: str
     messages: tuple[MessageFact, ...]
     client_rules: tuple[ClientRule, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class Drivers:
     policy: str
     platform: str

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from optcompare.analysis import questions
+from optcompare.frozen import frozen
 from optcompare.model.drivers import Platform
 from optcompare.policies.base import Build, Detection, Policy
 from optcompare.scenario.backend import NotApplicable, Observation
@@ -33,7 +34,7 @@ DEFAULT_DEPTH = 5
 DEFAULT_IMAGES = 3
 
 
-@dataclass(frozen=True)
+@frozen
 class Bounds:
     """What is searched: workflows of at most ``depth`` steps on 1..``images`` images."""
 
@@ -47,7 +48,7 @@ class Bounds:
     """Guest writes are among the steps (a real daemon runs no guest)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Start:
     """One root of the search: the chain's labels at start, base first."""
 
@@ -80,7 +81,7 @@ def starts(images: int) -> list[Start]:
     return found
 
 
-@dataclass(frozen=True)
+@frozen
 class Action:
     """A step by the places of its images in the chain (not by their names)."""
 
@@ -129,7 +130,7 @@ def _at(place: int | None) -> int:
     return place
 
 
-@dataclass(frozen=True)
+@frozen
 class Workflow:
     """A workflow found by the search: where it starts and its steps."""
 
@@ -141,7 +142,7 @@ class Workflow:
                                                    strict=True))
 
 
-@dataclass(frozen=True)
+@frozen
 class Counterexample:
     """The shortest workflow found that violates a property, with its trace."""
 
@@ -153,7 +154,7 @@ class Counterexample:
     """The workflow replayed on the policy, one record per step."""
 
 
-@dataclass(frozen=True)
+@frozen
 class PropertyResult:
     """One property on one policy: its shortest violation, if any."""
 
@@ -162,7 +163,7 @@ class PropertyResult:
     """The shortest violating workflow; None: it holds up to the search's depth."""
 
 
-@dataclass(frozen=True)
+@frozen
 class PolicySearch:
     """The search on one policy: its size and each property's result."""
 
@@ -179,7 +180,7 @@ class PolicySearch:
         return next(r for r in self.results if r.property is prop)
 
 
-@dataclass(frozen=True)
+@frozen
 class Difference:
     """The shortest workflow on which two policies differ, if any up to the depth."""
 
@@ -213,7 +214,7 @@ Seen = str | bool | int | None
 """A value a client sees: a result, label, descriptor mode, flag or count."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Shown:
     """One thing the last step of a workflow shows differently on two policies."""
 
@@ -232,7 +233,7 @@ def _shown(seen: Observation) -> dict[str, Seen]:
 _COMPARED = ("label", "fd", "ro", "format_ro", "denials")
 
 
-@dataclass(frozen=True)
+@frozen
 class Exploration:
     """The search on every policy, and the differences between pairs."""
 

@@ -7,9 +7,10 @@ no prose. ``render/compat_views.py`` and the report's views word them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
+
+from optcompare.frozen import frozen
 
 if TYPE_CHECKING:
     from optcompare.analysis.truth_table import Cell
@@ -69,7 +70,7 @@ class SchemaPart(StrEnum):
     FEATURE = "feature"
 
 
-@dataclass(frozen=True)
+@frozen
 class Outcome:
     """Opening an image with a row's options."""
 
@@ -79,7 +80,7 @@ class Outcome:
     denial: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class CellSummary:
     """What one build makes of one written combination."""
 
@@ -100,7 +101,7 @@ def summary(cell: Cell) -> CellSummary:
                        outcome(cell.unwritable))
 
 
-@dataclass(frozen=True)
+@frozen
 class Finding:
     """One compatibility finding: what changed for a client of the baseline, and where."""
 

@@ -8,17 +8,17 @@ module parses such a file and computes the same cells from a build.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from optcompare.analysis.truth_table import evaluate
 from optcompare.errors import InputError
+from optcompare.frozen import frozen
 from optcompare.model.messages import PATH
 from optcompare.model.options import IOTEST_232_OPTION_SETS as OPTION_SETS
 from optcompare.policies.base import Build, Frontend
 
 
-@dataclass(frozen=True)
+@frozen
 class Result:
     """One cell: the node's read-only flag, or the open error."""
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from optcompare.frozen import frozen
 from optcompare.parallel import Beside, Shared, available
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ SEARCH_DEPTH = 3
 first run within a second)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class FromPolicies:
     """The search and every policy's visibility, as the report takes them."""
 

@@ -59,7 +59,6 @@ counted facts a view turns into a note or a sentence.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 from optcompare.analysis.findings import CellSummary as CellSummary
@@ -69,6 +68,7 @@ from optcompare.analysis.findings import Finding as Finding
 from optcompare.analysis.findings import FindingKind as FindingKind
 from optcompare.analysis.findings import Level as Level
 from optcompare.analysis.findings import Outcome as Outcome
+from optcompare.frozen import frozen
 from optcompare.model.options import Value
 from optcompare.policies.base import Role as Role  # policies carry it
 
@@ -89,7 +89,7 @@ class Origin(StrEnum):
     DERIVED = "derived"
 
 
-@dataclass(frozen=True)
+@frozen
 class Criterion:
     """A row of the verdict matrix, and whether the thread asked for it."""
 
@@ -97,7 +97,7 @@ class Criterion:
     origin: Origin
 
 
-@dataclass(frozen=True)
+@frozen
 class PolicyInfo:
     """A policy as the report names it: title, origin, role and baseline."""
 
@@ -128,14 +128,14 @@ class NotApplicable(StrEnum):
     """The shipped libvirt's one probe fails: it never uses -blockdev."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Inapplicable:
     """A cell that does not apply, and why."""
 
     why: NotApplicable
 
 
-@dataclass(frozen=True)
+@frozen
 class ScenarioFailure:
     """A run that broke an expectation: where and how."""
 
@@ -146,7 +146,7 @@ class ScenarioFailure:
     """The runner's account of the broken expectation."""
 
 
-@dataclass(frozen=True)
+@frozen
 class BackendBroke:
     """A run the backend could not finish: a broken run, not a result."""
 
@@ -154,24 +154,24 @@ class BackendBroke:
     why: str | None
 
 
-@dataclass(frozen=True)
+@frozen
 class VersionOnly:
     """Only the version tells (version sniffing)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class NoPromise:
     """The answer may change from run to run of the same binary."""
 
 
-@dataclass(frozen=True)
+@frozen
 class ExtraCommands:
     """The commands a client runs besides reading the schema."""
 
     commands: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class Grain:
     """How finely the signal tells drivers apart."""
 
@@ -179,7 +179,7 @@ class Grain:
     """``none``, ``global``, ``per options struct`` or ``per driver``."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Accuracy:
     """Where the signal is wrong, both ways."""
 
@@ -188,7 +188,7 @@ class Accuracy:
     false_negatives: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class CompatCount:
     """Findings of one level against the baseline, per frontend."""
 
@@ -210,7 +210,7 @@ class CompatCount:
     wrongly (it says dynamic, the driver is not): counted as silent."""
 
 
-@dataclass(frozen=True)
+@frozen
 class LaterRelease:
     """A driver a later release moves to another class."""
 
@@ -220,7 +220,7 @@ class LaterRelease:
     """Driver classes (hard, fallback, dynamic, sticky)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class ShippedMisread:
     """What the shipped libvirt gets wrong on the POSIX build under -blockdev."""
 
@@ -234,7 +234,7 @@ class ShippedMisread:
     """Protocols whose node options the build rejects."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Cost:
     """The interface cost of ``file``'s options: valid combinations and the modes they reach."""
 
@@ -246,7 +246,7 @@ class Cost:
     """Distinct modes the valid combinations reach."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Facade:
     """Options that change no mode."""
 
@@ -266,7 +266,7 @@ class SourceKind(StrEnum):
     TRUTH_TABLE = "truth table"
 
 
-@dataclass(frozen=True)
+@frozen
 class Source:
     """Where a cell comes from: ``optcompare <kind> ...`` shows it."""
 
@@ -276,7 +276,7 @@ class Source:
     """Scenarios, the compat baseline, the driver of a table."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Cell:
     """One verdict: a criterion's mark for a policy, its reason and its source."""
 
@@ -286,7 +286,7 @@ class Cell:
     source: Source
 
 
-@dataclass(frozen=True)
+@frozen
 class MatrixRow:
     """A policy's cells, in the criteria's order."""
 
@@ -297,7 +297,7 @@ class MatrixRow:
 # -- the decision -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class Dominated:
     """A policy another one beats or equals everywhere."""
 
@@ -306,7 +306,7 @@ class Dominated:
     """Policies at least as good on every criterion and better on one."""
 
 
-@dataclass(frozen=True)
+@frozen
 class TradeOff:
     """What one non-dominated policy gives up and gets against the others."""
 
@@ -317,7 +317,7 @@ class TradeOff:
     """Criteria it meets that another non-dominated policy fails."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Common:
     """A criterion on which every policy it applies to scores the same."""
 
@@ -327,7 +327,7 @@ class Common:
     """Policies whose cell is not n/a."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Decision:
     """What the report decides, before any evidence."""
 
@@ -346,7 +346,7 @@ class Decision:
 # -- truth tables ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class TruthRow:
     """One combination of a driver's options and what the build makes of it."""
 
@@ -364,7 +364,7 @@ class TruthRow:
     there when the baseline lacks the driver)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class TruthTable:
     """A build's truth table, or its rows that differ from the baseline's."""
 
@@ -381,7 +381,7 @@ class TruthTable:
 # -- visibility -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class LaterChange:
     """What a client sees when a later release changes a driver's class."""
 
@@ -394,7 +394,7 @@ class LaterChange:
     """The unchanged client now answers right for the driver."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Visibility:
     """One policy's signal, property by property."""
 
@@ -418,7 +418,7 @@ class Visibility:
 # -- compatibility --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class CompatReport:
     """A policy's compatibility findings against one baseline."""
 
@@ -433,7 +433,7 @@ class CompatReport:
 # -- scenarios ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class ImageState:
     """One image after a step: its label and its protocol node."""
 
@@ -446,7 +446,7 @@ class ImageState:
     denials: int | None
 
 
-@dataclass(frozen=True)
+@frozen
 class TraceStep:
     """One played step of a run, and the images after it."""
 
@@ -461,7 +461,7 @@ class TraceStep:
     state: tuple[ImageState, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class Run:
     """One scenario replayed on one build by one client."""
 
@@ -479,7 +479,7 @@ class Run:
     """Kept for failed runs."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Evidence:
     """The run that shows a policy failing one of the thread's requirements."""
 
@@ -489,7 +489,7 @@ class Evidence:
     """The shortest failing run that shows the requirement broken."""
 
 
-@dataclass(frozen=True)
+@frozen
 class ScenarioInfo:
     """A scenario file the report read, by name and content hash."""
 
@@ -503,7 +503,7 @@ class ScenarioInfo:
 # -- version skew ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class WorkflowOutcome:
     """One workflow's outcome in a skew cell."""
 
@@ -511,7 +511,7 @@ class WorkflowOutcome:
     outcome: str
 
 
-@dataclass(frozen=True)
+@frozen
 class SkewCell:
     """One client on one build: what it detects and which workflows it meets."""
 
@@ -532,7 +532,7 @@ class SkewCell:
     """What that client found missing for -blockdev."""
 
 
-@dataclass(frozen=True)
+@frozen
 class SkewNote:
     """Why a client that never probes scores as it does (the legacy client)."""
 
@@ -552,7 +552,7 @@ class SkewNote:
 # -- provenance -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class PolicySource:
     """Where a policy's code came from."""
 
@@ -561,7 +561,7 @@ class PolicySource:
     source: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Provenance:
     """What reproduces the report: the tool, the inputs and their hash, the options."""
 
@@ -577,7 +577,7 @@ class Provenance:
 # -- the report -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class SearchStep:
     """One step of a counterexample the search found."""
 
@@ -586,7 +586,7 @@ class SearchStep:
     message: str | None
 
 
-@dataclass(frozen=True)
+@frozen
 class SearchFinding:
     """A property a policy violates that no built-in scenario shows."""
 
@@ -600,7 +600,7 @@ class SearchFinding:
     """The image the violation concerns, after the last step (None: the step itself)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class ScenarioLabel:
     """An image of a counterexample and its label at start."""
 
@@ -608,7 +608,7 @@ class ScenarioLabel:
     writable: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class Search:
     """``explore`` at the report's bounds (see ``analysis.explore``)."""
 
@@ -624,7 +624,7 @@ class Search:
     unshown: tuple[SearchFinding, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class Report:
     """Everything ``optcompare report`` computed (the tree is in the module's docstring)."""
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from optcompare.analysis.report_model import ScenarioInfo
+from optcompare.frozen import frozen
 from optcompare.model.modes import Behaviour
 from optcompare.policies.base import Build, Detection, Policy, SignalKind
 from optcompare.scenario.runner import Outcome, ScenarioResult, platform_of, run
@@ -52,7 +52,7 @@ def matrix(scenarios: Sequence[Scenario], policies: Sequence[Policy]) -> list[Sc
     return [replay(s, p) for s in scenarios for p in policies]
 
 
-@dataclass(frozen=True)
+@frozen
 class SkewCell:
     """One client on one build: its detection against the truth, and its runs."""
 
@@ -85,7 +85,7 @@ class SkewCell:
         return sum(r.outcome is not Outcome.NOT_APPLICABLE for r in self.results)
 
 
-@dataclass(frozen=True)
+@frozen
 class Skew:
     """Every client (the libvirt of each policy, the shipped libvirt, the legacy
     client) on every policy's build."""
@@ -131,7 +131,7 @@ def scenario_infos(scenarios: Sequence[Scenario]) -> tuple[ScenarioInfo, ...]:
                  for s in scenarios)
 
 
-@dataclass(frozen=True)
+@frozen
 class Runs:
     """Scenarios replayed on builds (``run``), in the matrix's order."""
 

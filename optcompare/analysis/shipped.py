@@ -11,14 +11,13 @@ dynamic whose mode (for the options it passes) is something else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from optcompare.frozen import frozen
 from optcompare.model.modes import Mode
 from optcompare.policies import libvirt
 from optcompare.policies.base import Build, Frontend
 
 
-@dataclass(frozen=True)
+@frozen
 class Misread:
     """A protocol the shipped client takes for dynamic, and what it really gets."""
 
@@ -27,7 +26,7 @@ class Misread:
     error: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class ShippedConclusion:
     """What the shipped libvirt concludes about one build, and where it is wrong."""
 

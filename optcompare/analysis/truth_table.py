@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from optcompare.errors import UnknownNameError
+from optcompare.frozen import frozen
 from optcompare.model import messages
 from optcompare.model.drivers import Platform
 from optcompare.model.messages import PATH
@@ -49,7 +49,7 @@ class Row(NamedTuple):
         return self.cell.resolution.written
 
 
-@dataclass(frozen=True)
+@frozen
 class Table:
     """The truth table of drivers that answer alike, on one platform and frontend."""
 
@@ -227,7 +227,7 @@ def _differing(rows: Iterable[Row], base: Build, driver: str, frontend: Frontend
             yield Row(row.cell, other)
 
 
-@dataclass(frozen=True)
+@frozen
 class TruthTables:
     """The ``table`` command's result: the chosen policies' tables, one frontend and
     platform, each table's rows only those differing from ``against`` when it is set."""

@@ -32,13 +32,13 @@ Each property of the signal is measured separately:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from optcompare.analysis import shipped
 from optcompare.analysis.shipped import ShippedConclusion
 from optcompare.errors import OptcompareError
+from optcompare.frozen import frozen
 from optcompare.model.drivers import Platform
 from optcompare.model.modes import Behaviour, Mode
 from optcompare.policies.base import Build, Detection, Policy, SignalKind, Target
@@ -102,7 +102,7 @@ class RecordingTarget(Target):
         return self.inner.device_properties(typename)
 
 
-@dataclass(frozen=True)
+@frozen
 class Probe:
     """One run of a policy's client on one build."""
 
@@ -134,7 +134,7 @@ def probe(build: Build) -> Probe:
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class SchemaProbe:
     """What a probe that may only read the schema finds."""
 
@@ -167,7 +167,7 @@ def truth(build: Build, driver: str) -> Mode:
     return policy.resolve(written, drivers[driver], drivers).mode
 
 
-@dataclass(frozen=True)
+@frozen
 class DriverRow:
     """One driver on one platform: its mode, and whether the client detects and the signal
     claims it dynamic."""
@@ -196,7 +196,7 @@ class DriverRow:
 
 
 
-@dataclass(frozen=True)
+@frozen
 class Later:
     """A later release in which one driver changes class (POSIX build)."""
 
@@ -224,7 +224,7 @@ class Later:
 
 
 
-@dataclass(frozen=True)
+@frozen
 class PolicyVisibility:
     """One policy's signal, measured property by property."""
 
@@ -267,7 +267,7 @@ class PolicyVisibility:
 
 
 
-@dataclass(frozen=True)
+@frozen
 class Visibility:
     """The visibility of every policy analysed."""
 

@@ -8,10 +8,10 @@ carries the release that first has it and where that is seen.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from optcompare.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Capability:
     """A property or schema feature a release first has at ``since``."""
 

@@ -16,9 +16,10 @@ the release whose wording a policy speaks picks the text (see
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import StrEnum
 
+from optcompare.frozen import frozen
 from optcompare.model import messages
 from optcompare.model.modes import Behaviour
 
@@ -36,7 +37,7 @@ def era_key(era: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-@dataclass(frozen=True)
+@frozen
 class Refusal:
     """QEMU's message for a read/write open the driver cannot honour, from ``since`` on."""
 
@@ -46,7 +47,7 @@ class Refusal:
     source: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Driver:
     """One block driver as a build has it."""
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+from optcompare.frozen import frozen
 
 PATH = "<path>"
 
@@ -76,7 +77,7 @@ IMAGE_READ_ONLY = "Image is read-only"
 BAD_DESCRIPTOR = "write failed: Bad file descriptor"
 
 
-@dataclass(frozen=True)
+@frozen
 class Wording:
     """Messages whose text changed between releases.
 
@@ -169,7 +170,7 @@ class Situation(StrEnum):
     REOPEN_NODE_NOT_FOUND = "reopen-node-not-found"
 
 
-@dataclass(frozen=True)
+@frozen
 class Message:
     """One message in one era's words, and where the source (or a measurement) has it."""
 

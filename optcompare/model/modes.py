@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+from optcompare.frozen import frozen
 
 
 class Mode(StrEnum):
@@ -64,7 +65,7 @@ class Fd(StrEnum):
     CLOSED = "closed"
 
 
-@dataclass(frozen=True)
+@frozen
 class OpenOutcome:
     """The result of opening one protocol node on an image.
 

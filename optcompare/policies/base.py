@@ -13,10 +13,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from optcompare.frozen import frozen
 from optcompare.model import capabilities, messages
 from optcompare.model.drivers import Driver, Platform, catalogue
 from optcompare.model.messages import Wording
@@ -64,7 +65,7 @@ class SignalKind(StrEnum):
     NONE = "none"
 
 
-@dataclass(frozen=True)
+@frozen
 class Member:
     """A member of a synthetic QAPI struct."""
 
@@ -73,7 +74,7 @@ class Member:
     optional: bool = True
 
 
-@dataclass(frozen=True)
+@frozen
 class Command:
     """An extra QMP command of a policy (option 2's query-qemu-features)."""
 
@@ -101,7 +102,7 @@ class Resolution(NamedTuple):
         return self.error is None and self.effective != self.written
 
 
-@dataclass(frozen=True)
+@frozen
 class Detection:
     """What a client concluded after probing a build."""
 
@@ -138,7 +139,7 @@ class Target:
         raise NotImplementedError
 
 
-@dataclass(frozen=True)
+@frozen
 class Policy:
     """One option of the debate. Subclasses override the hooks they need.
 
@@ -343,7 +344,7 @@ def _drivers(policy: Policy, platform: Platform) -> dict[str, Driver]:
     return drivers
 
 
-@dataclass(frozen=True)
+@frozen
 class Build:
     """A policy applied to a platform: its drivers, semantics and schema."""
 

@@ -23,8 +23,8 @@ for a later release.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from optcompare.frozen import frozen
 from optcompare.model.drivers import Driver
 from optcompare.model.options import READ_ONLY, Value
 from optcompare.policies.base import Detection, Frontend, Policy, Role, SignalKind, Target
@@ -35,7 +35,7 @@ REOPEN_COMMANDS = ("blockdev-reopen", "x-blockdev-reopen")
 """What the client looks for, newest name first (6.1 dropped the ``x-``)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class ReopenDetection(Detection):
     """A probe result that also says which reopen command the client found."""
 

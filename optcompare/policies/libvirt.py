@@ -11,8 +11,8 @@ it beside the ideal clients. Each rule below carries its source in libvirt
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from optcompare.frozen import frozen
 from optcompare.model import capabilities
 from optcompare.model.drivers import Driver
 from optcompare.model.options import AUTO_READ_ONLY, Value
@@ -25,7 +25,7 @@ NAME = "libvirt"
 """The ``client`` value of a scenario that runs the shipped libvirt."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Rule:
     """One thing the shipped libvirt does, and where its source says so."""
 

@@ -9,9 +9,9 @@ dynamic adds a member of its own (``gluster-dynamic-auto-read-only``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from optcompare.frozen import frozen
 from optcompare.model.drivers import Driver, Platform
 from optcompare.model.modes import Behaviour
 from optcompare.policies.base import (
@@ -34,7 +34,7 @@ def feature_member(driver: Driver) -> str:
     return f"{group}-dynamic-auto-read-only"
 
 
-@dataclass(frozen=True)
+@frozen
 class FeaturesCommand(Policy):
     """Option 2: a ``query-qemu-features`` command lists the dynamic drivers."""
 

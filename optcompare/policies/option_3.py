@@ -8,8 +8,8 @@ combination is either one of the four that existed before, or an error.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from optcompare.frozen import frozen
 from optcompare.model.drivers import Driver
 from optcompare.model.modes import Behaviour
 from optcompare.model.options import (
@@ -47,7 +47,7 @@ def rejection(auto: bool, dynamic: bool) -> str:
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class DynamicParameter(Policy):
     """Option 3: a ``dynamic-read-only`` parameter on the drivers that reopen on demand."""
 

@@ -29,11 +29,12 @@ import functools
 import importlib
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from optcompare import streams
 from optcompare.errors import OptcompareError, PluginFailure, UnknownNameError
+from optcompare.frozen import frozen
 from optcompare.model.drivers import Platform
 from optcompare.policies import discovery
 from optcompare.policies.base import POLICY_NAME, Frontend, Policy, Resolution
@@ -97,7 +98,7 @@ BUILTIN_ORIGIN = "built-in"
 __all__ = ["ENV_NO_PLUGINS", "GROUP", "plugins_enabled", "set_plugins_disabled"]
 
 
-@dataclass(frozen=True)
+@frozen
 class PluginProblem:
     """A plugin that was left out, and why."""
 
@@ -320,7 +321,7 @@ def _named(names: Iterable[str]) -> list[Policy]:
     return [get(n) for n in kept]
 
 
-@dataclass(frozen=True)
+@frozen
 class Listed:
     """One policy as ``policies`` lists it."""
 
@@ -332,7 +333,7 @@ class Listed:
     """``built-in``, or the distribution of the plugin that provides it."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Listing:
     """Every policy the registry knows, for ``optcompare policies``."""
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from optcompare.frozen import frozen
+
 YES = "yes"
 NO = "no"
 ERR = "ERR"
@@ -18,21 +20,21 @@ def yes_no(value: bool) -> str:
     return YES if value else NO
 
 
-@dataclass(frozen=True)
+@frozen
 class Paragraph:
     """Running text."""
 
     text: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Item:
     """One point of a list."""
 
     text: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Table:
     """A table: a header and its rows."""
 
@@ -45,7 +47,7 @@ class Table:
     renderers that add a second cue (colour); empty: none given."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Preformatted:
     """Lines shown as they are (traces)."""
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from optcompare.analysis import report_model as m
+from optcompare.frozen import frozen
 from optcompare.render import report_words as w
 from optcompare.render.counted import plural
 from optcompare.render.document import Block, Item, Paragraph, Preformatted, Table
@@ -36,14 +36,14 @@ OUTCOME_MARK = {"meets": Mark.YES, "fails": Mark.NO, "not-applicable": Mark.NA,
                 "backend-failure": Mark.ERR}
 
 
-@dataclass(frozen=True)
+@frozen
 class Bullets:
     """Consecutive list points of a view, as one list."""
 
     items: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class Link:
     """A mark that links to its evidence."""
 
@@ -53,7 +53,7 @@ class Link:
     detail: str
 
 
-@dataclass(frozen=True)
+@frozen
 class MarkGrid:
     """Marks by row and column, each a link (the scenario outcomes)."""
 
@@ -66,7 +66,7 @@ class MarkGrid:
 PageBlock = Block | Bullets | MarkGrid
 
 
-@dataclass(frozen=True)
+@frozen
 class Cell:
     mark: Mark
     css: str
@@ -77,7 +77,7 @@ class Cell:
     href: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Row:
     criterion: str
     title: str
@@ -85,7 +85,7 @@ class Row:
     cells: tuple[Cell, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class Column:
     name: str
     parts: tuple[str, ...]
@@ -93,14 +93,14 @@ class Column:
     title: str
 
 
-@dataclass(frozen=True)
+@frozen
 class RowGroup:
     heading: str
     """Empty for the deciding criteria, which come first."""
     rows: tuple[Row, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class Matrix:
     columns: tuple[Column, ...]
     groups: tuple[RowGroup, ...]
@@ -116,7 +116,7 @@ class Matrix:
         return tuple(row for group in self.groups for row in group.rows)
 
 
-@dataclass(frozen=True)
+@frozen
 class Evidence:
     """One piece of evidence, in a ``<details>`` of its own."""
 
@@ -130,7 +130,7 @@ class Evidence:
         return CSS_CLASS[self.mark] if self.mark else ""
 
 
-@dataclass(frozen=True)
+@frozen
 class Group:
     id: str
     title: str
@@ -138,14 +138,14 @@ class Group:
     items: tuple[Evidence, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class TruthSlide:
     policy: str
     caption: str
     table: Table
 
 
-@dataclass(frozen=True)
+@frozen
 class SkewSlide:
     builds: tuple[str, ...]
     clients: tuple[str, ...]
@@ -154,7 +154,7 @@ class SkewSlide:
     note: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Page:
     title: str
     tool: str

@@ -9,10 +9,10 @@ fit at 18 px shows the rows that fit and says how many are left out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from optcompare.errors import UnknownNameError
+from optcompare.frozen import frozen
 from optcompare.render import meeting
 from optcompare.render.document import Paragraph, Table
 from optcompare.render.slide_spec import Slide, parse_slide
@@ -43,7 +43,7 @@ SKEW_STEPS = ("#f0f0f0", "#d4e8f6", "#a6cfee", "#6fb0e0", "#3a8fcc")
 """Workflows met as a share of those run, light to dark (one hue: no colour pair to confuse)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Rect:
     x: float
     y: float
@@ -53,7 +53,7 @@ class Rect:
     stroke: str = "none"
 
 
-@dataclass(frozen=True)
+@frozen
 class Text:
     x: float
     y: float
@@ -63,13 +63,13 @@ class Text:
     anchor: str = "start"
 
 
-@dataclass(frozen=True)
+@frozen
 class Picture:
     title: str
     shapes: tuple[Rect | Text, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class GridCell:
     text: str
     fill: str = "none"
@@ -123,7 +123,7 @@ def _column_widths(natural: list[float], floor: list[float], total: float) -> li
     return [widths[0]] + [w + spare / (len(widths) - 1) for w in widths[1:]]
 
 
-@dataclass(frozen=True)
+@frozen
 class _Layout:
     font: Font
     widths: list[float]

@@ -9,7 +9,8 @@ so a wider fallback sans-serif still fits.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from optcompare.frozen import frozen
 
 SANS = "'Liberation Sans', Arial, Helvetica, sans-serif"
 MONO = "'Liberation Mono', 'DejaVu Sans Mono', Menlo, Consolas, monospace"
@@ -48,7 +49,7 @@ def _table(spec: str) -> dict[str, int]:
 _ADVANCES = {False: _table(_REGULAR), True: _table(_BOLD)}
 
 
-@dataclass(frozen=True)
+@frozen
 class Font:
     size: float
     bold: bool = False

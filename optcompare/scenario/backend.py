@@ -9,9 +9,9 @@ message; an operation the backend cannot express is :class:`NotApplicable`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
+from optcompare.frozen import frozen
 from optcompare.model.modes import Fd
 from optcompare.model.options import Written
 
@@ -32,7 +32,7 @@ class NotApplicable(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
+@frozen
 class Observation:
     """One image as a backend sees it after a step."""
 

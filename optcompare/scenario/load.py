@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from optcompare.errors import InputError
+from optcompare.frozen import frozen
 from optcompare.inputs import (
     INTEGER_TOO_LONG,
     NESTED_TOO_DEEPLY,
@@ -454,7 +455,7 @@ def check_files(paths: Iterable[Path]) -> list[InputError]:
     return problems
 
 
-@dataclass(frozen=True)
+@frozen
 class Checked:
     """One file ``check`` read, and its problems (each as ``path:line: message``)."""
 
@@ -462,7 +463,7 @@ class Checked:
     problems: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class Check:
     """What ``optcompare check`` found, file by file."""
 

@@ -9,9 +9,9 @@ those of the verdict matrix's questions where one asks the same thing.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 
+from optcompare.frozen import frozen
 from optcompare.model.modes import Fd
 from optcompare.scenario.backend import Observation
 
@@ -41,7 +41,7 @@ IMAGE_PROPERTIES = (Property.NO_WRITE_FD, Property.NO_DENIALS)
 """Properties of one image's state, which a scenario's ``assert`` can check."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Violation:
     """A property one step breaks."""
 

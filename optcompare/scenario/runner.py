@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from optcompare.frozen import frozen
 from optcompare.model.drivers import Platform
 from optcompare.model.options import READ_ONLY, Value
 from optcompare.policies.base import Build, Detection, Policy
@@ -27,7 +28,7 @@ class Outcome(StrEnum):
     NOT_APPLICABLE = "not-applicable"
 
 
-@dataclass(frozen=True, init=False)
+@frozen(init=False)
 class StepRecord:
     """One played step: what it gave, whether it met its expectation, the images after it."""
 
@@ -60,7 +61,7 @@ class StepRecord:
         fields["actions"], fields["chain"] = actions, chain
 
 
-@dataclass(frozen=True, init=False)
+@frozen(init=False)
 class ScenarioResult:
     """A scenario replayed on one build by one client: the outcome and the trace."""
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from optcompare.frozen import frozen
 
 FRONTENDS = ("blockdev", "drive", "auto")
 NATIVE = "native"
@@ -15,7 +17,7 @@ FD_MODES = ("ro", "rw", "closed")
 NODES = ("protocol", "format")
 
 
-@dataclass(frozen=True)
+@frozen
 class StepKind:
     """Which keys a step takes: required and optional, with their types."""
 
@@ -46,7 +48,7 @@ STEP_KINDS: dict[str, StepKind] = {
 COMMON_KEYS = ("do", "expect", "error")
 
 
-@dataclass(frozen=True)
+@frozen
 class Image:
     """An image of a scenario's chain and its label at start."""
 
@@ -54,7 +56,7 @@ class Image:
     writable: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class Setup:
     """How a scenario starts: driver, platform, frontend, client and the chain."""
 
@@ -66,7 +68,7 @@ class Setup:
     images: tuple[Image, ...] = ()
 
 
-@dataclass(frozen=True, init=False)
+@frozen(init=False)
 class Step:
     """One step of a scenario: what it does, with what, and what it expects."""
 
@@ -104,7 +106,7 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-@dataclass(frozen=True)
+@frozen
 class Scenario:
     """A workflow from a scenario file: its setup and its steps."""
 

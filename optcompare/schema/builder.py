@@ -35,9 +35,9 @@ import functools
 import itertools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from optcompare.frozen import frozen
 from optcompare.model.drivers import Driver, Platform
 from optcompare.model.options import Domain, is_boolean, value_text
 from optcompare.policies.base import Build, Command, Member
@@ -61,7 +61,7 @@ _BUILTIN_NAMES = frozenset(name for name, _ in BUILTINS)
 BLOCKDEV_OPTIONS = "BlockdevOptions"
 
 
-@dataclass(frozen=True)
+@frozen
 class _Field:
     """One member spec: ``"*name:type"`` (``*`` optional), ``"...@posix"`` POSIX only."""
 
@@ -262,7 +262,7 @@ Source = _Struct | tuple[_Field, ...]
 """What a type that may vary alone is made from: a driver struct, or a command's returns."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Shape:
     """Everything a build's reply is made of; builds of one shape share one reply.
 
@@ -546,7 +546,7 @@ def _returns_key(command: Command) -> str:
     return f"ret:{command.ret_struct or command.name}"
 
 
-@dataclass(frozen=True)
+@frozen
 class _Body:
     """Where a type made from one varying part of the shape sits in the reply."""
 
@@ -560,7 +560,7 @@ class _Body:
     source: Source
 
 
-@dataclass(frozen=True)
+@frozen
 class _Reply:
     """A generated ``query-qmp-schema`` reply, with what revising it for one change needs."""
 

@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from optcompare.frozen import frozen
 from optcompare.model.drivers import DRIVER_NAMES, RELEASES, Platform, catalogue
 from optcompare.model.options import AUTO_READ_ONLY, READ_ONLY
 from optcompare.policies import option_2, registry
@@ -54,7 +54,7 @@ class How(StrEnum):
     RENAMED_OPTION = "renamed option"
 
 
-@dataclass(frozen=True)
+@frozen
 class Advert:
     """One way the schema advertises a driver as dynamic."""
 
@@ -72,7 +72,7 @@ class Advert:
 
 
 
-@dataclass(frozen=True)
+@frozen
 class Facts:
     """The auto-read-only facts of one schema: global ones and per driver."""
 
@@ -91,7 +91,7 @@ class Facts:
         return frozenset(facts)
 
 
-@dataclass(frozen=True)
+@frozen
 class BuildMatch:
     """One known build compared with the schema."""
 
@@ -102,7 +102,7 @@ class BuildMatch:
 
 
 
-@dataclass(frozen=True)
+@frozen
 class OtherDifference:
     """A command or event that some consistent builds have and others lack."""
 
@@ -117,7 +117,7 @@ class OtherDifference:
 
 
 
-@dataclass(frozen=True)
+@frozen
 class Conclusion:
     """Everything a libvirt-style client concludes about one schema."""
 
@@ -213,7 +213,7 @@ def _command_member_drivers(member: str, drivers: Iterable[str]) -> tuple[str, .
 # -- reading a schema ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class _Reading:
     """The raw auto-read-only facts of a schema, before comparison."""
 

@@ -9,16 +9,17 @@ files, never written down.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any
+
+from optcompare.frozen import frozen
 
 LIBVIRT_DATA = "tests/qemucapabilitiesdata"
 """Where in libvirt's tree the recorded conversations live."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Reply:
     """One real reply: its version, the QEMU that gave it, the libvirt file it was cut out of."""
 
@@ -74,7 +75,7 @@ def names() -> list[str]:
     return [reply.name for reply in CORPUS]
 
 
-@dataclass(frozen=True)
+@frozen
 class Listed:
     """One shipped reply as ``probe --schema list`` shows it."""
 
@@ -87,7 +88,7 @@ class Listed:
     """:data:`FEATURE_QUERY` holds on the reply."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Listing:
     query: str
     libvirt_data: str

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from optcompare.errors import InputError
+from optcompare.frozen import frozen
 
 Entry = dict[str, Any]
 
@@ -187,7 +188,7 @@ _Key = tuple[str, int]
 _ENDLESS = 1 << 62
 
 
-@dataclass(frozen=True)
+@frozen
 class _Result:
     """What visiting a type at a step gives once everything below it is known.
 
@@ -444,7 +445,7 @@ class _Traversal:
         return QueryError(f"malformed QAPI schema when querying {self.query!r}: {detail}")
 
 
-@dataclass(frozen=True)
+@frozen
 class Holds:
     """One libvirt path query and whether it holds on a schema."""
 
@@ -452,7 +453,7 @@ class Holds:
     holds: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class Answers:
     """Path queries evaluated on one schema."""
 

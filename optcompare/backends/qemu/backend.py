@@ -55,7 +55,6 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -68,6 +67,7 @@ from optcompare.backends.qemu.daemon import (
     QmpTimeout,
 )
 from optcompare.errors import BackendError
+from optcompare.frozen import frozen
 from optcompare.model.drivers import Platform
 from optcompare.model.messages import Wording, device_not_found
 from optcompare.model.modes import Fd
@@ -639,7 +639,7 @@ def qemu_backend(
     return QemuBackend(daemon, build, driver, job_hook=job_hook, owns_daemon=True)
 
 
-@dataclass(frozen=True)
+@frozen
 class QemuFactory:
     """The real backend's factory; :func:`run_one` picks the daemon or the emulator
     for each scenario (:func:`needs_emulator`)."""
@@ -659,7 +659,7 @@ class QemuFactory:
 # -- running scenarios ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class Progress:
     """How far a run is: ``done`` of ``total`` items; ``current`` is starting."""
 
@@ -674,7 +674,7 @@ class Failure(StrEnum):
     BACKEND_FAILURE = "backend-failure"
 
 
-@dataclass(frozen=True)
+@frozen
 class BackendFailure:
     """The real backend broke during a scenario: not a result of the scenario.
 

@@ -21,7 +21,6 @@ import signal
 import subprocess
 import time
 from collections.abc import Collection, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, NamedTuple, Self, TypeVar
@@ -31,6 +30,7 @@ from qemu.qmp import ExecuteError, QMPClient, QMPError
 from optcompare.backends.qemu import process
 from optcompare.backends.qemu.process import UNPRIVILEGED_GID, UNPRIVILEGED_UID
 from optcompare.errors import BackendError
+from optcompare.frozen import frozen
 
 __all__ = [
     "UNPRIVILEGED_GID",
@@ -101,7 +101,7 @@ class JobResult(NamedTuple):
     reached: bool  # whether one of the wanted statuses was reached
 
 
-@dataclass(frozen=True)
+@frozen
 class QemuTools:
     storage_daemon: Path
     qemu_img: Path

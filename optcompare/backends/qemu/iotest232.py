@@ -12,11 +12,12 @@ really open (``/proc``), which the iotest does not show.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optcompare.backends.qemu.daemon import FdMode, QemuDaemon, QmpCommandError
+from optcompare.frozen import frozen
 from optcompare.model.options import IOTEST_232_OPTION_SETS as OPTION_SETS
 from optcompare.model.options import format_options as options_label
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["OPTION_SETS", "Cell", "measure_iotest232", "measure_iotest232_drive",
            "options_label"]
 
-@dataclass(frozen=True)
+@frozen
 class Cell:
     """One ``blockdev-add driver=file`` of the table.
 

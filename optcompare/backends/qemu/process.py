@@ -34,11 +34,11 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from optcompare.errors import BackendError
+from optcompare.frozen import frozen
 
 __all__ = [
     "DIR_PREFIX",
@@ -83,7 +83,7 @@ class Owner(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True)
+@frozen
 class Identity:
     """Who a component runs as: the command prefix that gets it there, uid, gid."""
 

@@ -10,10 +10,11 @@ descriptor mode is not: the client holds a socket, not the image.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from optcompare.backends.qemu.daemon import QemuDaemon, QmpCommandError
+from optcompare.frozen import frozen
 from optcompare.model.options import IOTEST_232_OPTION_SETS as OPTION_SETS
 from optcompare.model.options import format_options
 
@@ -24,7 +25,7 @@ __all__ = ["DriverCell", "Target", "measure_table"]
 Target = Callable[[bool], Mapping[str, Any]]
 
 
-@dataclass(frozen=True)
+@frozen
 class DriverCell:
     driver: str
     options: dict[str, bool] = field(hash=False)
