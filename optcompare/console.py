@@ -1,6 +1,6 @@
 """The console script: the process a user starts, from its first import to its end.
 
-Two things only the whole process can do, both for speed:
+Three things only the whole process can do, all for speed:
 
 - hold off cyclic garbage collection from before the first import: importing
   typer and the analyses builds tens of thousands of objects and no garbage,
@@ -9,7 +9,10 @@ Two things only the whole process can do, both for speed:
 - end without taking the heap apart: once a command has finished, the exit
   handlers have run and the streams are flushed, the interpreter's shutdown
   would free every object of the analysis one at a time (a report's tens of
-  thousands of records) only for the process to end.
+  thousands of records) only for the process to end;
+- start the report's search on the second core before typer is even
+  imported, when the arguments ask for the report on the default policies
+  (:mod:`optcompare.analysis.speculation`).
 
 ``python -m optcompare`` goes through here too. :func:`optcompare.cli.main` is
 the same command line without either, for callers that go on running.
@@ -28,6 +31,10 @@ from typing import NoReturn
 
 def main() -> NoReturn:
     gc.disable()
+    if sys.argv[1:2] == ["report"] or "report" in sys.argv[2:3]:
+        from optcompare.analysis import speculation
+
+        speculation.speculate(sys.argv[1:])
     from optcompare import cli
 
     try:

@@ -19,7 +19,7 @@ import contextlib
 import os
 import pickle
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
 
 _T = TypeVar("_T")
@@ -83,18 +83,27 @@ class Beside(Generic[_T]):
         return value
 
     def _collect(self) -> _T:
-        if self._pid is not None and self._read is not None:
-            with os.fdopen(self._read, "rb") as pipe:
-                self._read = None
-                data = pipe.read()
-            _, status = os.waitpid(self._pid, 0)
-            self._pid = None
-            if os.waitstatus_to_exitcode(status) == 0:
-                value: _T = pickle.loads(data)
-                return value
+        found = self.from_child()
+        if found is not None:
+            return found[0]
         # No child, or it failed (the work raised, the value did not pickle, a signal):
         # the work in line gives the value, or raises what the caller must see.
         return self._work()
+
+    def from_child(self) -> tuple[_T] | None:
+        """The child's value (alone in a tuple); None when no child computed one: none
+        was started, or it failed. Waits for the child; call it once."""
+        if self._pid is None or self._read is None:
+            return None
+        with os.fdopen(self._read, "rb") as pipe:
+            self._read = None
+            data = pipe.read()
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = None
+        if os.waitstatus_to_exitcode(status) != 0:
+            return None
+        value: _T = pickle.loads(data)
+        return (value,)
 
     def stop(self) -> None:
         """Stop the child, if one still runs, and wait for it."""
@@ -114,6 +123,59 @@ class Beside(Generic[_T]):
         self.stop()
 
 
+class Tokens:
+    """Task numbers in a pipe that both sides of a fork read, one number a read.
+
+    The pipe is made before the fork; the numbers are written once, with one
+    write, before or after it (:meth:`issue`), and the pipe's end closed, so
+    that a read either takes exactly one number or finds none left.
+    """
+
+    _SIZE = 2
+    """Bytes per number."""
+    LIMIT = 2048
+    """Past this many tasks none is issued (one write must fit in the pipe's atomic
+    size): every task is then computed in line."""
+
+    def __init__(self) -> None:
+        self._read: int | None
+        self._write: int | None
+        self._read, self._write = os.pipe()
+
+    def issue(self, count: int) -> None:
+        """Write the numbers ``0`` to ``count - 1`` (none past :data:`LIMIT`) and close
+        the writing end: readers find the end once the numbers are taken."""
+        if self._write is None:
+            return
+        try:
+            if count <= self.LIMIT:
+                os.write(self._write, b"".join(index.to_bytes(self._SIZE, "little")
+                                               for index in range(count)))
+        finally:
+            self.forgo()
+
+    def forgo(self) -> None:
+        """Close the writing end without writing: in a child, which never issues, so that
+        its readers see the end when the one who issues is done or gone."""
+        if self._write is not None:
+            os.close(self._write)
+            self._write = None
+
+    def taken(self) -> Iterator[int]:
+        """Numbers, one at a time, until none is left (blocks until they are issued)."""
+        while self._read is not None:
+            token = os.read(self._read, self._SIZE)
+            if len(token) < self._SIZE:
+                return
+            yield int.from_bytes(token, "little")
+
+    def close(self) -> None:
+        for fd in (self._read, self._write):
+            if fd is not None:
+                os.close(fd)
+        self._read = self._write = None
+
+
 class Shared(Generic[_S]):
     """Tasks that both sides of a fork take, one at a time, until none is left.
 
@@ -124,34 +186,27 @@ class Shared(Generic[_S]):
     depend on who computed them.
     """
 
-    _TOKEN = 2
-    """Bytes per task number: every write is done before the first read, so a read
-    of this many bytes takes exactly one number."""
-    LIMIT = 2048
-    """Past this many tasks nothing is shared (the numbers must fit in the pipe)."""
+    LIMIT = Tokens.LIMIT
 
-    def __init__(self, tasks: Sequence[Callable[[], _S]], *, parallel: bool) -> None:
+    def __init__(self, tasks: Sequence[Callable[[], _S]], *, parallel: bool,
+                 tokens: Tokens | None = None) -> None:
+        """``tokens``: numbers someone else issues (:meth:`Tokens.issue`), maybe after
+        the fork; else they are made and issued now, when ``parallel``."""
         self._tasks = tuple(tasks)
-        self._read: int | None = None
-        if parallel and 0 < len(self._tasks) <= self.LIMIT:
-            read, write = os.pipe()
-            try:
-                os.write(write, b"".join(index.to_bytes(self._TOKEN, "little")
-                                         for index in range(len(self._tasks))))
-            finally:
-                os.close(write)
-            self._read = read
+        self._tokens = tokens
+        if tokens is None and parallel:
+            self._tokens = Tokens()
+            self._tokens.issue(len(self._tasks))
 
     def take(self) -> dict[int, _S]:
         """Run tasks until none is left to take; their results by task number (none when
         nothing is shared: :meth:`complete` computes them all)."""
         done: dict[int, _S] = {}
-        while self._read is not None:
-            token = os.read(self._read, self._TOKEN)
-            if len(token) < self._TOKEN:
-                break
-            index = int.from_bytes(token, "little")
-            done[index] = self._tasks[index]()
+        if self._tokens is None:
+            return done
+        for index in self._tokens.taken():
+            if index < len(self._tasks):
+                done[index] = self._tasks[index]()
         return done
 
     def complete(self, *parts: dict[int, _S]) -> tuple[_S, ...]:
@@ -161,9 +216,8 @@ class Shared(Generic[_S]):
                      for index, task in enumerate(self._tasks))
 
     def close(self) -> None:
-        if self._read is not None:
-            os.close(self._read)
-            self._read = None
+        if self._tokens is not None:
+            self._tokens.close()
 
     def __enter__(self) -> Shared[_S]:
         return self

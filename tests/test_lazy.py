@@ -145,11 +145,11 @@ AT_WAIT = """
 import json, sys
 from optcompare import parallel
 seen = []
-real = parallel.Beside.result
+real = parallel.Beside.from_child
 def noting(self):
     seen.append(sorted(m for m in sys.modules if m.startswith("optcompare.")))
     return real(self)
-parallel.Beside.result = noting
+parallel.Beside.from_child = noting
 from optcompare.cli import main
 sys.argv = ["optcompare", "--no-plugins", "report", "--no-cache", "--format", sys.argv[1]]
 try:

@@ -12,16 +12,21 @@ what starting them takes.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from optcompare.frozen import frozen
-from optcompare.parallel import Beside, Shared, available
+from optcompare.parallel import Beside, Shared, Tokens, available
 
 if TYPE_CHECKING:
     from optcompare.analysis.explore import Exploration
+    from optcompare.analysis.speculation import Speculation
     from optcompare.analysis.visibility import PolicyVisibility
     from optcompare.policies.base import Policy
+
+SPECULATION = "optcompare.analysis.speculation"
+"""Where a speculation waits, if the console script started one (then it imported it)."""
 
 SEARCH_DEPTH = 3
 """Every workflow of up to 3 steps (``explore`` defaults to 5; 3 keeps the report's
@@ -51,25 +56,64 @@ def _visibility(policy: Policy) -> PolicyVisibility:
     return visibility.analyse(policy)
 
 
+@frozen
+class Searched:
+    """What the child sends back: the search and the visibility it took, and the
+    policies it computed them for."""
+
+    policies: tuple[tuple[str, str], ...]
+    """Each policy's name and origin (:func:`_named`)."""
+    search: Exploration
+    visibility: dict[int, PolicyVisibility]
+    """By the policy's place in the list."""
+
+
+def _named(policies: Sequence[Policy]) -> tuple[tuple[str, str], ...]:
+    return tuple((p.name, p.origin) for p in policies)
+
+
+def _tasks(policies: Sequence[Policy]) -> list[functools.partial[PolicyVisibility]]:
+    return [functools.partial(_visibility, p) for p in policies]
+
+
 def _search_then_share(policies: Sequence[Policy], shared: Shared[PolicyVisibility]
-                       ) -> tuple[Exploration, dict[int, PolicyVisibility]]:
-    return explore_all(policies), shared.take()
+                       ) -> Searched:
+    return Searched(_named(policies), explore_all(policies), shared.take())
 
 
 class Started:
     """The search, started beside the caller; the signals' visibility, one policy at a
     time, on whichever side is free first (the child once its search is done, the
-    caller once it asks for the result)."""
+    caller once it asks for the result).
 
-    def __init__(self, policies: Sequence[Policy], parallel: bool) -> None:
-        self._shared = Shared([functools.partial(_visibility, p) for p in policies],
-                              parallel=parallel)
-        self._search = Beside(functools.partial(_search_then_share, policies, self._shared),
-                              parallel=parallel)
+    The child's values are taken only when they are for the caller's policies;
+    otherwise (no child, a failed one, another list) the caller computes them.
+    """
+
+    def __init__(self, policies: Sequence[Policy], shared: Shared[PolicyVisibility],
+                 search: Beside[Searched]) -> None:
+        self._policies = tuple(policies)
+        self._shared = shared
+        self._search = search
+        self.beside = False
+        """After :meth:`result`: whether the search came from the child."""
+
+    @classmethod
+    def now(cls, policies: Sequence[Policy], parallel: bool) -> Started:
+        """Started now: forked from this process, which has the policies."""
+        shared = Shared(_tasks(policies), parallel=parallel)
+        return cls(policies, shared,
+                   Beside(functools.partial(_search_then_share, policies, shared),
+                          parallel=parallel))
 
     def result(self) -> FromPolicies:
         mine = self._shared.take()
-        search, theirs = self._search.result()
+        found = self._search.from_child()
+        self.beside = found is not None and found[0].policies == _named(self._policies)
+        if found is not None and self.beside:
+            search, theirs = found[0].search, found[0].visibility
+        else:
+            search, theirs = explore_all(self._policies), {}
         return FromPolicies(search, self._shared.complete(theirs, mine))
 
     def __enter__(self) -> Started:
@@ -80,7 +124,33 @@ class Started:
         self._shared.close()
 
 
-def begin(policies: Sequence[Policy], *, parallel: bool | None = None) -> Started:
+def search_default(tokens: Tokens, plugins: bool) -> Searched:
+    """The default policies (as the registry gives them in this process), their search,
+    and the visibility taken from ``tokens``: a :class:`~optcompare.analysis.speculation.
+    Speculation`'s work in its child."""
+    from optcompare.policies import discovery, registry
+
+    discovery.set_plugins_disabled(not plugins)
+    policies = registry.reported([])
+    return _search_then_share(policies, Shared(_tasks(policies), parallel=True, tokens=tokens))
+
+
+def _adopt(pending: Speculation, policies: Sequence[Policy]) -> Started:
+    shared = Shared(_tasks(policies), parallel=True, tokens=pending.tokens)
+    pending.tokens.issue(len(policies))
+    return Started(policies, shared, pending.search)
+
+
+def begin(policies: Sequence[Policy], *, parallel: bool | None = None,
+          default: bool = False) -> Started:
     """Both, started now beside the caller when the machine allows (``parallel``: force
-    it on or off); the same result either way."""
-    return Started(policies, parallel if parallel is not None else available())
+    it on or off); the same result either way. ``default``: ``policies`` are the
+    report's default ones, whose search a speculation may have started
+    (:mod:`optcompare.analysis.speculation`)."""
+    started = sys.modules.get(SPECULATION)
+    pending: Speculation | None = started.take() if started is not None else None
+    if pending is not None:
+        if default and parallel is not False:
+            return _adopt(pending, policies)
+        pending.stop()  # it guessed wrong: free the other core
+    return Started.now(policies, parallel if parallel is not None else available())

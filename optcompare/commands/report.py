@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -102,7 +103,9 @@ def report(
     output_key = cache.key("report output", data_key, *render_inputs(fmt, width, color),
                            *([slide] if fmt is Format.SVG else []))
     content = store.get(output_key)
-    if content is None:
+    if content is not None:
+        _abandon_search()
+    else:
         import json
 
         from optcompare.render import codec
@@ -118,6 +121,13 @@ def report(
         if not problems:
             store.put(output_key, content)
     deliver(content, output)
+
+
+def _abandon_search() -> None:
+    """The stored output is the answer: stop a search the console started for it."""
+    started = sys.modules.get("optcompare.analysis.speculation")
+    if started is not None:
+        started.abandon()
 
 
 def _stored_report(text: str | None) -> Report | None:
@@ -161,7 +171,7 @@ def _analyse(names: list[str], scenarios_dir: Path | None, full: bool,
     arguments = [part for name in names for part in ("--policy", name)]
     if scenarios_dir is not None:
         arguments += ["--scenarios", str(scenarios_dir)]
-    with report_beside.begin(policies) as found:
+    with report_beside.begin(policies, default=not names) as found:
         # Imported and read while the search runs.
         from optcompare.analysis.report import build_report
         from optcompare.scenario import files, load
