@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
@@ -67,6 +66,8 @@ class Beside(Generic[_T]):
             try:
                 os.close(read)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                import pickle  # here: a speculation forks before anything needs it
+
                 data = pickle.dumps(self._work(), protocol=pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(write, "wb") as pipe:
                     pipe.write(data)
@@ -102,6 +103,8 @@ class Beside(Generic[_T]):
         self._pid = None
         if os.waitstatus_to_exitcode(status) != 0:
             return None
+        import pickle
+
         value: _T = pickle.loads(data)
         return (value,)
 

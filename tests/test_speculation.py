@@ -186,3 +186,16 @@ def test_no_speculation_outlives_the_process(tmp_path: Path) -> None:
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     assert _gone(scenarios.name, within=5.0)
+
+
+def test_starting_it_imports_only_what_forking_takes() -> None:
+    """The console imports it before typer, for every report: it may not bring the
+    analyses, dataclasses or pickle (the child imports those, the parent only if it
+    analyses)."""
+    probe = ("import sys; import optcompare.analysis.speculation; "
+             "print(sorted(m for m in ('pickle', 'dataclasses', 'optcompare.frozen', "
+             "'optcompare.policies.registry', 'optcompare.analysis.report_beside') "
+             "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
