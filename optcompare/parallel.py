@@ -10,12 +10,15 @@ depends on whether the work ran beside the caller or not.
 
 Work that can go to either side (:class:`Shared`: a list of small tasks) is
 taken one task at a time by whichever side is free first, so that neither
-waits long for the other.
+waits long for the other. Work can also start before the caller knows its
+tasks (:class:`Ahead`): their numbers go into the pipe later.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
@@ -177,6 +180,32 @@ class Tokens:
             if fd is not None:
                 os.close(fd)
         self._read = self._write = None
+
+
+class Ahead(Generic[_T]):
+    """Work started in a child before the caller knows what it will share with it.
+
+    ``work`` runs in the child with the :class:`Tokens` whose numbers the
+    caller issues once it knows its tasks; :attr:`child` brings the value back
+    (:meth:`Beside.from_child`: nothing is computed in line for it, the caller
+    decides what its work would have been). Stopped when the process ends if
+    nothing stopped it before.
+    """
+
+    def __init__(self, work: Callable[[Tokens], _T]) -> None:
+        self.tokens = Tokens()
+        self.child: Beside[_T] = Beside(functools.partial(_ahead, work, self.tokens),
+                                        parallel=True)
+        atexit.register(self.stop)
+
+    def stop(self) -> None:
+        self.child.stop()
+        self.tokens.close()
+
+
+def _ahead(work: Callable[[Tokens], _T], tokens: Tokens) -> _T:
+    tokens.forgo()  # the child never issues: its readers see the end when the caller is done
+    return work(tokens)
 
 
 class Shared(Generic[_S]):

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,7 +58,7 @@ def test_the_report_adopts_it_and_gets_what_it_computes_in_line() -> None:
     speculation.speculate(["report"])
     assert speculation._pending is not None
     policies = registry.reported([])
-    with report_beside.begin(policies, default=True) as started:
+    with report_beside.begin(policies, ahead=speculation.take()) as started:
         found = started.result()
     assert started.beside  # the child's search, for the same policies
     with report_beside.begin(policies, parallel=False) as in_line:
@@ -69,7 +70,7 @@ def test_the_report_adopts_it_and_gets_what_it_computes_in_line() -> None:
 def test_a_search_for_other_policies_is_not_used() -> None:
     speculation.speculate(["report"])
     policies = registry.reported([])[:3]  # as if the guess were wrong
-    with report_beside.begin(policies, default=True) as started:
+    with report_beside.begin(policies, ahead=speculation.take()) as started:
         found = started.result()
     assert not started.beside
     with report_beside.begin(policies, parallel=False) as in_line:
@@ -77,16 +78,40 @@ def test_a_search_for_other_policies_is_not_used() -> None:
 
 
 @pytest.mark.usefixtures("two_cores")
-def test_one_the_report_does_not_adopt_is_stopped_at_once() -> None:
+def test_one_nothing_adopts_is_stopped_at_once() -> None:
     speculation.speculate(["report"])
     pending = speculation._pending
     assert pending is not None
-    pid = pending.search._pid
+    pid = pending.child._pid
     assert pid is not None and _alive(pid)
-    policies = registry.reported(["option-1"])
-    with report_beside.begin(policies, default=False) as started:
-        assert not _alive(pid)  # stopped and reaped before the other search starts
-        started.result()
+    speculation.abandon()
+    assert not _alive(pid)  # stopped and reaped
+    assert speculation.take() is None
+
+
+@pytest.mark.usefixtures("two_cores")
+def test_the_report_on_named_policies_stops_it_before_its_own_search(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from optcompare.cli import app
+
+    speculation.speculate(["report"])
+    pending = speculation._pending
+    assert pending is not None and pending.child._pid is not None
+    pid = pending.child._pid
+    seen: list[bool] = []
+    real = report_beside.begin
+
+    def noting(policies: Any, **options: Any) -> report_beside.Started:
+        seen.append(_alive(pid))
+        return real(policies, **options)
+
+    monkeypatch.setattr(report_beside, "begin", noting)
+    done = CliRunner().invoke(app, ["report", "--no-cache", "-p", "option-1",
+                                    "-p", "option-2"])
+    assert done.exit_code == 0, done.output
+    assert seen == [False]  # the guess was wrong: gone before the real search began
 
 
 # -- through the console script ----------------------------------------------------
@@ -100,11 +125,12 @@ def noting(self):
     print("beside" if self.beside else "in line", file=sys.stderr)
     return found
 report_beside.Started.result = noting
-adopt = report_beside._adopt
-def adopting(pending, policies):
-    print("adopted", file=sys.stderr)
-    return adopt(pending, policies)
-report_beside._adopt = adopting
+begin = report_beside.begin
+def adopting(policies, **options):
+    if options.get("ahead") is not None:
+        print("adopted", file=sys.stderr)
+    return begin(policies, **options)
+report_beside.begin = adopting
 from optcompare import console
 sys.argv = ["optcompare", *sys.argv[1:]]
 console.main()
@@ -133,7 +159,7 @@ def test_the_console_gives_the_same_report_with_the_speculation(tmp_path: Path) 
     done = _console(["report", "--no-cache", "--format", "json"], _env(tmp_path))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == json.loads(expected.stdout)
-    if report_beside.available():
+    if speculation.available():
         assert done.stderr.splitlines()[-2:] == ["adopted", "beside"]
 
 
@@ -175,7 +201,7 @@ def test_no_speculation_outlives_the_process(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     again = _console(args, env)  # served from the store: nothing adopts the search
     assert again.returncode == 0 and again.stdout == first.stdout
-    if report_beside.available():
+    if speculation.available():
         assert "adopted" in first.stderr
     assert "adopted" not in again.stderr and "beside" not in again.stderr
     assert _gone(scenarios.name, within=1.0)

@@ -12,21 +12,16 @@ what starting them takes.
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from optcompare.frozen import frozen
-from optcompare.parallel import Beside, Shared, Tokens, available
+from optcompare.parallel import Ahead, Beside, Shared, Tokens, available
 
 if TYPE_CHECKING:
     from optcompare.analysis.explore import Exploration
-    from optcompare.analysis.speculation import Speculation
     from optcompare.analysis.visibility import PolicyVisibility
     from optcompare.policies.base import Policy
-
-SPECULATION = "optcompare.analysis.speculation"
-"""Where a speculation waits, if the console script started one (then it imported it)."""
 
 SEARCH_DEPTH = 3
 """Every workflow of up to 3 steps (``explore`` defaults to 5; 3 keeps the report's
@@ -126,8 +121,8 @@ class Started:
 
 def search_default(tokens: Tokens, plugins: bool) -> Searched:
     """The default policies (as the registry gives them in this process), their search,
-    and the visibility taken from ``tokens``: a :class:`~optcompare.analysis.speculation.
-    Speculation`'s work in its child."""
+    and the visibility taken from ``tokens``: the work of the report's speculation
+    (:mod:`optcompare.analysis.speculation`) in its child."""
     from optcompare.policies import discovery, registry
 
     discovery.set_plugins_disabled(not plugins)
@@ -135,22 +130,16 @@ def search_default(tokens: Tokens, plugins: bool) -> Searched:
     return _search_then_share(policies, Shared(_tasks(policies), parallel=True, tokens=tokens))
 
 
-def _adopt(pending: Speculation, policies: Sequence[Policy]) -> Started:
-    shared = Shared(_tasks(policies), parallel=True, tokens=pending.tokens)
-    pending.tokens.issue(len(policies))
-    return Started(policies, shared, pending.search)
-
-
 def begin(policies: Sequence[Policy], *, parallel: bool | None = None,
-          default: bool = False) -> Started:
+          ahead: Ahead[Searched] | None = None) -> Started:
     """Both, started now beside the caller when the machine allows (``parallel``: force
-    it on or off); the same result either way. ``default``: ``policies`` are the
-    report's default ones, whose search a speculation may have started
-    (:mod:`optcompare.analysis.speculation`)."""
-    started = sys.modules.get(SPECULATION)
-    pending: Speculation | None = started.take() if started is not None else None
-    if pending is not None:
-        if default and parallel is not False:
-            return _adopt(pending, policies)
-        pending.stop()  # it guessed wrong: free the other core
+    it on or off); the same result either way. ``ahead``: a search started before the
+    policies were known (:func:`search_default`), adopted here: its child's values
+    count only if they are for ``policies``."""
+    if ahead is not None:
+        if parallel is not False:
+            shared = Shared(_tasks(policies), parallel=True, tokens=ahead.tokens)
+            ahead.tokens.issue(len(policies))
+            return Started(policies, shared, ahead.child)
+        ahead.stop()
     return Started.now(policies, parallel if parallel is not None else available())

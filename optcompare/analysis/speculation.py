@@ -5,58 +5,40 @@ name the report and no policy (:func:`speculate`). The child loads the
 registry itself, searches the default policies and waits for the
 visibility's task numbers, while this process imports typer, parses the
 arguments and loads the same registry. The report adopts it when it reports
-the default policies (:func:`optcompare.analysis.report_beside.begin`); the
-child's values are used only if they are for the same list (names and
+the default policies (the report command hands it to the search's
+``begin``); the child's values are used only if they are for the same list (names and
 origins), so a speculation that guessed wrong costs time on the other core,
 never a different result. One nobody adopts (a stored report, a usage
 error) is stopped when the process ends; a child whose parent is gone finds
 the task pipe closed and ends too.
 
 This module is imported before anything else: it imports only what forking
-takes.
+takes (the child imports the search).
 """
 
 from __future__ import annotations
 
-import atexit
 import functools
-import importlib
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any
 
-from optcompare.parallel import Beside, Tokens, available
-
-if TYPE_CHECKING:
-    from typing import Any
+from optcompare.parallel import Ahead, Tokens, available
 
 
-class Speculation:
-    """The child and the pipe its visibility's task numbers will come through."""
-
-    def __init__(self, plugins: bool) -> None:
-        self.tokens = Tokens()
-        self.search: Beside[Any] = Beside(
-            functools.partial(_speculated, self.tokens, plugins), parallel=True)
-        atexit.register(self.stop)
-
-    def stop(self) -> None:
-        self.search.stop()
-        self.tokens.close()
-
-
-def _speculated(tokens: Tokens, plugins: bool) -> object:
-    tokens.forgo()
+def _speculated(plugins: bool, tokens: Tokens) -> object:
+    """In the child: the default policies' search, and the visibility it takes."""
     quiet = os.open(os.devnull, os.O_WRONLY)  # the registry's warnings are the parent's
     os.dup2(quiet, 1)
     os.dup2(quiet, 2)
-    # By name: report_beside finds this module the same way (neither imports the other).
-    beside = importlib.import_module("optcompare.analysis.report_beside")
-    found: object = beside.search_default(tokens, plugins)
+    os.close(quiet)
+    from optcompare.analysis import report_beside
+
+    found: object = report_beside.search_default(tokens, plugins)
     return found
 
 
-_pending: Speculation | None = None
+_pending: Ahead[Any] | None = None
 
 
 def speculate(args: Sequence[str]) -> None:
@@ -65,7 +47,7 @@ def speculate(args: Sequence[str]) -> None:
     global _pending
     plugins = default_report(args)
     if plugins is not None and _pending is None and available():
-        _pending = Speculation(plugins)
+        _pending = Ahead(functools.partial(_speculated, plugins))
 
 
 def default_report(args: Sequence[str]) -> bool | None:
@@ -85,7 +67,7 @@ def default_report(args: Sequence[str]) -> bool | None:
     return None
 
 
-def take() -> Speculation | None:
+def take() -> Ahead[Any] | None:
     """The pending speculation, handed over once; None if there is none."""
     global _pending
     pending, _pending = _pending, None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -125,9 +124,9 @@ def report(
 
 def _abandon_search() -> None:
     """The stored output is the answer: stop a search the console started for it."""
-    started = sys.modules.get("optcompare.analysis.speculation")
-    if started is not None:
-        started.abandon()
+    from optcompare.analysis import speculation
+
+    speculation.abandon()
 
 
 def _stored_report(text: str | None) -> Report | None:
@@ -164,14 +163,18 @@ def _analyse(names: list[str], scenarios_dir: Path | None, full: bool,
              meanwhile: Callable[[], None] = lambda: None) -> tuple[Report, bool]:
     """The report data, and whether a plugin was left out (then nothing is stored);
     ``meanwhile``: work that needs no result, done while the search runs."""
-    from optcompare.analysis import report_beside
+    from optcompare.analysis import report_beside, speculation
     from optcompare.policies import registry
 
     policies = registry.reported(names)
     arguments = [part for name in names for part in ("--policy", name)]
     if scenarios_dir is not None:
         arguments += ["--scenarios", str(scenarios_dir)]
-    with report_beside.begin(policies, default=not names) as found:
+    ahead = speculation.take()  # the console's guess: the default policies
+    if ahead is not None and names:
+        ahead.stop()
+        ahead = None
+    with report_beside.begin(policies, ahead=ahead) as found:
         # Imported and read while the search runs.
         from optcompare.analysis.report import build_report
         from optcompare.scenario import files, load
