@@ -63,9 +63,10 @@ def _make(cls: _C, init: bool) -> _C:
     writes_repr = "__repr__" in own
     made: Any = dataclasses.dataclass(cls, frozen=True, init=init, eq=False, repr=False)
     fields = dataclasses.fields(made)
-    made.__frozen_key__ = _getter([f.name for f in fields if f.compare])
+    compared = [f.name for f in fields if f.compare]
     hashed = [f.name for f in fields if (f.compare if f.hash is None else f.hash)]
-    made.__frozen_hash_key__ = _getter(hashed)
+    made.__frozen_key__ = _getter(compared)
+    made.__frozen_hash_key__ = made.__frozen_key__ if hashed == compared else _getter(hashed)
     if not writes_eq:
         made.__eq__ = _eq
     if not writes_hash:

@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from qemu_required import require_qemu  # tests/ is on sys.path
+from processes import running_under, wait_gone  # tests/ is on sys.path
+from qemu_required import require_qemu
 
 from optcompare.backends.qemu import process
 from optcompare.errors import BackendError
@@ -41,22 +42,6 @@ def tmpdir_root() -> Iterator[Path]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def running_under(root: Path) -> list[str]:
-    """Live (not zombie) processes whose command line mentions ``root``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if str(root) in cmd and state not in ("Z", "X"):
-            found.append(f"{entry.name} {cmd}")
-    return found
-
-
 def start(root: Path, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "TMPDIR": str(root), "OPTCOMPARE_NO_PLUGINS": "1"}
     return subprocess.Popen(
@@ -75,13 +60,6 @@ def wait_for_qemu(root: Path, child: subprocess.Popen[str]) -> Path:
         assert child.poll() is None, child.communicate()
         assert time.monotonic() < deadline, "no QEMU started"
         time.sleep(0.01)
-
-
-def wait_gone(root: Path, timeout: float = 5.0) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while (left := running_under(root)) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return left
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],

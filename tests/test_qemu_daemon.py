@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from qemu_required import in_ci, require_qemu  # tests/ is on sys.path (rootdir-less tests)
+from processes import alive  # tests/ is on sys.path (rootdir-less tests)
+from qemu_required import in_ci, require_qemu
 
 from optcompare.backends.qemu import daemon as qemu_daemon
 from optcompare.backends.qemu.daemon import (
@@ -41,14 +42,6 @@ _STARTED: list[tuple[int, Path]] = []
 def _track(d: QemuDaemon) -> QemuDaemon:
     _STARTED.append((d.pid, d.tmpdir))
     return d
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _daemons_matching(pattern: str) -> list[str]:
@@ -78,7 +71,7 @@ def _daemons_matching(pattern: str) -> list[str]:
 def _no_leftover_daemons() -> Iterator[None]:
     yield
     leftovers = [line for _, tmp in _STARTED for line in _daemons_matching(str(tmp))]
-    leftovers += [str(pid) for pid, _ in _STARTED if _alive(pid)]
+    leftovers += [str(pid) for pid, _ in _STARTED if alive(pid)]
     leftovers += [str(tmp) for _, tmp in _STARTED if tmp.exists()]
     assert not leftovers, f"left behind by this module: {leftovers}"
 
@@ -91,7 +84,7 @@ def qsd() -> Iterator[QemuDaemon]:
 
 
 def _assert_gone(pid: int, tmp: Path) -> None:
-    assert not _alive(pid), f"daemon {pid} still running"
+    assert not alive(pid), f"daemon {pid} still running"
     assert not tmp.exists(), f"{tmp} not removed"
     assert not _daemons_matching(str(tmp))
 
@@ -303,7 +296,7 @@ def test_cleanup_after_normal_exit() -> None:
     with QemuDaemon(tools) as d:
         pid, tmp = _track(d).pid, d.tmpdir
         d.create_image("x.qcow2")
-        assert _alive(pid) and tmp.is_dir()
+        assert alive(pid) and tmp.is_dir()
     _assert_gone(pid, tmp)
     with pytest.raises(BackendError):
         d.execute("query-version")

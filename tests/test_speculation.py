@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from processes import alive, wait_gone  # tests/ is on sys.path
 
 from optcompare.analysis import report_beside, speculation
 from optcompare.policies import registry
@@ -26,7 +27,7 @@ def two_cores(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A second core as far as the speculation asks, and no speculation left behind."""
     monkeypatch.setattr(speculation, "available", lambda: True)
     yield
-    speculation.abandon()
+    speculation.take(default=False)
 
 
 @pytest.mark.parametrize(("args", "plugins"), [
@@ -43,14 +44,6 @@ def two_cores(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_it_starts_for_the_report_on_the_default_policies_only(
         args: list[str], plugins: bool | None) -> None:
     assert speculation.default_report(args) is plugins
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.mark.usefixtures("two_cores")
@@ -83,9 +76,9 @@ def test_one_nothing_adopts_is_stopped_at_once() -> None:
     pending = speculation._pending
     assert pending is not None
     pid = pending.child._pid
-    assert pid is not None and _alive(pid)
-    speculation.abandon()
-    assert not _alive(pid)  # stopped and reaped
+    assert pid is not None and alive(pid)
+    speculation.take(default=False)
+    assert not alive(pid)  # stopped and reaped
     assert speculation.take() is None
 
 
@@ -104,7 +97,7 @@ def test_the_report_on_named_policies_stops_it_before_its_own_search(
     real = report_beside.begin
 
     def noting(policies: Any, **options: Any) -> report_beside.Started:
-        seen.append(_alive(pid))
+        seen.append(alive(pid))
         return real(policies, **options)
 
     monkeypatch.setattr(report_beside, "begin", noting)
@@ -163,30 +156,6 @@ def test_the_console_gives_the_same_report_with_the_speculation(tmp_path: Path) 
         assert done.stderr.splitlines()[-2:] == ["adopted", "beside"]
 
 
-def _running(marker: str) -> list[int]:
-    """Processes whose command line holds ``marker``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            line = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if marker.encode() in line:
-            found.append(int(entry.name))
-    return found
-
-
-def _gone(marker: str, within: float) -> bool:
-    deadline = time.monotonic() + within
-    while _running(marker):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="no /proc")
 def test_no_speculation_outlives_the_process(tmp_path: Path) -> None:
     """A stored report never adopts it: it is stopped when the process ends; a parent
@@ -204,14 +173,14 @@ def test_no_speculation_outlives_the_process(tmp_path: Path) -> None:
     if speculation.available():
         assert "adopted" in first.stderr
     assert "adopted" not in again.stderr and "beside" not in again.stderr
-    assert _gone(scenarios.name, within=1.0)
+    assert not wait_gone(scenarios.name, 1.0)
 
     killed = subprocess.Popen([sys.executable, "-c", WATCHED, *args, "--no-cache"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     time.sleep(0.3)
     killed.send_signal(signal.SIGKILL)
     killed.wait()
-    assert _gone(scenarios.name, within=5.0)
+    assert not wait_gone(scenarios.name, 5.0)
 
 
 def test_starting_it_imports_only_what_forking_takes() -> None:

@@ -4,13 +4,13 @@ The console script starts it, before it imports typer, when the arguments
 name the report and no policy (:func:`speculate`). The child loads the
 registry itself, searches the default policies and waits for the
 visibility's task numbers, while this process imports typer, parses the
-arguments and loads the same registry. The report adopts it when it reports
-the default policies (the report command hands it to the search's
-``begin``); the child's values are used only if they are for the same list (names and
-origins), so a speculation that guessed wrong costs time on the other core,
-never a different result. One nobody adopts (a stored report, a usage
-error) is stopped when the process ends; a child whose parent is gone finds
-the task pipe closed and ends too.
+arguments and loads the same registry. The report command takes it
+(:func:`take`) and hands it to the search's ``begin`` when it reports the
+default policies; the child's values are used only if they are for the same
+list (names and origins), so a speculation that guessed wrong costs time on
+the other core, never a different result. Named policies or a stored report
+stop it at once; one nobody took (a usage error) is stopped when the process
+ends; a child whose parent is gone finds the task pipe closed and ends too.
 
 This module is imported before anything else: it imports only what forking
 takes (the child imports the search).
@@ -67,15 +67,13 @@ def default_report(args: Sequence[str]) -> bool | None:
     return None
 
 
-def take() -> Ahead[Any] | None:
-    """The pending speculation, handed over once; None if there is none."""
+def take(*, default: bool = True) -> Ahead[Any] | None:
+    """The pending speculation, handed over once, for a report on the default policies;
+    for any other (``default=False``) it is stopped here, freeing the other core, and
+    None is returned, as when there is none."""
     global _pending
     pending, _pending = _pending, None
-    return pending
-
-
-def abandon() -> None:
-    """Stop the pending speculation, if any: nothing will adopt it."""
-    pending = take()
-    if pending is not None:
+    if pending is not None and not default:
         pending.stop()
+        return None
+    return pending

@@ -102,8 +102,10 @@ def report(
     output_key = cache.key("report output", data_key, *render_inputs(fmt, width, color),
                            *([slide] if fmt is Format.SVG else []))
     content = store.get(output_key)
-    if content is not None:
-        _abandon_search()
+    if content is not None:  # the stored output is the answer: no search will be adopted
+        from optcompare.analysis import speculation
+
+        speculation.take(default=False)
     else:
         import json
 
@@ -120,13 +122,6 @@ def report(
         if not problems:
             store.put(output_key, content)
     deliver(content, output)
-
-
-def _abandon_search() -> None:
-    """The stored output is the answer: stop a search the console started for it."""
-    from optcompare.analysis import speculation
-
-    speculation.abandon()
 
 
 def _stored_report(text: str | None) -> Report | None:
@@ -170,10 +165,7 @@ def _analyse(names: list[str], scenarios_dir: Path | None, full: bool,
     arguments = [part for name in names for part in ("--policy", name)]
     if scenarios_dir is not None:
         arguments += ["--scenarios", str(scenarios_dir)]
-    ahead = speculation.take()  # the console's guess: the default policies
-    if ahead is not None and names:
-        ahead.stop()
-        ahead = None
+    ahead = speculation.take(default=not names)  # the console's guess, if it was right
     with report_beside.begin(policies, ahead=ahead) as found:
         # Imported and read while the search runs.
         from optcompare.analysis.report import build_report
