@@ -54,23 +54,23 @@ def _repr(self: Any) -> str:
     return f"{self.__class__.__qualname__}({shown})"
 
 
-def _owner(self: Any, method: str, shared: Callable[..., Any]) -> Any:
-    """The class that holds ``shared`` as ``method`` for this instance (a subclass may not)."""
-    return next(klass for klass in type(self).__mro__ if vars(klass).get(method) is shared)
+def _guarded(self: Any, name: str, method: str, shared: Callable[..., Any], verb: str) -> Any:
+    """The class holding ``shared`` as ``method`` (a plain subclass inherits it), once it is
+    checked that it lets ``name`` change: its own instances change nothing, a subclass's
+    no field."""
+    owner: Any = next(klass for klass in type(self).__mro__ if vars(klass).get(method) is shared)
+    if type(self) is owner or name in owner.__dataclass_fields__:
+        raise dataclasses.FrozenInstanceError(f"cannot {verb} field {name!r}")
+    return owner
 
 
 def _setattr(self: Any, name: str, value: Any) -> None:
-    owner = _owner(self, "__setattr__", _setattr)
-    if type(self) is owner or name in owner.__dataclass_fields__:
-        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
-    super(owner, self).__setattr__(name, value)
+    super(_guarded(self, name, "__setattr__", _setattr, "assign to"), self).__setattr__(
+        name, value)
 
 
 def _delattr(self: Any, name: str) -> None:
-    owner = _owner(self, "__delattr__", _delattr)
-    if type(self) is owner or name in owner.__dataclass_fields__:
-        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
-    super(owner, self).__delattr__(name)
+    super(_guarded(self, name, "__delattr__", _delattr, "delete"), self).__delattr__(name)
 
 
 def _getter(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
@@ -181,12 +181,14 @@ def _make(cls: _C, init: bool) -> _C:
     made: Any
     if any(dataclasses.is_dataclass(base) for base in cls.__mro__[1:]):
         made = dataclasses.dataclass(cls, frozen=True, init=init, eq=False, repr=False)
+        fields = dataclasses.fields(made)
     else:
         for method in ("__setattr__", "__delattr__"):
             if method in own:
                 raise TypeError(f"Cannot overwrite attribute {method} in class {cls.__name__}")
         made = dataclasses.dataclass(cls, init=False, eq=False, repr=False)
-        if len(made.__dataclass_fields__) != len(dataclasses.fields(made)) and any(
+        fields = dataclasses.fields(made)
+        if len(made.__dataclass_fields__) != len(fields) and any(
                 "InitVar" in str(f.type) for f in made.__dataclass_fields__.values()):
             raise TypeError(f"@frozen class {cls.__name__} has an InitVar: use @dataclass")
         made.__setattr__ = _setattr
@@ -194,11 +196,10 @@ def _make(cls: _C, init: bool) -> _C:
         made.__dataclass_params__.frozen = True
         made.__dataclass_params__.init = init
         if init and "__init__" not in own:
-            made.__init__ = _init(made, dataclasses.fields(made))
+            made.__init__ = _init(made, fields)
             if not documented:
                 signature = str(inspect.signature(made)).replace(" -> None", "")
                 made.__doc__ = made.__name__ + signature
-    fields = dataclasses.fields(made)
     compared = [f.name for f in fields if f.compare]
     hashed = [f.name for f in fields if (f.compare if f.hash is None else f.hash)]
     made.__frozen_key__ = _getter(compared)
